@@ -1,0 +1,41 @@
+/**
+ * The activation registry: every built-in activation with its float64 reference, derivative,
+ * gradient-correct tfjs implementation, formula and properties; lookup by name, alias or
+ * parameterised spec; registration of your own.
+ *
+ * @example
+ * ```ts
+ * import { getActivation, listActivations } from "@actlab/actlab";
+ * getActivation("gelu").reference(-1); // -0.15865525393145707
+ * listActivations({ kind: "gated" }).length; // 6
+ * ```
+ *
+ * @module
+ */
+export {
+  getActivation,
+  hasActivation,
+  isBuiltinActivation,
+  listActivations,
+  normalizeActivationName,
+  registerActivation,
+  unregisterActivation,
+} from "./registry.ts";
+export type { UserGatedActivation, UserUnaryActivation } from "./registry.ts";
+export { gatedFrom } from "./_build.ts";
+export { GELU_TANH_CUBIC, leakyRelu, elu, celu, QUICK_GELU_BETA } from "./unary.ts";
+export { erf, erfc, normalCdf, normalPdf, sigmoid, softplus } from "./_math.ts";
+export { accuracyGrid, derivativeCheck, measureAccuracy, scaledError } from "./accuracy.ts";
+export type { AccuracyReport, ErrorPoint } from "./accuracy.ts";
+export { fusedBackends, setFusedKernels } from "./_fused.ts";
+export type {
+  ActivationDef,
+  ActivationKind,
+  ActivationParams,
+  ActivationProperties,
+  GatedActivation,
+  GatedOnnxLowering,
+  OnnxBuilder,
+  UnaryActivation,
+  UnaryOnnxLowering,
+} from "./types.ts";

@@ -1,0 +1,56 @@
+/**
+ * Everything a person sees: Plotly figures, tables, progress bars, live charts and cell helpers,
+ * as Jupyter display objects with a `text/plain` fallback, so the same call shows a rich output in
+ * Deno's kernel and prints sensibly in a terminal.
+ *
+ * @example
+ * ```ts
+ * import { activationCurves, convergenceTable, progress } from "@actlab/actlab";
+ * const fig = activationCurves(["relu", "gelu", "silu"]); // a cell's value displays it
+ * const bar = progress(10, { label: "demo" });
+ * for (let i = 1; i <= 10; i++) bar.update(i, { loss: 1 / i });
+ * await bar.done();
+ * convergenceTable([{ activation: "relu", loss: 1.7 }, { activation: "gelu", loss: 1.6 }]);
+ * ```
+ *
+ * @module
+ */
+export {
+  DisplayObject,
+  inNotebook,
+  isDisplayable,
+  jupyter,
+  JUPYTER_DISPLAY,
+  show,
+} from "./display.ts";
+export type { Displayable, MimeBundle, ShowOptions } from "./display.ts";
+export { Figure, figure, PALETTE, seriesColor } from "./figure.ts";
+export type { FigureJson, FigureOptions, PlotlyLayout, PlotlyTrace } from "./figure.ts";
+export {
+  activationCurves,
+  activationDifference,
+  distributionFigure,
+  geluTanhDifference,
+  intervalChart,
+  lossCurves,
+  outputDistributions,
+} from "./figures.ts";
+export type {
+  ActivationLike,
+  Band,
+  CurveOptions,
+  DifferenceOptions,
+  DistributionOptions,
+  IntervalOptions,
+  IntervalRow,
+  LossCurveOptions,
+  Rows,
+} from "./figures.ts";
+export { ConvergenceTable, convergenceTable, table, TableView } from "./table.ts";
+export type { ConvergenceOptions, ConvergenceRow, TableOptions } from "./table.ts";
+export { Progress, progress, track } from "./progress.ts";
+export type { Metrics, ProgressOptions } from "./progress.ts";
+export { LiveChart, liveLossChart } from "./live_chart.ts";
+export type { LiveChartOptions } from "./live_chart.ts";
+export { cached, isFast, timed, versions, VersionsView } from "./cells.ts";
+export type { CachedOptions, VersionInfo } from "./cells.ts";

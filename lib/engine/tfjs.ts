@@ -1,0 +1,203 @@
+/**
+ * Choosing where tfjs tensors run: the native TensorFlow backend (CUDA through
+ * `@tensorflow/tfjs-node-gpu`), WebGPU (Deno's native WebGPU: Vulkan, Metal, D3D12), WebAssembly,
+ * or plain JavaScript, with the reason every better choice was skipped.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import "@tensorflow/tfjs-backend-wasm";
+import "@tensorflow/tfjs-backend-webgpu";
+
+/** A tfjs backend actlab can run on. */
+export type BackendName = "tensorflow" | "webgpu" | "wasm" | "cpu";
+
+/** What {@link initEngine} may be asked for: a backend, or `auto` for the best one present. */
+export type BackendChoice = "auto" | BackendName;
+
+/** The backends in the order `auto` tries them. */
+export const BACKEND_ORDER: readonly BackendName[] = ["tensorflow", "webgpu", "wasm", "cpu"];
+
+/** What {@link initEngine} chose and why. */
+export interface EngineInfo {
+  /** The tfjs backend now active. */
+  readonly backend: BackendName;
+  /** What was asked for. */
+  readonly requested: BackendChoice;
+  /** The device in words: GPU adapter, WebAssembly features, or CPU. */
+  readonly device: string;
+  /** Why each backend before the chosen one in {@link BACKEND_ORDER} was skipped. */
+  readonly skipped: ReadonlyArray<{ readonly backend: BackendName; readonly reason: string }>;
+  /** tfjs-core version. */
+  readonly tfjsVersion: string;
+}
+
+interface Attempt {
+  ok: boolean;
+  device: string;
+  reason: string;
+}
+
+/** How to get each backend, for error messages and the README. */
+export const BACKEND_HELP: Readonly<Record<BackendName, string>> = {
+  tensorflow: "needs @tensorflow/tfjs-node-gpu (CUDA) or @tensorflow/tfjs-node with its native " +
+    "addon: on a machine with internet run `deno install --allow-scripts=npm:@tensorflow/tfjs-" +
+    "node-gpu` (downloads libtensorflow; CUDA 11.8 + cuDNN 8 for the GPU build)",
+  webgpu: "needs a WebGPU adapter from Deno's navigator.gpu: a GPU driver with Vulkan (Linux), " +
+    "Metal (macOS) or D3D12 (Windows); on Linux without a GPU, Debian's mesa-vulkan-drivers " +
+    "gives a software adapter (llvmpipe) that `auto` skips as a fallback",
+  wasm: "needs @tensorflow/tfjs-backend-wasm (in the import map) and WebAssembly",
+  cpu: "always available",
+};
+
+let current: EngineInfo | undefined;
+let nativeTried: Attempt | undefined;
+
+async function tryTensorflow(): Promise<Attempt> {
+  if (nativeTried) return nativeTried;
+  const errors: string[] = [];
+  for (const pkg of ["@tensorflow/tfjs-node-gpu", "@tensorflow/tfjs-node"]) {
+    try {
+      await import(pkg);
+      if (tf.findBackendFactory("tensorflow") !== null) {
+        return nativeTried = {
+          ok: true,
+          device: pkg.endsWith("gpu") ? "TensorFlow C library (CUDA build)" : "TensorFlow C library",
+          reason: "",
+        };
+      }
+    } catch (e) {
+      const message = e instanceof Error ? e.message : String(e);
+      errors.push(`${pkg}: ${message.split("\n")[0]}`);
+    }
+  }
+  return nativeTried = { ok: false, device: "", reason: `native addon not loadable (${errors.join("; ")})` };
+}
+
+async function tryWebgpu(requireHardware: boolean): Promise<Attempt> {
+  const gpu = (globalThis.navigator as { gpu?: GPU } | undefined)?.gpu;
+  if (!gpu) return { ok: false, device: "", reason: "navigator.gpu is absent in this runtime" };
+  let adapter: GPUAdapter | null = null;
+  try {
+    adapter = await gpu.requestAdapter({ powerPreference: "high-performance" });
+  } catch (e) {
+    return { ok: false, device: "", reason: `requestAdapter() failed: ${e}` };
+  }
+  if (!adapter) return { ok: false, device: "", reason: "no WebGPU adapter (no GPU driver found)" };
+  const info = adapter.info;
+  const fallback = (info as { isFallbackAdapter?: boolean }).isFallbackAdapter === true;
+  const device = `${info.description || info.vendor || "unknown adapter"}` +
+    (fallback ? " (software fallback adapter)" : "");
+  if (fallback && requireHardware) {
+    return { ok: false, device, reason: `only a software fallback adapter: ${device}` };
+  }
+  return { ok: true, device, reason: "" };
+}
+
+async function wasmDevice(): Promise<string> {
+  const simd = await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT");
+  const threads = await tf.env().getAsync("WASM_HAS_MULTITHREAD_SUPPORT");
+  return `WebAssembly${simd ? " SIMD" : ""}, ${threads ? "multi-threaded" : "1 thread"}`;
+}
+
+async function attempt(backend: BackendName, auto: boolean): Promise<Attempt> {
+  switch (backend) {
+    case "tensorflow":
+      return await tryTensorflow();
+    case "webgpu":
+      return await tryWebgpu(auto);
+    case "wasm":
+      return { ok: true, device: "", reason: "" };
+    case "cpu":
+      return { ok: true, device: "JavaScript (no SIMD, 1 thread)", reason: "" };
+  }
+}
+
+async function activate(backend: BackendName): Promise<string | undefined> {
+  try {
+    const ok = await tf.setBackend(backend);
+    await tf.ready();
+    return ok && tf.getBackend() === backend ? undefined : `tf.setBackend("${backend}") failed`;
+  } catch (e) {
+    return `tf.setBackend("${backend}") threw: ${e instanceof Error ? e.message : e}`;
+  }
+}
+
+/**
+ * Starts tfjs on a backend. `auto` tries tensorflow (native addon) → webgpu (a hardware adapter,
+ * not a software fallback) → wasm → cpu and reports why each better one was skipped; naming a
+ * backend that cannot start throws an error that says why and how to get it.
+ *
+ * @example
+ * ```ts
+ * import { initEngine } from "@actlab/actlab";
+ * const engine = await initEngine({ backend: "auto" });
+ * console.log(engine.backend, engine.device, engine.skipped);
+ * ```
+ */
+export async function initEngine(
+  options: { backend?: BackendChoice } = {},
+): Promise<EngineInfo> {
+  const requested = options.backend ?? "auto";
+  if (requested !== "auto" && !BACKEND_ORDER.includes(requested)) {
+    throw new Error(
+      `Unknown backend '${requested}'. Choose one of: auto, ${BACKEND_ORDER.join(", ")}.`,
+    );
+  }
+  const candidates = requested === "auto" ? BACKEND_ORDER : [requested];
+  const skipped: { backend: BackendName; reason: string }[] = [];
+  for (const backend of candidates) {
+    const tried = await attempt(backend, requested === "auto");
+    let reason = tried.ok ? await activate(backend) : tried.reason;
+    if (reason === undefined) {
+      const device = backend === "wasm" ? await wasmDevice() : tried.device;
+      current = { backend, requested, device, skipped, tfjsVersion: tf.version_core };
+      return current;
+    }
+    reason ??= "unknown failure";
+    if (requested !== "auto") {
+      throw new Error(
+        `Backend '${backend}' cannot start: ${reason}. It ${BACKEND_HELP[backend]}. ` +
+          `Use { backend: "auto" } to take the best available one.`,
+      );
+    }
+    skipped.push({ backend, reason });
+  }
+  throw new Error(`No tfjs backend could start: ${JSON.stringify(skipped)}`);
+}
+
+/**
+ * The engine chosen by the last {@link initEngine}, or undefined before it ran.
+ *
+ * @example
+ * ```ts
+ * import { engineInfo, initEngine } from "@actlab/actlab";
+ * await initEngine({ backend: "cpu" });
+ * engineInfo()?.backend; // "cpu"
+ * ```
+ */
+export function engineInfo(): EngineInfo | undefined {
+  return current && current.backend === tf.getBackend() ? current : undefined;
+}
+
+/**
+ * The backends that can start here, each with its device or the reason it cannot. Leaves the
+ * current backend active.
+ *
+ * @example
+ * ```ts
+ * import { availableBackends } from "@actlab/actlab";
+ * for (const b of await availableBackends()) console.log(b.backend, b.ok, b.detail);
+ * ```
+ */
+export async function availableBackends(): Promise<
+  { backend: BackendName; ok: boolean; detail: string }[]
+> {
+  const out: { backend: BackendName; ok: boolean; detail: string }[] = [];
+  for (const backend of BACKEND_ORDER) {
+    const tried = await attempt(backend, false);
+    const detail = backend === "wasm" ? await wasmDevice() : tried.ok ? tried.device : tried.reason;
+    out.push({ backend, ok: tried.ok, detail });
+  }
+  return out;
+}

@@ -1,0 +1,167 @@
+/**
+ * The {@link Ops} interface on tfjs: eager execution with gradients, on whichever tfjs backend is
+ * active (`wasm`, `webgpu`, `tensorflow`, `cpu`).
+ *
+ * Written for tfjs-wasm's fast path: every weight product is a plain 2-D `matMul` without
+ * transpose flags (XNNPACK; about 10× faster there than the transposed or batched forms), and the
+ * gradients of those products are given explicitly as plain 2-D products of explicit transposes.
+ * The embedding lookup is a one-hot product, whose gradient needs no `UnsortedSegmentSum`
+ * (missing on tfjs-wasm) and which is faster than `gather` there.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import type { GatedActivation, UnaryActivation } from "../activations/types.ts";
+import type { Ops } from "./ops.ts";
+
+type GradSave = (tensors: tf.Tensor[]) => void;
+
+/** `a @ b` for 2-D a [m, k], b [k, n], with both gradients as plain (untransposed-flag) products. */
+const matMul2d = tf.customGrad(
+  ((a: tf.Tensor, b: tf.Tensor, save: GradSave) => {
+    save([a, b]);
+    return {
+      value: tf.matMul(a as tf.Tensor2D, b as tf.Tensor2D),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [sa, sb] = saved as tf.Tensor2D[];
+        return [
+          tf.matMul(dy as tf.Tensor2D, tf.transpose(sb)), // dA = dY @ Bᵀ   [m, k]
+          tf.matMul(tf.transpose(sa), dy as tf.Tensor2D), // dB = Aᵀ @ dY   [k, n]
+        ];
+      },
+    };
+    // deno-lint-ignore no-explicit-any
+  }) as any,
+) as (a: tf.Tensor, b: tf.Tensor) => tf.Tensor2D;
+
+/** One-hot rows `oh` [N, V] times `table` [V, C]; only the table gets a gradient. */
+const oneHotLookup = tf.customGrad(
+  ((oh: tf.Tensor, table: tf.Tensor, save: GradSave) => {
+    save([oh]);
+    return {
+      value: tf.matMul(oh as tf.Tensor2D, table as tf.Tensor2D),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [
+        tf.zerosLike(saved[0]),
+        tf.matMul(tf.transpose(saved[0] as tf.Tensor2D), dy as tf.Tensor2D), // dTable [V, C]
+      ],
+    };
+    // deno-lint-ignore no-explicit-any
+  }) as any,
+) as (oh: tf.Tensor, table: tf.Tensor) => tf.Tensor2D;
+
+const maskCache = new Map<string, tf.Tensor2D>();
+
+/** A kept [T, T] tensor: 0 on and below the diagonal, −∞ above. One per size and backend. */
+function causalMaskTensor(t: number): tf.Tensor2D {
+  const key = `${tf.getBackend()}:${t}`;
+  let m = maskCache.get(key);
+  if (m === undefined || m.isDisposed) {
+    const v = new Float32Array(t * t);
+    for (let i = 0; i < t; i++) for (let j = i + 1; j < t; j++) v[i * t + j] = -Infinity;
+    m = tf.keep(tf.tensor2d(v, [t, t]));
+    maskCache.set(key, m);
+  }
+  return m;
+}
+
+/** Options of {@link tfjsOps}. */
+export interface TfjsOpsOptions {
+  /** Dropout active. Default false. */
+  readonly training?: boolean;
+  /** Seed of the dropout masks; each dropout call advances it. Default 0. */
+  readonly seed?: number;
+}
+
+/**
+ * The tfjs implementation of {@link Ops}. Tensors must be created inside the caller's `tf.tidy`
+ * (the ops allocate intermediates and do not dispose their inputs).
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { tfjsOps } from "./tfjs_ops.ts";
+ * const ops = tfjsOps();
+ * const y = ops.linear(tf.ones([2, 3, 4]), tf.ones([4, 5])); // [2, 3, 5], every entry 4
+ * console.assert(y.shape.join() === "2,3,5");
+ * ```
+ */
+export function tfjsOps(options: TfjsOpsOptions = {}): Ops<tf.Tensor> {
+  const training = options.training ?? false;
+  let dropoutSeed = options.seed ?? 0;
+  return {
+    name: "tfjs",
+    training,
+
+    embedding(table, ids) {
+      const [v, c] = table.shape;
+      const oh = tf.cast(tf.oneHot(tf.reshape(ids, [-1]) as tf.Tensor1D, v), "float32"); // [B·T, V]
+      return tf.reshape(oneHotLookup(oh, table), [...ids.shape, c]); // [B, T, C]
+    },
+
+    positionEmbedding(table, ids) {
+      const t = ids.shape[ids.rank - 1];
+      if (t > table.shape[0]) {
+        throw new RangeError(
+          `sequence length ${t} exceeds the context length (blockSize ${table.shape[0]}); ` +
+            `crop the input to its last ${table.shape[0]} tokens`,
+        );
+      }
+      return tf.slice(table, [0, 0], [t, -1]); // [T, C]
+    },
+
+    linear(x, w, bias) {
+      const [inDim, outDim] = w.shape;
+      const lead = x.shape.slice(0, -1);
+      const y = matMul2d(tf.reshape(x, [-1, inDim]), w); // [N, out]
+      const out = tf.reshape(y, [...lead, outDim]);
+      return bias === undefined ? out : tf.add(out, bias);
+    },
+
+    add: (a, b) => tf.add(a, b),
+    mul: (a, b) => tf.mul(a, b),
+    scale: (x, s) => tf.mul(x, tf.scalar(s)),
+
+    layerNorm(x, weight, bias, eps) {
+      const mean = tf.mean(x, -1, true); // [..., 1]
+      const xc = tf.sub(x, mean);
+      const variance = tf.mean(tf.square(xc), -1, true); // biased, as torch
+      const y = tf.mul(tf.mul(xc, tf.rsqrt(tf.add(variance, tf.scalar(eps)))), weight);
+      return bias === undefined ? y : tf.add(y, bias);
+    },
+
+    split: (x, sizes) => tf.split(x, [...sizes], -1),
+
+    splitHeads(x, nHead) {
+      const c = x.shape[x.rank - 1];
+      return tf.reshape(x, [...x.shape.slice(0, -1), nHead, c / nHead]);
+    },
+
+    mergeHeads(x) {
+      const [nh, hs] = x.shape.slice(-2);
+      return tf.reshape(x, [...x.shape.slice(0, -2), nh * hs]);
+    },
+
+    transpose: (x, perm) => tf.transpose(x, [...perm]),
+    matmul: (a, b) => tf.matMul(a, b),
+
+    causalMask(scores) {
+      return tf.add(scores, causalMaskTensor(scores.shape[scores.rank - 1]));
+    },
+
+    softmax: (x) => tf.softmax(x),
+    activation: (def: UnaryActivation, x) => def.apply(x),
+    gatedActivation: (def: GatedActivation, gate, value) => def.apply(gate, value),
+
+    dropout(x, rate) {
+      if (!training || rate === 0) return x;
+      return tf.dropout(x, rate, undefined, dropoutSeed++);
+    },
+
+    crossEntropy(logits, targets) {
+      const v = logits.shape[logits.rank - 1];
+      const logp = tf.logSoftmax(tf.reshape(logits, [-1, v])); // [B·T, V]
+      const oh = tf.cast(tf.oneHot(tf.reshape(targets, [-1]) as tf.Tensor1D, v), "float32");
+      return tf.neg(tf.mean(tf.sum(tf.mul(logp, oh), -1))); // scalar
+    },
+  };
+}

@@ -1,0 +1,22 @@
+/**
+ * actlab: activation functions in transformers, from a Deno Jupyter notebook.
+ *
+ * The activation registry (exact math, gradients, your own activations), tfjs engine selection
+ * (native TensorFlow, WebGPU, WebAssembly, CPU) and ONNX Runtime sessions.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { getActivation, initEngine } from "@actlab/actlab";
+ *
+ * const engine = await initEngine({ backend: "auto" });
+ * console.log(`tfjs on ${engine.backend} (${engine.device})`);
+ * const gelu = getActivation("gelu");
+ * gelu.reference(-1); // -0.15865525393145707 (float64)
+ * const y = gelu.kind === "unary" ? gelu.apply(tf.tensor([-1, 0, 1])) : undefined;
+ * ```
+ *
+ * @module
+ */
+export * from "./lib/activations/mod.ts";
+export * from "./lib/engine/mod.ts";

@@ -1,0 +1,149 @@
+/**
+ * The float64 references themselves: against independent mpmath values, the numbers people
+ * quote, the limits at ±∞, and a finite difference of every reference derivative.
+ */
+import { assert, assertAlmostEquals, assertEquals } from "@std/assert";
+import {
+  derivativeCheck,
+  erf,
+  erfc,
+  getActivation,
+  listActivations,
+  normalCdf,
+  type UnaryActivation,
+} from "@actlab/actlab";
+
+const golden: Record<string, [number, string, string][]> = JSON.parse(
+  await Deno.readTextFile(new URL("./golden.json", import.meta.url)),
+);
+
+function unary(name: string): UnaryActivation {
+  const def = getActivation(name);
+  if (def.kind !== "unary") throw new Error(`${name} is not unary`);
+  return def;
+}
+
+/** |got − want| / max(1e-300, |want|): plain relative error. */
+function rel(got: number, want: number): number {
+  return got === want ? 0 : Math.abs(got - want) / Math.max(1e-300, Math.abs(want));
+}
+
+for (const [name, rows] of Object.entries(golden)) {
+  Deno.test(`${name}.reference() and .derivative() match mpmath to 1e-13 relative`, () => {
+    const def = unary(name);
+    for (const [x, y, dy] of rows) {
+      const want = Number(y);
+      const wantD = Number(dy);
+      const e = want === 0 ? Math.abs(def.reference(x)) : rel(def.reference(x), want);
+      assert(e < 1e-13, `${name}(${x}) = ${def.reference(x)}, mpmath ${y} (error ${e})`);
+      if (def.kinks?.includes(x)) continue; // mpmath's central difference straddles the kink
+      const ed = wantD === 0 ? Math.abs(def.derivative(x)) : rel(def.derivative(x), wantD);
+      assert(ed < 1e-12, `${name}'(${x}) = ${def.derivative(x)}, mpmath ${dy} (error ${ed})`);
+    }
+  });
+}
+
+Deno.test("every built-in unary activation has golden values", () => {
+  const names = listActivations({ kind: "unary" }).map((d) => d.name);
+  for (const n of names) assert(n in golden, `no golden values for ${n}`);
+});
+
+Deno.test("erf() and erfc() hit known values and stay accurate in the tails", () => {
+  assertAlmostEquals(erf(0.5), 0.5204998778130465, 2e-16);
+  assertAlmostEquals(erf(1), 0.8427007929497149, 2e-16);
+  assertAlmostEquals(erf(-2), -0.9953222650189527, 2e-16);
+  assert(rel(erfc(5), 1.5374597944280349e-12) < 1e-14);
+  assert(rel(erfc(10), 2.088487583762545e-45) < 1e-13);
+  assertEquals(erfc(-Infinity), 2);
+  assertEquals(erf(Infinity), 1);
+  assert(rel(normalCdf(-10), 7.619853024160527e-24) < 1e-13);
+});
+
+Deno.test("gelu(-1) is -0.1586553 and gelu_tanh(-1) is -0.1588080", () => {
+  assertAlmostEquals(unary("gelu").reference(-1), -0.1586553, 5e-8);
+  assertAlmostEquals(unary("gelu_tanh").reference(-1), -0.1588080, 5e-8);
+});
+
+/** ∫ f(x) φ(x) dx over N(0, 1) by composite Simpson on [-12, 12]. */
+function gaussianMean(f: (x: number) => number): number {
+  const n = 24000;
+  const h = 24 / n;
+  let s = 0;
+  for (let i = 0; i <= n; i++) {
+    const x = -12 + i * h;
+    const w = i === 0 || i === n ? 1 : i % 2 ? 4 : 2;
+    s += w * f(x) * Math.exp(-0.5 * x * x);
+  }
+  return s * h / 3 / Math.sqrt(2 * Math.PI);
+}
+
+Deno.test("the mean of relu over N(0, 1) is 1/√(2π) and of gelu is 1/(2√π)", () => {
+  assertAlmostEquals(gaussianMean(unary("relu").reference), 1 / Math.sqrt(2 * Math.PI), 1e-7);
+  assertAlmostEquals(gaussianMean(unary("gelu").reference), 1 / (2 * Math.sqrt(Math.PI)), 1e-10);
+});
+
+Deno.test("no overflow at large |x|: softplus(100) = 100, gelu_tanh(±20), sigmoid(-100)", () => {
+  assertEquals(unary("softplus").reference(100), 100);
+  assertEquals(unary("softplus").reference(1000), 1000);
+  assertEquals(unary("gelu_tanh").reference(20), 20);
+  // mpmath: −20·σ(2u(−20)) = −3.3754509563109673e-261, far below float32 but exact in float64.
+  assert(rel(unary("gelu_tanh").reference(-20), -3.3754509563109673e-261) < 1e-12);
+  assert(rel(unary("sigmoid").reference(-100), 3.720075976020836e-44) < 1e-14);
+  assertEquals(unary("mish").reference(1000), 1000);
+  assertEquals(unary("silu").reference(-1000), -0);
+});
+
+const LIMITS: Record<string, [number, number]> = {
+  identity: [-Infinity, Infinity],
+  relu: [0, Infinity],
+  relu6: [0, 6],
+  leaky_relu: [-Infinity, Infinity],
+  elu: [-1, Infinity],
+  selu: [-1.0507009873554805 * 1.6732632423543772, Infinity],
+  celu: [-1, Infinity],
+  gelu: [0, Infinity],
+  gelu_tanh: [0, Infinity],
+  quick_gelu: [0, Infinity],
+  silu: [0, Infinity],
+  mish: [0, Infinity],
+  hardswish: [0, Infinity],
+  hardsigmoid: [0, 1],
+  softplus: [0, Infinity],
+  sigmoid: [0, 1],
+  tanh: [-1, 1],
+  softsign: [-1, 1],
+  hardtanh: [-1, 1],
+  relu2: [0, Infinity],
+  relu6_2: [0, 36],
+};
+
+Deno.test("every unary reference takes its limits at ±∞ and propagates NaN", () => {
+  for (const def of listActivations({ kind: "unary" }) as UnaryActivation[]) {
+    const [lo, hi] = LIMITS[def.name];
+    assertAlmostEquals(def.reference(-Infinity), lo, 1e-15, `${def.name}(-∞)`);
+    assertEquals(def.reference(Infinity), hi, `${def.name}(+∞)`);
+    assert(Number.isNaN(def.reference(NaN)), `${def.name}(NaN) should be NaN`);
+  }
+});
+
+Deno.test("every reference derivative agrees with a central finite difference to 1e-7", () => {
+  for (const def of listActivations()) {
+    const worst = derivativeCheck(def);
+    assert(
+      worst.maxError < 1e-7,
+      `${def.name}: derivative ${worst.got} vs finite difference ${worst.want} at ` +
+        `${JSON.stringify(worst.at)} (error ${worst.maxError})`,
+    );
+  }
+});
+
+Deno.test("gated references are inner(gate)·value with the product rule", () => {
+  const swiglu = getActivation("swiglu");
+  const silu = unary("silu");
+  assert(swiglu.kind === "gated");
+  assertEquals(swiglu.reference(1.5, -2), silu.reference(1.5) * -2);
+  assertEquals(swiglu.derivative(1.5, -2), [silu.derivative(1.5) * -2, silu.reference(1.5)]);
+  const gtu = getActivation("gtu");
+  assert(gtu.kind === "gated");
+  assertAlmostEquals(gtu.reference(0, 1), 0.5 * Math.tanh(1), 1e-16);
+});
