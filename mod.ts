@@ -7,16 +7,17 @@
  * @example
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
- * import { getActivation, initEngine } from "@actlab/actlab";
+ * import { getUnary, initEngine } from "@actlab/actlab";
  *
  * const engine = await initEngine({ backend: "auto" });
  * console.log(`tfjs on ${engine.backend} (${engine.device})`);
- * const gelu = getActivation("gelu");
+ * const gelu = getUnary("gelu");
  * gelu.reference(-1); // -0.15865525393145707 (float64)
- * const y = gelu.kind === "unary" ? gelu.apply(tf.tensor([-1, 0, 1])) : undefined;
+ * const y = gelu.apply(tf.tensor([-1, 0, 1])); // float32, differentiable
  * ```
  *
  * @module
  */
 export * from "./lib/activations/mod.ts";
 export * from "./lib/engine/mod.ts";
+export * from "./lib/onnx/mod.ts";

@@ -133,7 +133,16 @@ export async function download(
   return out;
 }
 
-/** A progress reporter that prints a line to stderr at every 25 % (or every 256 KiB if unsized). */
+/**
+ * A progress reporter that prints a line to stderr at every 25 % (or every 256 KiB if unsized).
+ *
+ * @example
+ * ```ts
+ * import { stderrProgress } from "./files.ts";
+ * const report = stderrProgress("demo");
+ * report({ url: "x", receivedBytes: 10, totalBytes: 10, done: true }); // "demo: downloaded 10 bytes (100 %)"
+ * ```
+ */
 export function stderrProgress(label: string): (p: DownloadProgress) => void {
   let lastMark = -1;
   return (p) => {

@@ -143,8 +143,8 @@ export function defineGated(spec: GatedSpec): GatedActivation {
  *
  * @example
  * ```ts
- * import { gatedFrom, getActivation } from "@actlab/actlab";
- * const geglu = gatedFrom(getActivation("gelu") as never, { name: "my_geglu" });
+ * import { gatedFrom, getUnary } from "@actlab/actlab";
+ * const geglu = gatedFrom(getUnary("mish"), { name: "my_mishglu" });
  * geglu.reference(1, 2); // 2·gelu(1)
  * ```
  */

@@ -9,60 +9,42 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { registerFused } from "./_fused.ts";
+import { fusedKernelNames, registerFused } from "./_fused.ts";
 import type { UnaryActivation } from "./types.ts";
 
 interface CpuBackend {
-  data: { get(id: tf.DataId): { values: Float32Array } };
   readSync(id: tf.DataId): tf.backend_util.BackendValues;
   makeTensorInfo(shape: number[], dtype: tf.DataType, values?: Float32Array): tf.TensorInfo;
 }
 
-function valuesOf(backend: CpuBackend, t: tf.TensorInfo): Float32Array {
-  return backend.readSync(t.dataId) as Float32Array;
-}
-
-/**
- * Registers a fused cpu kernel (and its gradient) for a unary activation whose `reference` and
- * `derivative` are the float64 math.
- */
+/** Registers cpu kernels (forward and gradient) computing `def`'s float64 math per element. */
 export function registerCpuKernels(def: UnaryActivation): void {
-  const forwardName = `Actlab_${def.name}`;
-  const gradName = `${forwardName}_grad`;
+  const { forward, gradient } = fusedKernelNames(def.name);
   const { reference, derivative } = def;
   tf.registerKernel({
-    kernelName: forwardName,
+    kernelName: forward,
     backendName: "cpu",
     kernelFunc: ({ inputs, backend }) => {
       const cpu = backend as unknown as CpuBackend;
-      const x = valuesOf(cpu, inputs.x as tf.TensorInfo);
+      const info = inputs.x as tf.TensorInfo;
+      const x = cpu.readSync(info.dataId) as Float32Array;
       const y = new Float32Array(x.length);
       for (let i = 0; i < x.length; i++) y[i] = reference(x[i]);
-      return cpu.makeTensorInfo((inputs.x as tf.TensorInfo).shape, "float32", y);
+      return cpu.makeTensorInfo(info.shape, "float32", y);
     },
   });
   tf.registerKernel({
-    kernelName: gradName,
+    kernelName: gradient,
     backendName: "cpu",
     kernelFunc: ({ inputs, backend }) => {
       const cpu = backend as unknown as CpuBackend;
-      const x = valuesOf(cpu, inputs.x as tf.TensorInfo);
-      const dy = valuesOf(cpu, inputs.dy as tf.TensorInfo);
+      const info = inputs.x as tf.TensorInfo;
+      const x = cpu.readSync(info.dataId) as Float32Array;
+      const dy = cpu.readSync((inputs.dy as tf.TensorInfo).dataId) as Float32Array;
       const dx = new Float32Array(x.length);
       for (let i = 0; i < x.length; i++) dx[i] = dy[i] * derivative(x[i]);
-      return cpu.makeTensorInfo((inputs.x as tf.TensorInfo).shape, "float32", dx);
+      return cpu.makeTensorInfo(info.shape, "float32", dx);
     },
   });
-  tf.registerGradient({
-    kernelName: forwardName,
-    inputsToSave: ["x"],
-    gradFunc: (dy, saved) => ({
-      x: () => tf.engine().runKernel(gradName, { dy: dy as tf.Tensor, x: saved[0] }) as tf.Tensor,
-    }),
-  });
-  registerFused(
-    def.name,
-    "cpu",
-    (x) => tf.engine().runKernel(forwardName, { x }) as tf.Tensor,
-  );
+  registerFused(def.name, "cpu");
 }

@@ -73,7 +73,9 @@ function worst(
   for (let i = 0; i < got.length; i++) {
     const w = want(i);
     const e = scaledError(got[i], w);
-    if (e > best.maxError || Number.isNaN(e)) best = { maxError: e, at: at(i), got: got[i], want: w };
+    if (e > best.maxError || Number.isNaN(e)) {
+      best = { maxError: e, at: at(i), got: got[i], want: w };
+    }
   }
   return best;
 }
@@ -103,7 +105,10 @@ async function gatedReport(def: GatedActivation, xs: number[]): Promise<Accuracy
   const g = tf.tensor1d(gates);
   const v = tf.tensor1d(values);
   const y = def.apply(g, v);
-  const [dg, dv] = tf.grads((a: tf.Tensor, b: tf.Tensor) => def.apply(a, b))([g, v], tf.onesLike(g));
+  const [dg, dv] = tf.grads((a: tf.Tensor, b: tf.Tensor) => def.apply(a, b))(
+    [g, v],
+    tf.onesLike(g),
+  );
   const [yv, dgv, dvv] = await Promise.all([y.data(), dg.data(), dv.data()]);
   tf.dispose([g, v, y, dg, dv]);
   const at = (i: number) => [gates[i], values[i]] as const;
@@ -170,8 +175,14 @@ export function derivativeCheck(
   for (const v of GATED_VALUES) {
     const dg = xs.map((g) => def.derivative(g, v)[0]);
     const dv = xs.map((g) => def.derivative(g, v)[1]);
-    result = maxOf(result, worst(dg, (i) => fd((t) => def.reference(t, v), xs[i]), (i) => [xs[i], v]));
-    result = maxOf(result, worst(dv, (i) => fd((t) => def.reference(xs[i], t), v), (i) => [xs[i], v]));
+    result = maxOf(
+      result,
+      worst(dg, (i) => fd((t) => def.reference(t, v), xs[i]), (i) => [xs[i], v]),
+    );
+    result = maxOf(
+      result,
+      worst(dv, (i) => fd((t) => def.reference(xs[i], t), v), (i) => [xs[i], v]),
+    );
   }
   return result;
 }

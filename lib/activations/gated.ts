@@ -7,7 +7,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { defineGated, gatedFrom } from "./_build.ts";
 import { sigmoid } from "./_math.ts";
-import { gelu, relu, silu } from "./unary.ts";
+import { gelu, relu, sigmoidOnnx, silu } from "./unary.ts";
 import type { GatedActivation } from "./types.ts";
 
 /** GLU: σ(gate)·value. */
@@ -27,7 +27,7 @@ export const glu: GatedActivation = defineGated({
   reference: (g, v) => sigmoid(g) * v,
   derivative: (g, v) => [sigmoid(g) * sigmoid(-g) * v, sigmoid(g)],
   forward: (g, v) => tf.mul(tf.sigmoid(g), v),
-  onnx: (b, g, v) => b.op("Mul", [b.op("Sigmoid", [g]), v]),
+  onnx: (b, g, v) => b.op("Mul", [sigmoidOnnx(b, g), v]),
 });
 
 /** Bilinear: gate·value, the GLU with no nonlinearity. */
@@ -93,7 +93,7 @@ export const gtu: GatedActivation = defineGated({
     return [sigmoid(g) * sigmoid(-g) * t, sigmoid(g) * (1 - t * t)];
   },
   forward: (g, v) => tf.mul(tf.sigmoid(g), tf.tanh(v)),
-  onnx: (b, g, v) => b.op("Mul", [b.op("Sigmoid", [g]), b.op("Tanh", [v])]),
+  onnx: (b, g, v) => b.op("Mul", [sigmoidOnnx(b, g), b.op("Tanh", [v])]),
 });
 
 /** Every built-in gated activation, in the order tables list them. */

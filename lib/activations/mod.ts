@@ -5,8 +5,8 @@
  *
  * @example
  * ```ts
- * import { getActivation, listActivations } from "@actlab/actlab";
- * getActivation("gelu").reference(-1); // -0.15865525393145707
+ * import { getUnary, listActivations } from "@actlab/actlab";
+ * getUnary("gelu").reference(-1); // -0.15865525393145707
  * listActivations({ kind: "gated" }).length; // 6
  * ```
  *
@@ -14,6 +14,8 @@
  */
 export {
   getActivation,
+  getGated,
+  getUnary,
   hasActivation,
   isBuiltinActivation,
   listActivations,
@@ -23,7 +25,7 @@ export {
 } from "./registry.ts";
 export type { UserGatedActivation, UserUnaryActivation } from "./registry.ts";
 export { gatedFrom } from "./_build.ts";
-export { GELU_TANH_CUBIC, leakyRelu, elu, celu, QUICK_GELU_BETA } from "./unary.ts";
+export { celu, elu, GELU_TANH_CUBIC, leakyRelu, QUICK_GELU_BETA } from "./unary.ts";
 export { erf, erfc, normalCdf, normalPdf, sigmoid, softplus } from "./_math.ts";
 export { accuracyGrid, derivativeCheck, measureAccuracy, scaledError } from "./accuracy.ts";
 export type { AccuracyReport, ErrorPoint } from "./accuracy.ts";

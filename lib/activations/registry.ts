@@ -56,27 +56,31 @@ for (const def of [...BUILTIN_UNARY, ...BUILTIN_GATED]) {
   builtinNames.add(def.name);
 }
 
+/** Edit distance counting an adjacent transposition (`gleu` → `gelu`) as one edit. */
 function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array(b.length).fill(0)]);
+  for (let j = 0; j <= b.length; j++) d[0][j] = j;
   for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
     for (let j = 1; j <= b.length; j++) {
-      cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
+        d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+      }
     }
-    prev = cur;
   }
-  return prev[b.length];
+  return d[a.length][b.length];
 }
 
-/** The registered name or alias closest to `name`, if any is reasonably close. */
+/** The registered name or alias closest to `name` (ties: the one of equal length), if close. */
 function closest(name: string): string | undefined {
   let best: string | undefined;
-  let bestDistance = Infinity;
+  let bestScore = Infinity;
   for (const key of lookup.keys()) {
-    const d = editDistance(name, key);
-    if (d < bestDistance) [best, bestDistance] = [key, d];
+    const score = editDistance(name, key) + (key.length === name.length ? 0 : 0.5);
+    if (score < bestScore) [best, bestScore] = [key, score];
   }
-  return bestDistance <= Math.max(2, Math.floor(name.length / 3)) ? best : undefined;
+  return bestScore <= Math.max(2, Math.floor(name.length / 3)) ? best : undefined;
 }
 
 function unknownName(name: string): Error {
@@ -143,6 +147,45 @@ export function getActivation(name: string, params?: ActivationParams): Activati
       throw new Error(`${def.name} takes no parameters (given ${JSON.stringify(given)}).`);
     }
     def = def.withParams(given);
+  }
+  return def;
+}
+
+/**
+ * Like {@link getActivation}, for a unary activation; a gated name throws with the way out.
+ *
+ * @example
+ * ```ts
+ * import { getUnary } from "@actlab/actlab";
+ * getUnary("gelu").reference(-1); // -0.15865525393145707
+ * ```
+ */
+export function getUnary(name: string, params?: ActivationParams): UnaryActivation {
+  const def = getActivation(name, params);
+  if (def.kind !== "unary") {
+    throw new Error(
+      `'${def.name}' is gated (f(gate, value)); use getGated() or getActivation() for it.`,
+    );
+  }
+  return def;
+}
+
+/**
+ * Like {@link getActivation}, for a gated activation; a unary name throws with the way out.
+ *
+ * @example
+ * ```ts
+ * import { getGated } from "@actlab/actlab";
+ * getGated("swiglu").reference(1, 2); // 2·silu(1)
+ * ```
+ */
+export function getGated(name: string): GatedActivation {
+  const def = getActivation(name);
+  if (def.kind !== "gated") {
+    throw new Error(
+      `'${def.name}' is unary (f(x)); use getUnary() or getActivation() for it, or its gated ` +
+        `form via gatedFrom() / registerActivation({ kind: "gated", inner: "${def.name}" }).`,
+    );
   }
   return def;
 }

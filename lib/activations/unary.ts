@@ -11,6 +11,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { defineUnary, gateProduct } from "./_build.ts";
 import { registerCpuKernels } from "./_fused_cpu.ts";
+import { registerWasmKernels } from "./_fused_wasm.ts";
 import type { BuiltUnary } from "./_build.ts";
 import {
   gateProduct as gateProduct64,
@@ -21,7 +22,7 @@ import {
   softplus,
   SQRT_2_OVER_PI,
 } from "./_math.ts";
-import type { ActivationParams, ActivationProperties } from "./types.ts";
+import type { ActivationParams, ActivationProperties, OnnxBuilder } from "./types.ts";
 
 const SMOOTH_SELF_GATED: ActivationProperties = {
   boundedBelow: true,
@@ -43,6 +44,14 @@ const RELU_LIKE: ActivationProperties = {
 
 function step(x: number, atZero = 0): number {
   return x > 0 ? 1 : x < 0 ? 0 : Number.isNaN(x) ? NaN : atZero;
+}
+
+/**
+ * y with NaN wherever x is NaN. The clip kernels of tfjs-wasm and tfjs-webgpu (min/max)
+ * return a bound for NaN; the math (and PyTorch) propagate it.
+ */
+function keepNaN(x: tf.Tensor, y: tf.Tensor): tf.Tensor {
+  return tf.where(tf.isNaN(x), x, y);
 }
 
 /** 1 where lo < x < hi, 0 elsewhere (PyTorch's hardtanh backward mask). */
@@ -67,6 +76,15 @@ function checkParams(name: string, given: ActivationParams, known: ActivationPar
 function paramName(base: string, params: ActivationParams, defaults: ActivationParams): string {
   const changed = Object.entries(params).filter(([k, v]) => defaults[k] !== v);
   return changed.length === 0 ? base : `${base}(${changed.map(([k, v]) => `${k}=${v}`).join(",")})`;
+}
+
+/**
+ * σ(x) as ONNX nodes: 1/(1 + e^(−x)). ONNX Runtime's own Sigmoid kernel (MLAS) is a clamped
+ * rational approximation with 2e-3 relative error near x = −10 (measured with ORT 1.30);
+ * Exp and Reciprocal are accurate to 1.2e-7 there.
+ */
+export function sigmoidOnnx(g: OnnxBuilder, x: string): string {
+  return g.op("Reciprocal", [g.op("Add", [g.constant(1), g.op("Exp", [g.op("Neg", [x])])])]);
 }
 
 /** Identity: f(x) = x (the linear MLP baseline). */
@@ -115,7 +133,7 @@ export const relu6: BuiltUnary = defineUnary({
   kinks: [0, 6],
   reference: (x) => (Number.isNaN(x) ? NaN : Math.min(Math.max(x, 0), 6)),
   derivative: (x) => (Number.isNaN(x) ? NaN : x > 0 && x < 6 ? 1 : 0),
-  forward: (x) => tf.relu6(x),
+  forward: (x) => keepNaN(x, tf.relu6(x)),
   gradient: (x) => openMask(x, 0, 6),
   onnx: (g, x) => g.op("Clip", [x, g.constant(0), g.constant(6)]),
 });
@@ -266,7 +284,7 @@ const ERFCX_POLY = [
 function normalCdfTensor(x: tf.Tensor): tf.Tensor {
   return tf.tidy(() => {
     const z = tf.mul(tf.abs(x), Math.SQRT1_2);
-    const t = tf.div(tf.sub(z, 3.75), tf.add(z, 3.75));
+    const t = tf.sub(1, tf.div(7.5, tf.add(z, 3.75))); // (z − 3.75)/(z + 3.75), finite at z = ∞
     let p: tf.Tensor = tf.fill(x.shape, ERFCX_POLY[ERFCX_POLY.length - 1]);
     for (let i = ERFCX_POLY.length - 2; i >= 0; i--) p = tf.add(tf.mul(p, t), ERFCX_POLY[i]);
     const tail = tf.mul(tf.mul(0.5, tf.exp(tf.mul(-0.5, tf.square(x)))), p);
@@ -314,7 +332,8 @@ export const geluTanh: BuiltUnary = defineUnary({
     "gelu_approximate",
   ],
   description: "GPT-2's tanh approximation of GELU; differs from the exact form by < 5e-4.",
-  formula: String.raw`\tfrac{x}{2}\left(1 + \tanh\!\left(\sqrt{2/\pi}\,(x + 0.044715\,x^3)\right)\right)`,
+  formula: String
+    .raw`\tfrac{x}{2}\left(1 + \tanh\!\left(\sqrt{2/\pi}\,(x + 0.044715\,x^3)\right)\right)`,
   properties: SMOOTH_SELF_GATED,
   source: "Hendrycks & Gimpel 2016",
   reference: (x) => {
@@ -366,7 +385,7 @@ export const quickGelu: BuiltUnary = defineUnary({
   properties: SMOOTH_SELF_GATED,
   source: "Hendrycks & Gimpel 2016",
   ...sigmoidGated(QUICK_GELU_BETA),
-  onnx: (g, x) => g.op("Mul", [x, g.op("Sigmoid", [g.op("Mul", [x, g.constant(1.702)])])]),
+  onnx: (g, x) => g.op("Mul", [x, sigmoidOnnx(g, g.op("Mul", [x, g.constant(1.702)]))]),
 });
 
 /** SiLU / Swish: x·σ(x). */
@@ -378,7 +397,7 @@ export const silu: BuiltUnary = defineUnary({
   properties: SMOOTH_SELF_GATED,
   source: "Elfwing et al. 2017; Ramachandran et al. 2017",
   ...sigmoidGated(1),
-  onnx: (g, x) => g.op("Mul", [x, g.op("Sigmoid", [x])]),
+  onnx: (g, x) => g.op("Mul", [x, sigmoidOnnx(g, x)]),
 });
 
 /**
@@ -424,7 +443,7 @@ export const hardswish: BuiltUnary = defineUnary({
   kinks: [-3, 3],
   reference: (x) => (x <= -3 ? 0 : x >= 3 ? x : x * (x + 3) / 6),
   derivative: (x) => (Number.isNaN(x) ? NaN : x < -3 ? 0 : x <= 3 ? x / 3 + 0.5 : 1),
-  forward: (x) => gateProduct(x, tf.div(tf.relu6(tf.add(x, 3)), 6)),
+  forward: (x) => keepNaN(x, gateProduct(x, tf.div(tf.relu6(tf.add(x, 3)), 6))),
   gradient: (x) =>
     tf.where(
       tf.less(x, -3),
@@ -445,7 +464,7 @@ export const hardsigmoid: BuiltUnary = defineUnary({
   kinks: [-3, 3],
   reference: (x) => (Number.isNaN(x) ? NaN : Math.min(Math.max(x + 3, 0), 6) / 6),
   derivative: (x) => (Number.isNaN(x) ? NaN : x > -3 && x < 3 ? 1 / 6 : 0),
-  forward: (x) => tf.div(tf.relu6(tf.add(x, 3)), 6),
+  forward: (x) => keepNaN(x, tf.div(tf.relu6(tf.add(x, 3)), 6)),
   gradient: (x) => tf.div(openMask(x, -3, 3), 6),
   onnx: (g, x) => g.op("HardSigmoid", [x], { alpha: 1 / 6, beta: 0.5 }),
 });
@@ -492,7 +511,7 @@ export const sigmoidAct: BuiltUnary = defineUnary({
     const s = tf.sigmoid(x);
     return tf.mul(s, tf.sub(1, s));
   },
-  onnx: (g, x) => g.op("Sigmoid", [x]),
+  onnx: sigmoidOnnx,
 });
 
 /** Hyperbolic tangent. */
@@ -557,7 +576,7 @@ export const hardtanh: BuiltUnary = defineUnary({
   kinks: [-1, 1],
   reference: (x) => (Number.isNaN(x) ? NaN : Math.min(Math.max(x, -1), 1)),
   derivative: (x) => (Number.isNaN(x) ? NaN : x > -1 && x < 1 ? 1 : 0),
-  forward: (x) => tf.clipByValue(x, -1, 1),
+  forward: (x) => keepNaN(x, tf.clipByValue(x, -1, 1)),
   gradient: (x) => openMask(x, -1, 1),
   onnx: (g, x) => g.op("Clip", [x, g.constant(-1), g.constant(1)]),
 });
@@ -592,7 +611,7 @@ export const relu6Squared: BuiltUnary = defineUnary({
   kinks: [0, 6],
   reference: (x) => (Number.isNaN(x) ? NaN : Math.min(Math.max(x, 0), 6) ** 2),
   derivative: (x) => (Number.isNaN(x) ? NaN : x > 0 && x < 6 ? 2 * x : 0),
-  forward: (x) => tf.square(tf.relu6(x)),
+  forward: (x) => keepNaN(x, tf.square(tf.relu6(x))),
   gradient: (x) => tf.mul(tf.mul(2, tf.relu(x)), openMask(x, -Infinity, 6)),
   onnx: (g, x) => {
     const r = g.op("Clip", [x, g.constant(0), g.constant(6)]);
@@ -626,3 +645,4 @@ export const BUILTIN_UNARY: readonly BuiltUnary[] = [
 ];
 
 for (const def of BUILTIN_UNARY) registerCpuKernels(def);
+registerWasmKernels();

@@ -42,10 +42,11 @@ export class VersionsView extends TableView {
       { component: "V8 / TypeScript", version: `${info.v8} / ${info.typescript}` },
       { component: "TensorFlow.js", version: `${info.tfjs} (backend: ${info.tfjsBackend})` },
       { component: "ONNX Runtime", version: info.onnxRuntime },
-      {
-        component: "engine",
-        version: info.engine + (info.engineReasons.length ? ` — ${info.engineReasons[0]}` : ""),
-      },
+      { component: "engine", version: info.engine },
+      ...info.engineReasons.map((r) => ({
+        component: "",
+        version: r.length > 110 ? r.slice(0, 107) + "…" : r,
+      })),
       {
         component: "machine",
         version: `${info.platform}, ${info.cpus} CPUs, ${info.memoryGiB} GiB`,
@@ -65,12 +66,6 @@ export function isFast(): boolean {
   } catch {
     return false;
   }
-}
-
-interface EngineModule {
-  engineInfo?: () =>
-    | { backend?: string; device?: string; reasons?: readonly string[] }
-    | undefined;
 }
 
 /**
@@ -96,17 +91,19 @@ export async function versions(): Promise<VersionsView> {
   }
   let engine = "not initialised (call initEngine())";
   let engineReasons: string[] = [];
+  let ortText: string | undefined;
   try {
-    const specifier = "../engine/mod.ts";
-    const mod = await import(new URL(specifier, import.meta.url).href) as EngineModule;
-    const info = mod.engineInfo?.();
-    if (info?.backend) {
-      engine = `${info.backend}${info.device ? ` on ${info.device}` : ""}`;
-      engineReasons = [...(info.reasons ?? [])];
+    const mod = await import("../engine/mod.ts");
+    const info = mod.engineInfo();
+    if (info) {
+      engine = `${info.backend} on ${info.device}`;
+      engineReasons = info.skipped.map((s) => `${s.backend} skipped: ${s.reason}`);
     }
+    ortText = mod.ortVersion();
   } catch {
-    // engine module absent or not initialised: keep the default text
+    // engine module not loadable: keep the defaults
   }
+  if (ortText && onnxRuntime.startsWith("not loaded")) onnxRuntime = ortText;
   let memoryGiB = 0;
   try {
     memoryGiB = Math.round(Deno.systemMemoryInfo().total / 2 ** 30);
@@ -130,7 +127,7 @@ export async function versions(): Promise<VersionsView> {
 }
 
 /**
- * Runs `fn`, prints how long it took (`⏱ label: 1.23 s`, through `console.log` so it reaches
+ * Runs `fn`, prints how long it took (`[timed] label: 1.23 s`, through `console.log` so it reaches
  * the notebook) and returns its result.
  *
  * @example
@@ -145,7 +142,7 @@ export async function timed<T>(label: string, fn: () => T | Promise<T>): Promise
     return await fn();
   } finally {
     const s = (performance.now() - t0) / 1000;
-    console.log(`⏱ ${label}: ${s < 10 ? s.toFixed(2) : s.toFixed(1)} s`);
+    console.log(`[timed] ${label}: ${s < 10 ? s.toFixed(2) : s.toFixed(1)} s`);
   }
 }
 

@@ -218,7 +218,8 @@ export class Figure extends DisplayObject {
     const id = `actlab-fig-${shortHash(JSON.stringify(json))}-${++figureCounter}`;
     const height = typeof this.layout.height === "number" ? this.layout.height : 450;
     return `<div id="${id}" class="actlab-figure" style="width:100%;min-height:${height}px">` +
-      `<pre style="white-space:pre-wrap;color:#555">${escapeHtml(this.summary())}</pre></div>\n` +
+      `<div class="actlab-fallback"><pre style="white-space:pre-wrap;color:#555">` +
+      `${escapeHtml(this.summary())}</pre></div></div>\n` +
       `<script type="text/javascript">(function () {\n` +
       `  var el = document.getElementById(${JSON.stringify(id)});\n` +
       `  var fig = ${scriptJson(json)};\n` +

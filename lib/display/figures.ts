@@ -10,9 +10,9 @@ import { getActivation } from "../activations/mod.ts";
 import type { ActivationDef } from "../activations/types.ts";
 import { Figure, type PlotlyLayout, type PlotlyTrace, seriesColor } from "./figure.ts";
 import { mean, summarize } from "./_stats.ts";
-import { type Rows, toRecords } from "./_rows.ts";
+import { type DataRows, toRecords } from "./_rows.ts";
 
-export type { Rows } from "./_rows.ts";
+export type { DataRows } from "./_rows.ts";
 
 /** An activation given by registry name (`"gelu"`, `"leaky_relu(slope=0.2)"`) or definition. */
 export type ActivationLike = string | ActivationDef;
@@ -61,7 +61,7 @@ function axisTitle(text: string): { title: { text: string } } {
 export interface CurveOptions {
   /** Input range (default [-4, 4]). */
   range?: [number, number];
-  /** Sample points across the range (default 401). */
+  /** Sample points across the range (default 201). */
   points?: number;
   /** Also plot f'(x) in a second panel (default true). */
   derivatives?: boolean;
@@ -88,7 +88,7 @@ export function activationCurves(
 ): Figure {
   const defs = activations.map(resolve);
   const [lo, hi] = options.range ?? [-4, 4];
-  const xs = linspace(lo, hi, options.points ?? 401);
+  const xs = linspace(lo, hi, options.points ?? 201);
   const withSlopes = options.derivatives ?? true;
   const data: PlotlyTrace[] = [];
   defs.forEach((def, i) => {
@@ -433,7 +433,7 @@ export function outputDistributions(
 }
 
 /** How {@link lossCurves} draws the spread over seeds. */
-export type Band = "minmax" | "ci95" | "std" | "none";
+export type LossBand = "minmax" | "ci95" | "std" | "none";
 
 /** Options for {@link lossCurves}. */
 export interface LossCurveOptions {
@@ -444,7 +444,7 @@ export interface LossCurveOptions {
   /** Field naming the curve, e.g. the activation (default "activation"). */
   group?: string;
   /** Spread shown around the mean over seeds (default "minmax"). */
-  band?: Band;
+  band?: LossBand;
   /** Figure title (default "Loss"). */
   title?: string;
   /** Logarithmic loss axis (default false). */
@@ -471,7 +471,7 @@ export interface LossCurveOptions {
  * console.log(String(lossCurves(rows, { band: "ci95" })));
  * ```
  */
-export function lossCurves(rows: Rows, options: LossCurveOptions = {}): Figure {
+export function lossCurves(rows: DataRows, options: LossCurveOptions = {}): Figure {
   const xKey = options.x ?? "step",
     yKey = options.y ?? "loss",
     gKey = options.group ??
@@ -569,7 +569,10 @@ export function lossCurves(rows: Rows, options: LossCurveOptions = {}): Figure {
     title: { text: title },
     height: 420,
     xaxis: axisTitle(xKey),
-    yaxis: { ...axisTitle(options.yTitle ?? yKey), ...(options.logY ? { type: "log" } : {}) },
+    yaxis: {
+      ...axisTitle(options.yTitle ?? yKey),
+      ...(options.logY ? { type: "log", dtick: "D2" } : {}),
+    },
     ...(bandText
       ? {
         annotations: [{
@@ -632,7 +635,7 @@ export interface IntervalRow {
  * console.log(String(intervalChart(runs, { title: "val loss" })));
  * ```
  */
-export function intervalChart(rows: Rows, options: IntervalOptions = {}): Figure {
+export function intervalChart(rows: DataRows, options: IntervalOptions = {}): Figure {
   const records = toRecords(rows);
   const level = options.level ?? 0.95;
   let items: IntervalRow[];

@@ -120,7 +120,7 @@ export class LiveChart extends DisplayObject {
     const lines = [...this.#series].map(([name, s]) =>
       s.last
         ? `  ${name}: ${this.#options.yTitle} ${
-          Number.isFinite(s.last[1]) ? s.last[1].toPrecision(4) : s.last[1]
+          Number.isFinite(s.last[1]) ? Number(s.last[1].toPrecision(4)) : s.last[1]
         } at ${this.#options.xTitle} ${s.last[0]} (${s.seen} points)`
         : `  ${name}: no points`
     );
@@ -130,7 +130,7 @@ export class LiveChart extends DisplayObject {
       xaxis: { title: { text: this.#options.xTitle } },
       yaxis: {
         title: { text: this.#options.yTitle },
-        ...(this.#options.logY ? { type: "log" } : {}),
+        ...(this.#options.logY ? { type: "log", dtick: "D2" } : {}),
       },
     }, {
       summary: [`Live chart: ${this.#options.title} (${this.#series.size} series)`, ...lines]

@@ -37,19 +37,19 @@ export {
 } from "./figures.ts";
 export type {
   ActivationLike,
-  Band,
   CurveOptions,
+  DataRows,
   DifferenceOptions,
   DistributionOptions,
   IntervalOptions,
   IntervalRow,
+  LossBand,
   LossCurveOptions,
-  Rows,
 } from "./figures.ts";
 export { ConvergenceTable, convergenceTable, table, TableView } from "./table.ts";
 export type { ConvergenceOptions, ConvergenceRow, TableOptions } from "./table.ts";
 export { Progress, progress, track } from "./progress.ts";
-export type { Metrics, ProgressOptions } from "./progress.ts";
+export type { ProgressMetrics, ProgressOptions } from "./progress.ts";
 export { LiveChart, liveLossChart } from "./live_chart.ts";
 export type { LiveChartOptions } from "./live_chart.ts";
 export { cached, isFast, timed, versions, VersionsView } from "./cells.ts";

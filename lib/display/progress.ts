@@ -10,7 +10,7 @@ import { escapeHtml } from "./_util.ts";
 import { LiveOutput } from "./_live.ts";
 
 /** Live metrics shown after the counts, e.g. `{ loss: 1.234 }`. */
-export type Metrics = Readonly<Record<string, number | string>>;
+export type ProgressMetrics = Readonly<Record<string, number | string>>;
 
 /** Options for {@link progress}. */
 export interface ProgressOptions {
@@ -35,7 +35,7 @@ function clock(seconds: number): string {
   return `${h > 0 ? `${h}:` : ""}${mm}:${String(r).padStart(2, "0")}`;
 }
 
-function metricText(metrics: Metrics, sep: string): string {
+function metricText(metrics: ProgressMetrics, sep: string): string {
   return Object.entries(metrics).map(([k, v]) =>
     `${k}${sep}${typeof v === "number" ? Number(v.toPrecision(4)) : v}`
   ).join(" ");
@@ -57,7 +57,7 @@ export class Progress extends DisplayObject {
   /** The total count (0 or undefined: unknown). */
   readonly total: number | undefined;
   #value = 0;
-  #metrics: Metrics = {};
+  #metrics: ProgressMetrics = {};
   #start = performance.now();
   #end: number | undefined;
   #options: Required<Omit<ProgressOptions, "show">>;
@@ -86,7 +86,7 @@ export class Progress extends DisplayObject {
   }
 
   /** The latest metrics. */
-  get metrics(): Metrics {
+  get metrics(): ProgressMetrics {
     return this.#metrics;
   }
 
@@ -102,19 +102,19 @@ export class Progress extends DisplayObject {
   }
 
   /** Sets the count (and optionally the metrics) and redraws, throttled. */
-  update(value: number, metrics?: Metrics): void {
+  update(value: number, metrics?: ProgressMetrics): void {
     this.#value = value;
     if (metrics) this.#metrics = { ...this.#metrics, ...metrics };
     this.#live.request();
   }
 
   /** Adds `by` (default 1) to the count. */
-  increment(by = 1, metrics?: Metrics): void {
+  increment(by = 1, metrics?: ProgressMetrics): void {
     this.update(this.#value + by, metrics);
   }
 
   /** Marks the work finished, draws the final state and waits until it is shown. */
-  async done(metrics?: Metrics): Promise<void> {
+  async done(metrics?: ProgressMetrics): Promise<void> {
     if (metrics) this.#metrics = { ...this.#metrics, ...metrics };
     this.#end ??= performance.now();
     await this.#live.close();

@@ -6,7 +6,7 @@
  */
 import { DisplayObject, type MimeBundle } from "./display.ts";
 import { escapeHtml } from "./_util.ts";
-import { columnNamesOf, type Rows, toRecords } from "./_rows.ts";
+import { columnNamesOf, type DataRows, toRecords } from "./_rows.ts";
 import { summarize } from "./_stats.ts";
 
 /** Options for {@link table}. */
@@ -164,12 +164,12 @@ export class TableView extends DisplayObject {
  * console.log(String(table(t, { caption: "Validation loss" })));
  * ```
  */
-export function table(data: Rows, options: TableOptions = {}): TableView {
+export function table(data: DataRows, options: TableOptions = {}): TableView {
   return new TableView(makeGrid(data, options));
 }
 
 /** Formats rows into a {@link Grid} (the work behind {@link table}). */
-export function makeGrid(data: Rows, options: TableOptions = {}): Grid {
+export function makeGrid(data: DataRows, options: TableOptions = {}): Grid {
   const records = toRecords(data);
   const digits = options.digits ?? 4;
   const maxRows = options.maxRows ?? 50;
@@ -264,7 +264,7 @@ function plusMinus(m: number, ci: number, fallbackDigits = 4): string {
  * ```
  */
 export function convergenceTable(
-  results: Rows,
+  results: DataRows,
   options: ConvergenceOptions = {},
 ): ConvergenceTable {
   const g = options.group ?? "activation", v = options.value ?? "loss";

@@ -9,13 +9,9 @@
  *
  * @module
  */
-export {
-  availableBackends,
-  BACKEND_HELP,
-  BACKEND_ORDER,
-  engineInfo,
-  initEngine,
-} from "./tfjs.ts";
+export { availableBackends, BACKEND_HELP, BACKEND_ORDER, engineInfo, initEngine } from "./tfjs.ts";
 export type { BackendChoice, BackendName, EngineInfo } from "./tfjs.ts";
 export { createOrtSession, ORT_CUDA_HELP, ortCudaStatus, ortVersion } from "./ort.ts";
 export type { OrtProvider, OrtSessionInfo } from "./ort.ts";
+export { activationThroughput, matmulThroughput } from "./throughput.ts";
+export type { Throughput } from "./throughput.ts";

@@ -62,9 +62,10 @@ export function ortCudaStatus(): { available: boolean; reason: string } {
  *
  * @example
  * ```ts
- * import { createOrtSession } from "@actlab/actlab";
- * const { session, provider, reason } = await createOrtSession("model.onnx");
- * console.log(provider, reason, session.inputNames);
+ * import { activationModel, createOrtSession, getActivation } from "@actlab/actlab";
+ * const model = activationModel(getActivation("gelu")); // bytes; a file path works too
+ * const { session, provider, reason } = await createOrtSession(model);
+ * console.log(provider, reason, session.inputNames); // "cpu", "CPU, because …", ["x"]
  * ```
  */
 export async function createOrtSession(
@@ -95,7 +96,9 @@ export async function createOrtSession(
     } else {
       cudaReason = status.reason;
     }
-    if (want === "cuda") throw new Error(`ONNX Runtime CUDA unavailable: ${cudaReason}. To get it, ${ORT_CUDA_HELP}.`);
+    if (want === "cuda") {
+      throw new Error(`ONNX Runtime CUDA unavailable: ${cudaReason}. To get it, ${ORT_CUDA_HELP}.`);
+    }
   }
   const reason = want === "cpu" ? "CPU requested" : `CPU, because ${cudaReason}`;
   return { session: await open(["cpu"]), provider: "cpu", reason };

@@ -57,21 +57,39 @@ async function tryTensorflow(): Promise<Attempt> {
   if (nativeTried) return nativeTried;
   const errors: string[] = [];
   for (const pkg of ["@tensorflow/tfjs-node-gpu", "@tensorflow/tfjs-node"]) {
+    // A failed first import leaves its kernels registered; the second package re-registers
+    // them, and tfjs warns once per kernel. Quiet (PROD) for the duration of the import.
+    const prod = tf.env().getBool("PROD");
+    tf.env().set("PROD", true);
     try {
       await import(pkg);
       if (tf.findBackendFactory("tensorflow") !== null) {
         return nativeTried = {
           ok: true,
-          device: pkg.endsWith("gpu") ? "TensorFlow C library (CUDA build)" : "TensorFlow C library",
+          device: pkg.endsWith("gpu")
+            ? "TensorFlow C library (CUDA build)"
+            : "TensorFlow C library",
           reason: "",
         };
       }
     } catch (e) {
       const message = e instanceof Error ? e.message : String(e);
-      errors.push(`${pkg}: ${message.split("\n")[0]}`);
+      const missing = /tfjs_binding\.node\) can not be found/.test(message) ||
+        /Cannot find module|not a dependency|Could not find/.test(message);
+      errors.push(
+        `${pkg}: ${
+          missing ? "not installed with its native addon" : message.split("\n")[0].trim()
+        }`,
+      );
+    } finally {
+      tf.env().set("PROD", prod);
     }
   }
-  return nativeTried = { ok: false, device: "", reason: `native addon not loadable (${errors.join("; ")})` };
+  return nativeTried = {
+    ok: false,
+    device: "",
+    reason: `native addon not loadable (${errors.join("; ")})`,
+  };
 }
 
 async function tryWebgpu(requireHardware: boolean): Promise<Attempt> {
@@ -86,10 +104,10 @@ async function tryWebgpu(requireHardware: boolean): Promise<Attempt> {
   if (!adapter) return { ok: false, device: "", reason: "no WebGPU adapter (no GPU driver found)" };
   const info = adapter.info;
   const fallback = (info as { isFallbackAdapter?: boolean }).isFallbackAdapter === true;
-  const device = `${info.description || info.vendor || "unknown adapter"}` +
-    (fallback ? " (software fallback adapter)" : "");
+  const name = info.description || info.vendor || "unknown adapter";
+  const device = fallback ? `${name} (software fallback adapter)` : name;
   if (fallback && requireHardware) {
-    return { ok: false, device, reason: `only a software fallback adapter: ${device}` };
+    return { ok: false, device, reason: `only a software fallback adapter: ${name}` };
   }
   return { ok: true, device, reason: "" };
 }
@@ -117,6 +135,10 @@ async function activate(backend: BackendName): Promise<string | undefined> {
   try {
     const ok = await tf.setBackend(backend);
     await tf.ready();
+    // tfjs-cpu greets its first tensor under Node-compatible runtimes with advice to install
+    // tfjs-node; actlab reports the engine choice itself, so the banner is switched off.
+    const cpu = tf.findBackend("cpu") as { firstUse?: boolean } | null;
+    if (cpu) cpu.firstUse = false;
     return ok && tf.getBackend() === backend ? undefined : `tf.setBackend("${backend}") failed`;
   } catch (e) {
     return `tf.setBackend("${backend}") threw: ${e instanceof Error ? e.message : e}`;

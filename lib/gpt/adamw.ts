@@ -58,8 +58,14 @@ export class AdamW {
     this.#beta2 = options.beta2 ?? 0.999;
     this.#eps = options.eps ?? 1e-8;
     this.#weightDecay = options.weightDecay ?? 0.01;
-    this.#m = new Map(params.map((p) => [p.name, tf.variable(tf.zerosLike(p.variable), false)]));
-    this.#v = new Map(params.map((p) => [p.name, tf.variable(tf.zerosLike(p.variable), false)]));
+    const zeros = (p: AdamWParam): tf.Variable => {
+      const z = tf.zerosLike(p.variable);
+      const v = tf.variable(z, false); // shares z's data; dispose the handle
+      z.dispose();
+      return v;
+    };
+    this.#m = new Map(params.map((p) => [p.name, zeros(p)]));
+    this.#v = new Map(params.map((p) => [p.name, zeros(p)]));
   }
 
   /** Steps taken so far. */

@@ -172,7 +172,7 @@ function editDistance(a: string, b: string): number {
 }
 
 /** Throws an error naming every key of `options` not in `known`, with a suggestion. */
-export function rejectUnknownKeys(
+function rejectUnknownKeys(
   where: string,
   options: object,
   known: readonly string[],
@@ -322,9 +322,6 @@ const TRAIN_KEYS = [
   "evalIters",
   "seed",
 ] as const;
-
-/** Names of the {@link TrainConfig} fields, for option parsing. */
-export const trainConfigKeys: readonly string[] = TRAIN_KEYS;
 
 /**
  * A complete, validated training config: `options` over the preset (default `nano`).

@@ -354,7 +354,7 @@ export class Gpt {
           `Gpt: parameter ${spec.name} has shape [${t.shape}] but the config needs [${spec.shape}]`,
         );
       }
-      vars.set(spec.name, tf.variable(t.toFloat(), true));
+      vars.set(spec.name, tf.tidy(() => tf.variable(t.toFloat(), true))); // a copy: `values` stay the caller's
     }
     this.variables = vars;
     this.params = assembleParams(config, this.activation.kind, (name) => vars.get(name)!);

@@ -1,0 +1,78 @@
+/**
+ * The mini-GPT: typed config with presets, the model written once against a small ops interface
+ * (tfjs now, an ONNX trace later), training (AdamW, warmup + cosine, clipping, evaluation),
+ * sampling and safetensors checkpoints.
+ *
+ * @example
+ * ```ts ignore
+ * import { createGpt, generate, gptConfig, trainGpt } from "./mod.ts";
+ * import { loadTinyShakespeare } from "../../datasets/mod.ts";
+ * const ds = await loadTinyShakespeare();
+ * const model = createGpt(gptConfig({ preset: "nano", vocabSize: ds.tokenizer.size }), { tokenizer: ds.tokenizer });
+ * const result = await trainGpt(model, ds, { preset: "nano", iters: 500 });
+ * console.log(result.history.objects(), await generate(model, "ROMEO:", { maxTokens: 200 }));
+ * ```
+ *
+ * @module
+ */
+export { AdamW, clipByGlobalNorm } from "./adamw.ts";
+export type { AdamWOptions, AdamWParam } from "./adamw.ts";
+export {
+  CHECKPOINT_FORMAT,
+  checkpointBytes,
+  checkpointFromBytes,
+  loadCheckpoint,
+  saveCheckpoint,
+} from "./checkpoint.ts";
+export type { LoadedCheckpoint, SaveCheckpointOptions } from "./checkpoint.ts";
+export { gptConfig, mlpHiddenSize, presets, trainConfig, validateGptConfig } from "./config.ts";
+export type {
+  GptConfig,
+  GptConfigOptions,
+  Preset,
+  PresetName,
+  TrainConfig,
+  TrainConfigOptions,
+} from "./config.ts";
+export {
+  assembleParams,
+  createGpt,
+  Gpt,
+  gptForward,
+  gptLoss,
+  gptParamSpecs,
+  initParamValues,
+} from "./model.ts";
+export type {
+  BlockParams,
+  CreateGptOptions,
+  GptParams,
+  LayerNormParams,
+  LinearParams,
+  ParamInit,
+  ParamSpec,
+} from "./model.ts";
+export type { Ops } from "./ops.ts";
+export { decodeSafetensors, encodeSafetensors } from "./safetensors.ts";
+export type { SafetensorsDtype, SafetensorsFile, SafetensorsTensor } from "./safetensors.ts";
+export { generate, sampleToken } from "./sample.ts";
+export type { GenerateOptions } from "./sample.ts";
+export { learningRateAt } from "./schedule.ts";
+export type { ScheduleConfig } from "./schedule.ts";
+export { tfjsOps } from "./tfjs_ops.ts";
+export type { TfjsOpsOptions } from "./tfjs_ops.ts";
+export {
+  estimateLoss,
+  timeTrainingSteps,
+  Trainer,
+  trainGpt,
+  TrainingDivergedError,
+} from "./train.ts";
+export type {
+  EvalInfo,
+  StepInfo,
+  StepTiming,
+  TrainData,
+  TrainOptions,
+  TrainResult,
+} from "./train.ts";

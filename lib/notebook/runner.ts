@@ -1,0 +1,605 @@
+/**
+ * The headless notebook runner: executes `.ipynb` files through the real Deno kernel over the
+ * Jupyter protocol and writes the executed notebook and an HTML page of it.
+ *
+ * It loses no output. Deno's kernel sometimes publishes a cell's outputs after it reported idle;
+ * the runner files every IOPub message under the cell whose request it answers
+ * (`parent_header.msg_id`) for the whole run, applies display updates by `display_id` wherever
+ * they arrive, and after the last cell waits for the kernel to fall quiet before it shuts down.
+ *
+ * @module
+ */
+import {
+  type ExecuteReply,
+  type Kernel,
+  KernelDiedError,
+  KernelTimeoutError,
+  type Message,
+  startKernel,
+} from "./kernel.ts";
+import {
+  type Cell,
+  joinText,
+  type Notebook,
+  type Output,
+  type OutputData,
+  readNotebook,
+  sourceOf,
+  writeNotebook,
+  writeTextAtomic,
+} from "./nbformat.ts";
+import { diagnoseBareFailure, isBareFailure, stripAnsi } from "./_diagnose.ts";
+import { hasPlotly, notebookToHtml } from "./html.ts";
+import { findChromium } from "../display/chromium.ts";
+import { plotlyScriptPath, renderFigureImages } from "../display/static_image.ts";
+import type { FigureJson } from "../display/figure.ts";
+
+const PLOTLY_MIME = "application/vnd.plotly.v1+json";
+
+/** Why a notebook run stopped. */
+export interface CellFailure {
+  /** The notebook file. */
+  notebook: string;
+  /** 1-based position of the cell among all cells (markdown included), as editors count. */
+  cell: number;
+  /** 1-based position among code cells. */
+  codeCell: number;
+  /** The cell's source. */
+  source: string;
+  /** "error" (the cell threw or did not compile), "timeout", or "kernel-died". */
+  kind: "error" | "timeout" | "kernel-died";
+  ename: string;
+  evalue: string;
+  /** Traceback lines without ANSI colours. */
+  traceback: string[];
+}
+
+/**
+ * A failure as text: notebook, cell number, the cell's source and the error.
+ *
+ * @example
+ * ```ts
+ * import { formatFailure } from "./runner.ts";
+ * console.log(formatFailure({
+ *   notebook: "notebooks/a.ipynb", cell: 3, codeCell: 2, source: "throw new Error('x')",
+ *   kind: "error", ename: "Error", evalue: "x", traceback: ["Error: x"],
+ * }));
+ * ```
+ */
+export function formatFailure(f: CellFailure): string {
+  const what = f.kind === "timeout"
+    ? "timed out"
+    : f.kind === "kernel-died"
+    ? "killed the kernel"
+    : "failed";
+  const numbered = f.source.split("\n").map((l, i) => `  ${String(i + 1).padStart(3)} │ ${l}`);
+  const trace = f.traceback.filter((l, i) => i > 0 || l !== `${f.ename}: ${f.evalue}`);
+  return [
+    `${f.notebook}: cell ${f.cell} (code cell ${f.codeCell}) ${what}`,
+    ...numbered,
+    `${f.ename}: ${f.evalue}`,
+    ...trace.map((l) => `  ${l}`),
+  ].join("\n");
+}
+
+/** Options for {@link executeNotebook}. */
+export interface ExecuteNotebookOptions {
+  /** Folder the kernel starts in (where it finds deno.json); default: the current folder. */
+  cwd?: string;
+  /** Extra environment for the kernel, e.g. `{ ACTLAB_FAST: "1" }`. */
+  env?: Record<string, string>;
+  /** Per-cell time limit in ms (default 600 000). The kernel is killed when it is exceeded. */
+  cellTimeoutMs?: number;
+  /** Time limit for the kernel to start, in ms (default 60 000). */
+  startTimeoutMs?: number;
+  /** Name used in failure messages (default "notebook"). */
+  name?: string;
+  /** The `deno` executable that runs the kernel (default: this one). */
+  denoPath?: string;
+  /** Called before and after each code cell. */
+  onCell?: (event: CellEvent) => void;
+}
+
+/** Progress of a run, one event before and one after each code cell. */
+export interface CellEvent {
+  phase: "start" | "end";
+  /** 1-based cell position. */
+  cell: number;
+  /** 1-based code-cell position and how many code cells there are. */
+  codeCell: number;
+  codeCells: number;
+  /** Seconds the cell took (on "end"). */
+  seconds?: number;
+  status?: "ok" | "error";
+}
+
+/** The outcome of {@link executeNotebook}. */
+export interface ExecutionResult {
+  /** The executed notebook (a copy; the input is not changed). */
+  notebook: Notebook;
+  /** The first failure, if the run stopped on one. */
+  failure?: CellFailure;
+  /** Seconds per executed code cell, by 1-based cell position. */
+  cellSeconds: Record<number, number>;
+  /** Seconds for the kernel to start. */
+  startSeconds: number;
+  /** Seconds in total, start-up and shut-down included. */
+  seconds: number;
+  /** Outputs that arrived after their cell had finished (kept in their cell). */
+  lateOutputs: number;
+  /** Notes about the run (e.g. outputs whose cell could not be identified). */
+  warnings: string[];
+}
+
+/** Builds cell outputs from IOPub messages, as Jupyter frontends do. */
+class OutputCollector {
+  #cells = new Map<string, Cell>();
+  #done = new Set<string>();
+  #pendingClear = new Set<Cell>();
+  #displays = new Map<string, Set<Output>>();
+  current: Cell | undefined;
+  sawError = new Set<string>();
+  late = 0;
+  orphans = 0;
+
+  register(msgId: string, cell: Cell): void {
+    this.#cells.set(msgId, cell);
+  }
+
+  finished(msgId: string): void {
+    this.#done.add(msgId);
+  }
+
+  handle(msg: Message): void {
+    const type = msg.header.msg_type;
+    const content = msg.content as Record<string, unknown>;
+    if (type === "update_display_data") {
+      if (this.#done.has(msg.parent_header.msg_id ?? "")) this.late++;
+      const id = (content.transient as { display_id?: string } | undefined)?.display_id;
+      for (const o of (id && this.#displays.get(id)) || []) {
+        if (o.output_type === "display_data" || o.output_type === "execute_result") {
+          o.data = content.data as OutputData;
+          o.metadata = (content.metadata ?? {}) as Record<string, unknown>;
+        }
+      }
+      return;
+    }
+    if (!["stream", "display_data", "execute_result", "error", "clear_output"].includes(type)) {
+      return;
+    }
+    const parent = msg.parent_header.msg_id ?? "";
+    let cell = this.#cells.get(parent);
+    if (!cell) {
+      this.orphans++;
+      cell = this.current;
+      if (!cell) return;
+    } else if (this.#done.has(parent)) {
+      this.late++;
+    }
+    cell.outputs ??= [];
+    if (type === "clear_output") {
+      if (content.wait) this.#pendingClear.add(cell);
+      else cell.outputs.length = 0;
+      return;
+    }
+    if (this.#pendingClear.has(cell)) {
+      this.#pendingClear.delete(cell);
+      cell.outputs.length = 0;
+    }
+    if (type === "stream") {
+      const name = content.name as "stdout" | "stderr";
+      const last = cell.outputs[cell.outputs.length - 1];
+      if (last?.output_type === "stream" && last.name === name) {
+        last.text = joinText(last.text) + String(content.text);
+      } else {
+        cell.outputs.push({ output_type: "stream", name, text: String(content.text) });
+      }
+      return;
+    }
+    if (type === "error") {
+      this.sawError.add(parent);
+      cell.outputs.push({
+        output_type: "error",
+        ename: String(content.ename),
+        evalue: String(content.evalue),
+        traceback: (content.traceback as string[] | undefined) ?? [],
+      });
+      return;
+    }
+    const out: Output = type === "execute_result"
+      ? {
+        output_type: "execute_result",
+        data: content.data as OutputData,
+        metadata: (content.metadata ?? {}) as Record<string, unknown>,
+        execution_count: (content.execution_count as number | undefined) ?? null,
+      }
+      : {
+        output_type: "display_data",
+        data: content.data as OutputData,
+        metadata: (content.metadata ?? {}) as Record<string, unknown>,
+      };
+    cell.outputs.push(out);
+    const id = (content.transient as { display_id?: string } | undefined)?.display_id;
+    if (id) {
+      if (!this.#displays.has(id)) this.#displays.set(id, new Set());
+      this.#displays.get(id)!.add(out);
+    }
+  }
+}
+
+function clone<T>(value: T): T {
+  return structuredClone(value);
+}
+
+function tagsOf(cell: Cell): string[] {
+  const tags = cell.metadata?.tags;
+  return Array.isArray(tags) ? tags.map(String) : [];
+}
+
+/**
+ * Executes a notebook's code cells in order in a fresh Deno kernel started in `options.cwd`,
+ * collecting every output, and shuts the kernel down. Stops at the first failing cell (unless it
+ * is tagged `raises-exception`); cells after it are left unexecuted. Never throws for a failing
+ * cell: see {@link ExecutionResult.failure}.
+ *
+ * @example
+ * ```ts ignore
+ * import { executeNotebook } from "./runner.ts";
+ * import { readNotebook } from "./nbformat.ts";
+ * const nb = await readNotebook("notebooks/00_quickstart.ipynb");
+ * const run = await executeNotebook(nb, { cwd: "notebooks", env: { ACTLAB_FAST: "1" } });
+ * if (run.failure) console.error(run.failure.evalue);
+ * ```
+ */
+export async function executeNotebook(
+  input: Notebook,
+  options: ExecuteNotebookOptions = {},
+): Promise<ExecutionResult> {
+  const t0 = performance.now();
+  const nb = clone(input);
+  const name = options.name ?? "notebook";
+  const cwd = options.cwd ?? Deno.cwd();
+  const cellTimeoutMs = options.cellTimeoutMs ?? 600_000;
+  const warnings: string[] = [];
+  for (const cell of nb.cells) {
+    if (cell.cell_type === "code") {
+      cell.outputs = [];
+      cell.execution_count = null;
+    }
+  }
+  const codeCells = nb.cells.filter((c) => c.cell_type === "code").length;
+  const cellSeconds: Record<number, number> = {};
+  const collector = new OutputCollector();
+  let failure: CellFailure | undefined;
+  let kernel: Kernel;
+  try {
+    kernel = await startKernel({
+      cwd,
+      env: options.env,
+      denoPath: options.denoPath,
+      startTimeoutMs: options.startTimeoutMs,
+    });
+  } catch (e) {
+    return {
+      notebook: nb,
+      failure: {
+        notebook: name,
+        cell: 0,
+        codeCell: 0,
+        source: "",
+        kind: "kernel-died",
+        ename: (e as Error).name,
+        evalue: `the Deno kernel did not start in ${cwd}: ${(e as Error).message}`,
+        traceback: [],
+      },
+      cellSeconds,
+      startSeconds: (performance.now() - t0) / 1000,
+      seconds: (performance.now() - t0) / 1000,
+      lateOutputs: 0,
+      warnings,
+    };
+  }
+  const startSeconds = (performance.now() - t0) / 1000;
+  const stop = kernel.onIopub((msg) => collector.handle(msg));
+  nb.metadata = {
+    ...nb.metadata,
+    kernelspec: { display_name: "Deno", language: "typescript", name: "deno" },
+    ...(kernel.info.language_info ? { language_info: kernel.info.language_info } : {}),
+  };
+  let codeIndex = 0;
+  try {
+    for (let i = 0; i < nb.cells.length; i++) {
+      const cell = nb.cells[i];
+      if (cell.cell_type !== "code") continue;
+      codeIndex++;
+      const source = sourceOf(cell);
+      if (source.trim() === "" || tagsOf(cell).includes("skip-execution")) continue;
+      options.onCell?.({ phase: "start", cell: i + 1, codeCell: codeIndex, codeCells });
+      collector.current = cell;
+      const started = performance.now();
+      let reply: ExecuteReply & { msgId: string };
+      let msgId = "";
+      try {
+        reply = await kernel.execute(source, {
+          timeoutMs: cellTimeoutMs,
+          onSent: (id) => {
+            msgId = id;
+            collector.register(id, cell);
+          },
+        });
+      } catch (e) {
+        const timeout = e instanceof KernelTimeoutError;
+        if (timeout) kernel.kill();
+        failure = {
+          notebook: name,
+          cell: i + 1,
+          codeCell: codeIndex,
+          source,
+          kind: timeout ? "timeout" : e instanceof KernelDiedError ? "kernel-died" : "error",
+          ename: timeout ? "Timeout" : (e as Error).name,
+          evalue: timeout
+            ? `the cell did not finish within ${cellTimeoutMs / 1000} s, so the kernel was ` +
+              "stopped (an interrupt kills Deno's kernel anyway); raise the per-cell timeout " +
+              "or make the cell faster (ACTLAB_FAST=1 for CI-sized runs)"
+            : (e as Error).message,
+          traceback: [],
+        };
+        cell.outputs!.push({
+          output_type: "error",
+          ename: failure.ename,
+          evalue: failure.evalue,
+          traceback: [`${failure.ename}: ${failure.evalue}`],
+        });
+        cellSeconds[i + 1] = (performance.now() - started) / 1000;
+        options.onCell?.({
+          phase: "end",
+          cell: i + 1,
+          codeCell: codeIndex,
+          codeCells,
+          seconds: cellSeconds[i + 1],
+          status: "error",
+        });
+        break;
+      }
+      collector.finished(msgId);
+      cellSeconds[i + 1] = (performance.now() - started) / 1000;
+      cell.execution_count = reply.execution_count ?? null;
+      for (const o of cell.outputs ?? []) {
+        if (o.output_type === "execute_result") o.execution_count = cell.execution_count;
+      }
+      const ok = reply.status === "ok";
+      options.onCell?.({
+        phase: "end",
+        cell: i + 1,
+        codeCell: codeIndex,
+        codeCells,
+        seconds: cellSeconds[i + 1],
+        status: ok ? "ok" : "error",
+      });
+      if (ok) continue;
+      let ename = reply.ename ?? "Error",
+        evalue = reply.evalue ?? "",
+        traceback = reply.traceback ??
+          [];
+      if (isBareFailure(reply, collector.sawError.has(msgId))) {
+        const d = await diagnoseBareFailure(source, { cwd, denoPath: options.denoPath });
+        ({ ename, evalue, traceback } = d);
+        cell.outputs!.push({ output_type: "error", ename, evalue, traceback });
+      }
+      if (tagsOf(cell).includes("raises-exception")) continue;
+      failure = {
+        notebook: name,
+        cell: i + 1,
+        codeCell: codeIndex,
+        source,
+        kind: "error",
+        ename,
+        evalue,
+        traceback: traceback.map(stripAnsi),
+      };
+      break;
+    }
+    if (!kernel.exited) {
+      // A last round trip, then quiet: outputs published after the final idle still land.
+      await kernel.request("kernel_info_request", {}, { timeoutMs: 10_000 }).catch(() => {});
+      await kernel.settle({ quietMs: 200, maxMs: 5000 });
+    }
+  } finally {
+    stop();
+    await kernel.shutdown();
+  }
+  if (collector.orphans > 0) {
+    warnings.push(
+      `${collector.orphans} output(s) came without a known parent request and were kept in the ` +
+        "cell running at the time",
+    );
+  }
+  return {
+    notebook: nb,
+    failure,
+    cellSeconds,
+    startSeconds,
+    seconds: (performance.now() - t0) / 1000,
+    lateOutputs: collector.late,
+    warnings,
+  };
+}
+
+/** Options for {@link runNotebook}. */
+export interface RunOptions {
+  /** Folder for the executed notebook and its HTML page (default ".out/notebooks"). */
+  outDir?: string;
+  /** Overwrite the source notebook with the executed one (the HTML page still goes to outDir). */
+  inPlace?: boolean;
+  /** Write the HTML page (default true). */
+  html?: boolean;
+  /** How the page gets plotly.js: a copy beside it (default) or inlined into it. */
+  plotly?: "beside" | "inline";
+  /**
+   * Static PNG images of Plotly figures, rendered in headless Chromium: "auto" (default: when
+   * Chromium is installed), "always" (fail without it), "never".
+   */
+  images?: "auto" | "always" | "never";
+  /** Sets `ACTLAB_FAST=1` for the kernel: CI-sized runs. */
+  fast?: boolean;
+  /** Extra environment variables for the kernel. */
+  env?: Record<string, string>;
+  /** Per-cell time limit in ms (default 600 000). */
+  cellTimeoutMs?: number;
+  /** The `deno` executable that runs the kernel. */
+  denoPath?: string;
+  /** Called before and after each code cell. */
+  onCell?: (event: CellEvent) => void;
+}
+
+/** What {@link runNotebook} did. */
+export interface RunReport extends Omit<ExecutionResult, "notebook"> {
+  /** The notebook that was run. */
+  path: string;
+  /** Where the executed notebook was written. */
+  outNotebook: string;
+  /** Where the HTML page was written, if it was. */
+  outHtml?: string;
+  /** Size of the executed notebook in bytes. */
+  notebookBytes: number;
+  /** Size of the HTML page in bytes (plotly.js not counted when it sits beside the page). */
+  htmlBytes?: number;
+  /** How many static figure images were added. */
+  images: number;
+  /** Seconds spent rendering static images. */
+  imageSeconds: number;
+  /** Whether every cell ran without error. */
+  ok: boolean;
+}
+
+function basename(path: string): string {
+  return path.replace(/\/+$/, "").split("/").pop()!;
+}
+
+function dirname(path: string): string {
+  const i = path.replace(/\/+$/, "").lastIndexOf("/");
+  return i < 0 ? "." : i === 0 ? "/" : path.slice(0, i);
+}
+
+function absolute(path: string): string {
+  return path.startsWith("/") ? path : `${Deno.cwd()}/${path}`;
+}
+
+/** Adds a static PNG to every Plotly output that lacks one; returns how many were added. */
+async function addStaticImages(nb: Notebook): Promise<number> {
+  const targets: { data: OutputData }[] = [];
+  for (const cell of nb.cells) {
+    for (const o of cell.outputs ?? []) {
+      if (
+        (o.output_type === "display_data" || o.output_type === "execute_result") &&
+        PLOTLY_MIME in o.data && !("image/png" in o.data)
+      ) targets.push(o);
+    }
+  }
+  if (targets.length === 0) return 0;
+  const images = await renderFigureImages(targets.map((o) => o.data[PLOTLY_MIME] as FigureJson));
+  targets.forEach((o, i) => {
+    o.data["image/png"] = images[i];
+    const html = o.data["text/html"];
+    if (html !== undefined) {
+      // Static viewers that prefer HTML (and strip its script) then show the image too.
+      o.data["text/html"] = joinText(html as string).replace(
+        /<div class="actlab-fallback">[\s\S]*?<\/pre><\/div>/,
+        `<div class="actlab-fallback"><img alt="figure" style="max-width:100%" ` +
+          `src="data:image/png;base64,${images[i]}"></div>`,
+      );
+    }
+  });
+  return images.length;
+}
+
+/**
+ * Runs one notebook file: executes it in a fresh kernel started in the notebook's folder, adds
+ * static figure images, writes the executed notebook (to `outDir`, or in place) and an HTML page
+ * of it, all atomically. A failing cell does not throw: the report says `ok: false` and names the
+ * cell; the partial notebook and page are still written for inspection.
+ *
+ * @example
+ * ```ts ignore
+ * import { formatFailure, runNotebook } from "./runner.ts";
+ * const report = await runNotebook("notebooks/00_quickstart.ipynb", { fast: true });
+ * if (!report.ok) console.error(formatFailure(report.failure!));
+ * ```
+ */
+export async function runNotebook(path: string, options: RunOptions = {}): Promise<RunReport> {
+  const nbPath = absolute(path);
+  const source = await readNotebook(nbPath);
+  const env = { ...options.env, ...(options.fast ? { ACTLAB_FAST: "1" } : {}) };
+  const result = await executeNotebook(source, {
+    cwd: dirname(nbPath),
+    env,
+    cellTimeoutMs: options.cellTimeoutMs,
+    name: path,
+    denoPath: options.denoPath,
+    onCell: options.onCell,
+  });
+  const nb = result.notebook;
+  nb.metadata.actlab = { fast: Boolean(options.fast || env.ACTLAB_FAST === "1") };
+  const warnings = [...result.warnings];
+  let images = 0;
+  const ti = performance.now();
+  const mode = options.images ?? "auto";
+  if (mode !== "never") {
+    if (!findChromium()) {
+      if (mode === "always") {
+        throw new Error(
+          "static images need Chromium: install it (apt-get install chromium) or set " +
+            "ACTLAB_CHROMIUM, or run with images: 'never'",
+        );
+      }
+      warnings.push("no static figure images: Chromium not found (apt-get install chromium)");
+    } else {
+      images = await addStaticImages(nb);
+    }
+  }
+  const imageSeconds = (performance.now() - ti) / 1000;
+  const outDir = absolute(options.outDir ?? ".out/notebooks");
+  await Deno.mkdir(outDir, { recursive: true });
+  const stem = basename(nbPath).replace(/\.ipynb$/, "");
+  const outNotebook = options.inPlace ? nbPath : `${outDir}/${stem}.ipynb`;
+  await writeNotebook(outNotebook, nb);
+  const notebookBytes = (await Deno.stat(outNotebook)).size;
+  let outHtml: string | undefined, htmlBytes: number | undefined;
+  if (options.html ?? true) {
+    outHtml = `${outDir}/${stem}.html`;
+    let plotly: { src: string } | { inline: string } | undefined;
+    if (hasPlotly(nb)) {
+      const lib = plotlyScriptPath();
+      if (options.plotly === "inline") {
+        plotly = { inline: await Deno.readTextFile(lib) };
+      } else {
+        const file = basename(lib);
+        const target = `${outDir}/${file}`;
+        const size = (await Deno.stat(lib)).size;
+        const existing = await Deno.stat(target).then((s) => s.size, () => -1);
+        if (existing !== size) {
+          const tmp = `${target}.${crypto.randomUUID().slice(0, 8)}.tmp`;
+          await Deno.copyFile(lib, tmp);
+          await Deno.rename(tmp, target);
+        }
+        plotly = { src: file };
+      }
+    }
+    const html = notebookToHtml(nb, { plotly });
+    await writeTextAtomic(outHtml, html);
+    htmlBytes = new TextEncoder().encode(html).length;
+  }
+  const { notebook: _nb, ...rest } = result;
+  return {
+    ...rest,
+    warnings,
+    path,
+    outNotebook,
+    outHtml,
+    notebookBytes,
+    htmlBytes,
+    images,
+    imageSeconds,
+    ok: !result.failure,
+  };
+}

@@ -1,0 +1,181 @@
+/**
+ * Every activation on every tfjs backend present (cpu, wasm, webgpu on any adapter including a
+ * software one, tensorflow where its native addon loads): float32 forward within 1e-6 of the
+ * float64 reference and gradients within 1e-5 of the reference derivative (both relative where
+ * the value exceeds 1), NaN and ±∞ as the math says, no overflow at large |x|.
+ */
+import { assert, assertEquals } from "@std/assert";
+import * as tf from "@tensorflow/tfjs";
+import {
+  availableBackends,
+  fusedBackends,
+  getActivation,
+  initEngine,
+  listActivations,
+  measureAccuracy,
+  setFusedKernels,
+  type UnaryActivation,
+} from "@actlab/actlab";
+
+const backends = await availableBackends();
+const FORWARD_TOLERANCE = 1e-6;
+const GRADIENT_TOLERANCE = 1e-5;
+
+for (const { backend, ok, detail } of backends) {
+  const ignore = !ok;
+  if (ignore) console.warn(`skipping activation tests on ${backend}: ${detail}`);
+
+  Deno.test({
+    name: `on ${backend}: every activation's forward is within 1e-6 and gradient within 1e-5`,
+    ignore,
+    sanitizeResources: false,
+    sanitizeOps: false,
+    fn: async () => {
+      await initEngine({ backend });
+      const failures: string[] = [];
+      for (const def of listActivations()) {
+        const r = await measureAccuracy(def);
+        if (!(r.forward.maxError <= FORWARD_TOLERANCE)) {
+          failures.push(
+            `${def.name} forward at ${JSON.stringify(r.forward.at)}: ${r.forward.got} vs ` +
+              `${r.forward.want} (error ${r.forward.maxError})`,
+          );
+        }
+        if (!(r.gradient.maxError <= GRADIENT_TOLERANCE)) {
+          failures.push(
+            `${def.name} gradient at ${JSON.stringify(r.gradient.at)}: ${r.gradient.got} vs ` +
+              `${r.gradient.want} (error ${r.gradient.maxError})`,
+          );
+        }
+      }
+      assertEquals(failures, [], failures.join("\n"));
+    },
+  });
+
+  Deno.test({
+    name: `on ${backend}: the composite (unfused) forms meet the same tolerances`,
+    ignore: ignore || !listActivations().some((d) => fusedBackends(d.name).includes(backend)),
+    sanitizeResources: false,
+    sanitizeOps: false,
+    fn: async () => {
+      await initEngine({ backend });
+      const failures: string[] = [];
+      const before = setFusedKernels(false);
+      try {
+        for (const def of listActivations()) {
+          if (!fusedBackends(def.name).includes(backend)) continue;
+          const r = await measureAccuracy(def);
+          if (
+            !(r.forward.maxError <= FORWARD_TOLERANCE && r.gradient.maxError <= GRADIENT_TOLERANCE)
+          ) {
+            failures.push(
+              `${def.name}: forward ${r.forward.maxError}, gradient ${r.gradient.maxError}`,
+            );
+          }
+        }
+      } finally {
+        setFusedKernels(before);
+      }
+      assertEquals(failures, [], failures.join("\n"));
+    },
+  });
+
+  Deno.test({
+    name: `on ${backend}: NaN stays NaN and ±∞ give the limits the math says`,
+    ignore,
+    sanitizeResources: false,
+    sanitizeOps: false,
+    fn: async () => {
+      await initEngine({ backend });
+      const xs = [NaN, Infinity, -Infinity];
+      const failures: string[] = [];
+      for (const def of listActivations({ kind: "unary" }) as UnaryActivation[]) {
+        const x = tf.tensor1d(xs);
+        const y = def.apply(x);
+        const got = Array.from(await y.data());
+        tf.dispose([x, y]);
+        const want = xs.map((v) => Math.fround(def.reference(v)));
+        for (let i = 0; i < xs.length; i++) {
+          const same = Object.is(got[i], want[i]) || got[i] === want[i] ||
+            (Number.isNaN(got[i]) && Number.isNaN(want[i]));
+          if (!same) failures.push(`${def.name}(${xs[i]}): got ${got[i]}, want ${want[i]}`);
+        }
+      }
+      assertEquals(failures, [], failures.join("\n"));
+    },
+  });
+
+  Deno.test({
+    name: `on ${backend}: no overflow at large |x| (softplus(100), gelu_tanh(±20), sigmoid(-100))`,
+    ignore,
+    sanitizeResources: false,
+    sanitizeOps: false,
+    fn: async () => {
+      await initEngine({ backend });
+      const at = async (name: string, v: number) => {
+        const def = getActivation(name) as UnaryActivation;
+        const x = tf.tensor1d([v]);
+        const y = def.apply(x);
+        const [out] = await y.data();
+        tf.dispose([x, y]);
+        return out;
+      };
+      assertEquals(await at("softplus", 100), 100);
+      assertEquals(await at("gelu_tanh", 20), 20);
+      assertEquals(Math.abs(await at("gelu_tanh", -20)), 0);
+      assert(Math.abs(await at("sigmoid", -100)) < 1e-30);
+      assertEquals(await at("mish", 100), 100);
+      assertEquals(await at("gelu", 1e4), 1e4);
+      assertEquals(Math.abs(await at("silu", -1e4)), 0);
+    },
+  });
+
+  Deno.test({
+    name: `on ${backend}: gradients flow through apply() and leave no tensors behind`,
+    ignore,
+    sanitizeResources: false,
+    sanitizeOps: false,
+    fn: async () => {
+      await initEngine({ backend });
+      const before = tf.memory().numTensors;
+      for (const def of listActivations()) {
+        const x = tf.randomNormal([64]);
+        const v = tf.randomNormal([64]);
+        const loss = (a: tf.Tensor) =>
+          tf.sum(def.kind === "unary" ? def.apply(a) : def.apply(a, v)) as tf.Scalar;
+        const w = tf.variable(x);
+        const { value, grads } = tf.variableGrads(() => loss(w), [w]);
+        const g = tf.grad(loss)(x);
+        assertEquals(g.shape, [64]);
+        assertEquals(Array.from(await g.data()), Array.from(await grads[w.name].data()));
+        tf.dispose([x, v, w, value, g, ...Object.values(grads)]);
+      }
+      assertEquals(tf.memory().numTensors, before);
+    },
+  });
+}
+
+Deno.test("the accuracy report names the backend and the worst point", async () => {
+  await initEngine({ backend: "cpu" });
+  const r = await measureAccuracy(getActivation("relu"));
+  assertEquals(r.backend, "cpu");
+  assertEquals(r.activation, "relu");
+  assertEquals(r.forward.maxError, 0);
+  assert(r.points > 4000);
+});
+
+Deno.test("gelu, gelu_tanh and silu have fused kernels on cpu and wasm", () => {
+  for (const name of ["gelu", "gelu_tanh", "silu"]) {
+    assertEquals(fusedBackends(name).sort(), ["cpu", "wasm"], name);
+  }
+});
+
+Deno.test("the committed wasm kernels were built from the current kernels.c", async () => {
+  const { KERNELS_SOURCE_SHA256 } = await import("../../lib/activations/wasm/_kernels_wasm.ts");
+  const source = await Deno.readFile(
+    new URL("../../lib/activations/wasm/kernels.c", import.meta.url),
+  );
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", source));
+  const hex = Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
+  assertEquals(hex, KERNELS_SOURCE_SHA256, "kernels.c changed: run `deno task build:wasm`");
+});

@@ -1,0 +1,68 @@
+import { assert, assertEquals } from "@std/assert";
+import { fileURLToPath } from "node:url";
+
+const CLI = fileURLToPath(new URL("../../lib/gpt/cli.ts", import.meta.url));
+
+async function cli(...args: string[]): Promise<{ code: number; lines: string[]; stderr: string }> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", CLI, ...args],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(out.stdout).trim();
+  return {
+    code: out.code,
+    lines: text ? text.split("\n") : [],
+    stderr: new TextDecoder().decode(out.stderr),
+  };
+}
+
+Deno.test("the CLI prints a header and one JSON object per evaluation, like the reference", async () => {
+  const { code, lines, stderr } = await cli(
+    "--preset=tiny",
+    "--dataset",
+    "synthetic",
+    "--iters",
+    "10",
+    "--eval-every",
+    "5",
+    "--eval-iters",
+    "2",
+    "--backend",
+    "wasm",
+    "--json",
+  );
+  assertEquals(code, 0, stderr);
+  const objs = lines.map((l) => JSON.parse(l));
+  assertEquals(objs[0].backend, "wasm");
+  assertEquals(objs[0].act, "gelu");
+  assertEquals(objs.slice(1).map((o) => o.iter), [0, 5, 10]);
+  for (const o of objs.slice(1)) {
+    assertEquals(Object.keys(o), ["iter", "train_loss", "val_loss", "elapsed_s"]);
+    assert(o.val_loss > 0 && o.val_loss < 5);
+  }
+});
+
+Deno.test("--time-only N prints median_ms_per_step and tokens_per_s", async () => {
+  const { code, lines, stderr } = await cli(
+    "--preset",
+    "tiny",
+    "--dataset",
+    "synthetic",
+    "--time-only",
+    "3",
+    "--backend",
+    "wasm",
+    "--json",
+  );
+  assertEquals(code, 0, stderr);
+  const t = JSON.parse(lines.at(-1)!);
+  assert(t.median_ms_per_step > 0);
+  assertEquals(t.tokens_per_s, Math.round((4 * 16 * 1000) / t.median_ms_per_step));
+});
+
+Deno.test("an unknown flag exits with code 2 and suggests the right one", async () => {
+  const { code, stderr } = await cli("--evalevery", "5");
+  assertEquals(code, 2);
+  assert(stderr.includes("unknown flag --evalevery (did you mean --eval-every?)"), stderr);
+});
