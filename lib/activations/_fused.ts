@@ -76,7 +76,7 @@ export function fusedKernelFor(name: string): FusedKernel | undefined {
  * @example
  * ```ts
  * import { fusedBackends } from "@actlab/actlab";
- * fusedBackends("gelu"); // ["cpu", "wasm"]
+ * fusedBackends("gelu"); // ["cpu", "wasm", "webgpu"]
  * ```
  */
 export function fusedBackends(name: string): string[] {

@@ -12,6 +12,7 @@ import * as tf from "@tensorflow/tfjs";
 import { defineUnary, gateProduct } from "./_build.ts";
 import { registerCpuKernels } from "./_fused_cpu.ts";
 import { registerWasmKernels } from "./_fused_wasm.ts";
+import { registerWebgpuKernels } from "./_fused_webgpu.ts";
 import type { BuiltUnary } from "./_build.ts";
 import {
   gateProduct as gateProduct64,
@@ -646,3 +647,4 @@ export const BUILTIN_UNARY: readonly BuiltUnary[] = [
 
 for (const def of BUILTIN_UNARY) registerCpuKernels(def);
 registerWasmKernels();
+registerWebgpuKernels();

@@ -304,6 +304,11 @@ export function simdBatchMatmul(
   const inst = kernel();
   if (!inst) throw new Error("simdBatchMatmul: WebAssembly SIMD is not available");
   const { batch, m, k, n, transposeA, transposeB } = dims;
+  if (batch * m * n === 0) return;
+  if (k === 0) {
+    out.fill(0, 0, batch * m * n);
+    return;
+  }
   const mp = roundUp(m, 4), np = roundUp(n, 8);
   const aSize = batch * mp * k, bSize = batch * k * np, cSize = batch * mp * np;
   const bytes = 4 * (aSize + bSize + cSize);

@@ -164,9 +164,9 @@ Deno.test("the accuracy report names the backend and the worst point", async () 
   assert(r.points > 4000);
 });
 
-Deno.test("gelu, gelu_tanh and silu have fused kernels on cpu and wasm", () => {
+Deno.test("gelu, gelu_tanh and silu have fused kernels on cpu, wasm and webgpu", () => {
   for (const name of ["gelu", "gelu_tanh", "silu"]) {
-    assertEquals(fusedBackends(name).sort(), ["cpu", "wasm"], name);
+    assertEquals(fusedBackends(name).sort(), ["cpu", "wasm", "webgpu"], name);
   }
 });
 
