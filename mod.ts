@@ -21,3 +21,4 @@
 export * from "./lib/activations/mod.ts";
 export * from "./lib/engine/mod.ts";
 export * from "./lib/onnx/mod.ts";
+export * from "./lib/experiments/mod.ts";

@@ -140,7 +140,8 @@ export async function download(
  * ```ts
  * import { stderrProgress } from "./files.ts";
  * const report = stderrProgress("demo");
- * report({ url: "x", receivedBytes: 10, totalBytes: 10, done: true }); // "demo: downloaded 10 bytes (100 %)"
+ * report({ url: "x", receivedBytes: 10, totalBytes: 10, done: true });
+ * // stderr: "demo: downloaded 10 bytes (100 %)"
  * ```
  */
 export function stderrProgress(label: string): (p: DownloadProgress) => void {

@@ -15,8 +15,22 @@ import {
   userCacheDir,
 } from "../files.ts";
 
-/** Where Tiny Shakespeare comes from and how to recognise it. */
-export const TINY_SHAKESPEARE = Object.freeze({
+/**
+ * Where Tiny Shakespeare comes from and how to recognise it.
+ *
+ * @example
+ * ```ts
+ * import { TINY_SHAKESPEARE } from "./loader.ts";
+ * console.assert(TINY_SHAKESPEARE.bytes === 1_115_394);
+ * ```
+ */
+export const TINY_SHAKESPEARE: Readonly<{
+  name: string;
+  url: string;
+  sha256: string;
+  bytes: number;
+  relativePath: string;
+}> = Object.freeze({
   /** Dataset name. */
   name: "tinyshakespeare",
   /** Canonical public location. */

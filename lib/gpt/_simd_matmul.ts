@@ -16,7 +16,15 @@
  */
 import * as tf from "@tensorflow/tfjs";
 
-/** The kernel's name in the tfjs registry. */
+/**
+ * The kernel's name in the tfjs registry.
+ *
+ * @example
+ * ```ts
+ * import { SIMD_MATMUL_KERNEL } from "./_simd_matmul.ts";
+ * console.assert(SIMD_MATMUL_KERNEL === "ActlabBatchMatMul");
+ * ```
+ */
 export const SIMD_MATMUL_KERNEL = "ActlabBatchMatMul";
 
 // ---------------------------------------------------------------------------------------------
@@ -277,7 +285,15 @@ function kernel(): Instance | null {
   return instance;
 }
 
-/** Whether the SIMD kernel compiled on this runtime. */
+/**
+ * Whether the SIMD kernel compiled on this runtime (WebAssembly SIMD is needed).
+ *
+ * @example
+ * ```ts
+ * import { simdMatmulAvailable } from "./_simd_matmul.ts";
+ * console.log(simdMatmulAvailable()); // true on Deno 2
+ * ```
+ */
 export function simdMatmulAvailable(): boolean {
   return kernel() !== null;
 }
@@ -287,6 +303,16 @@ const roundUp = (x: number, m: number) => Math.ceil(x / m) * m;
 /**
  * C = op(A)·op(B) for `batch` matrices, op = transpose when asked; plain Float32Arrays in and out.
  * A is [batch, m, k] (or [batch, k, m] transposed), B is [batch, k, n] (or [batch, n, k]).
+ *
+ * @example
+ * ```ts
+ * import { simdBatchMatmul } from "./_simd_matmul.ts";
+ * const out = new Float32Array(1);
+ * simdBatchMatmul(new Float32Array([1, 2]), new Float32Array([3, 4]), out, {
+ *   batch: 1, m: 1, k: 2, n: 1, transposeA: false, transposeB: false,
+ * });
+ * console.assert(out[0] === 11);
+ * ```
  */
 export function simdBatchMatmul(
   a: Float32Array,
@@ -407,16 +433,13 @@ function register(): void {
         transposeB: boolean;
       };
       const d = dy as tf.Tensor;
+      // Transposes are folded into the packing (measured: as fast as tfjs-wasm Transpose ops).
+      const mm = (x: tf.Tensor, tx: boolean, y: tf.Tensor, ty: boolean) =>
+        simdMatmul(x, y, { transposeA: tx, transposeB: ty });
       // C = op(A)·op(B): dop(A) = dC·op(B)ᵀ, dop(B) = op(A)ᵀ·dC, then undo the op.
       return {
-        a: () =>
-          transposeA
-            ? simdMatmul(b, d, { transposeA: transposeB, transposeB: true }) // (dC·op(B)ᵀ)ᵀ = op(B)·dCᵀ
-            : simdMatmul(d, b, { transposeA: false, transposeB: !transposeB }),
-        b: () =>
-          transposeB
-            ? simdMatmul(d, a, { transposeA: true, transposeB: transposeA }) // (op(A)ᵀ·dC)ᵀ = dCᵀ·op(A)
-            : simdMatmul(a, d, { transposeA: !transposeA, transposeB: false }),
+        a: () => transposeA ? mm(b, transposeB, d, true) : mm(d, false, b, !transposeB),
+        b: () => transposeB ? mm(d, true, a, transposeA) : mm(a, !transposeA, d, false),
       };
     },
   });
@@ -425,6 +448,12 @@ function register(): void {
 /**
  * Batched product over the last two axes with optional transposes, on tfjs-wasm through the SIMD
  * kernel (differentiable). Both operands must have the same rank ≥ 3 and the same batch dims.
+ *
+ * @example
+ * ```ts ignore
+ * await tf.setBackend("wasm");
+ * const scores = simdMatmul(q, k, { transposeB: true }); // [B, nh, T, hs] @ [B, nh, T, hs]ᵀ
+ * ```
  */
 export function simdMatmul(
   a: tf.Tensor,

@@ -73,12 +73,49 @@ export class AdamW {
     return this.#t;
   }
 
-  /** One update with gradients by parameter name at learning rate `lr`. Grads are not disposed. */
-  step(grads: ReadonlyMap<string, tf.Tensor>, lr: number): void {
+  /**
+   * One update with gradients by parameter name at learning rate `lr`; `gradScale` multiplies
+   * every gradient first (the clipping coefficient). Grads are not disposed.
+   */
+  step(
+    grads: ReadonlyMap<string, tf.Tensor>,
+    lr: number,
+    options: { readonly gradScale?: number } = {},
+  ): void {
     this.#t++;
     const b1 = this.#beta1, b2 = this.#beta2;
     const bc1 = 1 - b1 ** this.#t;
     const bc2Sqrt = Math.sqrt(1 - b2 ** this.#t);
+    const gradScale = options.gradScale ?? 1;
+    for (const p of this.#params) {
+      if (!grads.has(p.name)) throw new Error(`AdamW.step: no gradient for ${p.name}`);
+    }
+    if (tf.getBackend() === "wasm") {
+      // One pass over memory per parameter instead of about twelve tfjs ops.
+      registerAdamWKernel();
+      tf.tidy(() => {
+        for (const p of this.#params) {
+          const m = this.#m.get(p.name)!, v = this.#v.get(p.name)!;
+          const [pNew, mNew, vNew] = tf.engine().runKernel(
+            ADAMW_KERNEL,
+            { p: p.variable, g: grads.get(p.name)!, m, v },
+            {
+              beta1: b1,
+              beta2: b2,
+              eps: this.#eps,
+              shrink: p.decay ? 1 - lr * this.#weightDecay : 1,
+              stepSize: lr / bc1,
+              bc2Sqrt,
+              gradScale,
+            } as unknown as tf.NamedAttrMap,
+          ) as tf.Tensor[];
+          m.assign(mNew);
+          v.assign(vNew);
+          p.variable.assign(pNew);
+        }
+      });
+      return;
+    }
     tf.tidy(() => {
       const sB1 = tf.scalar(b1), s1mB1 = tf.scalar(1 - b1);
       const sB2 = tf.scalar(b2), s1mB2 = tf.scalar(1 - b2);
@@ -86,9 +123,9 @@ export class AdamW {
       const bc2 = tf.scalar(bc2Sqrt);
       const eps = tf.scalar(this.#eps);
       const shrink = tf.scalar(1 - lr * this.#weightDecay);
+      const scale = tf.scalar(gradScale);
       for (const p of this.#params) {
-        const g = grads.get(p.name);
-        if (g === undefined) throw new Error(`AdamW.step: no gradient for ${p.name}`);
+        const g = gradScale === 1 ? grads.get(p.name)! : tf.mul(grads.get(p.name)!, scale);
         const m = this.#m.get(p.name)!, v = this.#v.get(p.name)!;
         const param = p.decay && this.#weightDecay !== 0 ? tf.mul(p.variable, shrink) : p.variable;
         const mNew = tf.add(tf.mul(m, sB1), tf.mul(g, s1mB1));
@@ -105,6 +142,61 @@ export class AdamW {
   dispose(): void {
     for (const t of [...this.#m.values(), ...this.#v.values()]) t.dispose();
   }
+}
+
+const ADAMW_KERNEL = "ActlabAdamWUpdate";
+let adamwRegistered = false;
+
+interface WasmBackendLike {
+  makeOutput(shape: number[], dtype: "float32"): tf.TensorInfo;
+  typedArrayFromHeap(info: tf.TensorInfo): Float32Array;
+}
+
+/** The fused update on tfjs-wasm: reads p, g, m, v once from the heap, writes p', m', v'. */
+function registerAdamWKernel(): void {
+  if (adamwRegistered) return;
+  adamwRegistered = true;
+  tf.registerKernel({
+    kernelName: ADAMW_KERNEL,
+    backendName: "wasm",
+    kernelFunc: ({ inputs, backend, attrs }) => {
+      const be = backend as unknown as WasmBackendLike;
+      const { p, g, m, v } = inputs as Record<string, tf.TensorInfo>;
+      const a = attrs as unknown as Record<string, number>;
+      const outs = [be.makeOutput(p.shape, "float32"), be.makeOutput(p.shape, "float32")];
+      outs.push(be.makeOutput(p.shape, "float32"));
+      // Views after every allocation: growing the heap detaches earlier views.
+      const [P, G, M, V] = [p, g, m, v].map((t) => be.typedArrayFromHeap(t));
+      const [P2, M2, V2] = outs.map((t) => be.typedArrayFromHeap(t));
+      const { beta1, beta2, eps, shrink, stepSize, bc2Sqrt, gradScale } = a;
+      for (let i = 0; i < P.length; i++) {
+        const gi = G[i] * gradScale;
+        const mi = beta1 * M[i] + (1 - beta1) * gi;
+        const vi = beta2 * V[i] + (1 - beta2) * gi * gi;
+        M2[i] = mi;
+        V2[i] = vi;
+        P2[i] = P[i] * shrink - (stepSize * mi) / (Math.sqrt(vi) / bc2Sqrt + eps);
+      }
+      return outs;
+    },
+  });
+}
+
+/**
+ * The global L2 norm of a set of gradients, √(Σ g²), as a scalar tensor. Call inside `tf.tidy`.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { globalNorm } from "./adamw.ts";
+ * const n = globalNorm(new Map([["a", tf.tensor1d([3])], ["b", tf.tensor1d([4])]]));
+ * console.assert(Math.abs(n.dataSync()[0] - 5) < 1e-6);
+ * ```
+ */
+export function globalNorm(grads: ReadonlyMap<string, tf.Tensor>): tf.Scalar {
+  const squares = [...grads.values()].map((g) => tf.sum(tf.square(g)));
+  // stack + sum rather than addN: tfjs-webgpu 4.22's AddN sums only its first 4 inputs.
+  return tf.sqrt(tf.sum(tf.stack(squares))) as tf.Scalar;
 }
 
 /**
@@ -125,8 +217,7 @@ export function clipByGlobalNorm(
   grads: ReadonlyMap<string, tf.Tensor>,
   maxNorm: number,
 ): { grads: Map<string, tf.Tensor>; norm: tf.Scalar } {
-  const squares = [...grads.values()].map((g) => tf.sum(tf.square(g)));
-  const norm = tf.sqrt(squares.length === 1 ? squares[0] : tf.addN(squares)) as tf.Scalar;
+  const norm = globalNorm(grads);
   if (!(maxNorm > 0)) return { grads: new Map(grads), norm };
   const coef = tf.minimum(tf.scalar(1), tf.div(tf.scalar(maxNorm), tf.add(norm, tf.scalar(1e-6))));
   const out = new Map<string, tf.Tensor>();

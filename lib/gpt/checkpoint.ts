@@ -12,7 +12,15 @@ import { type GptConfig, validateGptConfig } from "./config.ts";
 import { Gpt } from "./model.ts";
 import { decodeSafetensors, encodeSafetensors, type SafetensorsTensor } from "./safetensors.ts";
 
-/** The `format` metadata value of actlab GPT checkpoints. */
+/**
+ * The `format` metadata value of actlab GPT checkpoints.
+ *
+ * @example
+ * ```ts
+ * import { CHECKPOINT_FORMAT } from "./checkpoint.ts";
+ * console.assert(CHECKPOINT_FORMAT.startsWith("actlab-gpt/"));
+ * ```
+ */
 export const CHECKPOINT_FORMAT = "actlab-gpt/1";
 
 /** Options of {@link saveCheckpoint}. */

@@ -3,8 +3,8 @@
  *
  * Prints one JSON object per evaluation (`iter`, `train_loss`, `val_loss`, `elapsed_s`), the
  * same shape as the PyTorch reference `torch_minigpt.py`, after a header object; `--time-only N`
- * prints `median_ms_per_step` and `tokens_per_s` after 5 warm-up steps. A progress line goes to
- * stderr when it is a terminal. Run with `--help` for every flag.
+ * prints `median_ms_per_step` and `tokens_per_s` after 5 warm-up steps. A progress bar
+ * (`lib/display`) goes to stderr when it is a terminal. Run with `--help` for every flag.
  *
  * @example
  * ```sh
@@ -18,6 +18,7 @@ import * as tf from "@tensorflow/tfjs";
 import { loadTinyShakespeare } from "../../datasets/tinyshakespeare/loader.ts";
 import { syntheticDataset } from "../../datasets/synthetic/generator.ts";
 import type { CharDataset } from "../../datasets/char_dataset.ts";
+import { progress as progressBar } from "../display/progress.ts";
 import { type BackendChoice, initEngine } from "../engine/mod.ts";
 import { saveCheckpoint } from "./checkpoint.ts";
 import {
@@ -178,7 +179,15 @@ async function loadDataset(args: Args, quiet: boolean): Promise<CharDataset> {
   });
 }
 
-/** Runs the CLI with `argv`; returns the exit code. */
+/**
+ * Runs the CLI with `argv` (as `Deno.args`); returns the exit code: 0 done, 1 error, 2 bad
+ * arguments, 3 training diverged.
+ *
+ * @example
+ * ```ts ignore
+ * const code = await main(["--preset", "tiny", "--dataset", "synthetic", "--iters", "20"]);
+ * ```
+ */
 export async function main(argv: readonly string[]): Promise<number> {
   let args: Args;
   try {
@@ -226,15 +235,15 @@ export async function main(argv: readonly string[]): Promise<number> {
     `actlab mini-GPT: ${model.numParams} parameters, activation ${model.activation.name} ` +
       `(hidden ${model.hidden}), tfjs ${engine.backend} on ${engine.device}`,
   );
+  // A progress bar (lib/display) on stderr when it is a terminal; logs get only the JSON lines.
   const isTty = Deno.stderr.isTerminal();
-  const progress = (text: string) => {
-    if (isTty) Deno.stderr.writeSync(new TextEncoder().encode(`\r\x1b[2K${text}`));
+  const clearLine = () => {
+    if (isTty) Deno.stderr.writeSync(new TextEncoder().encode("\r\x1b[2K"));
   };
   try {
     if (args["time-only"] !== undefined) {
       const steps = args["time-only"] as number;
       const t = await timeTrainingSteps(model, data, { steps, config: tcfg });
-      progress("");
       print(
         {
           median_ms_per_step: round(t.medianMsPerStep, 2),
@@ -247,15 +256,14 @@ export async function main(argv: readonly string[]): Promise<number> {
       );
       return 0;
     }
+    const bar = isTty
+      ? progressBar(tcfg.iters, { label: `train ${model.activation.name}`, unit: "step" })
+      : undefined;
     await trainGpt(model, data, {
       ...tcfg,
-      onStep: (s) =>
-        progress(
-          `step ${s.iter + 1}/${tcfg.iters}  loss ${s.loss.toFixed(4)}  ${s.ms.toFixed(0)} ms/step`,
-        ),
+      onStep: (s) => bar?.update(s.iter + 1, { loss: s.loss, ms: Math.round(s.ms) }),
       onEval: (e) => {
-        progress("");
-        if (isTty) Deno.stderr.writeSync(new TextEncoder().encode("\r\x1b[2K"));
+        clearLine();
         print(
           {
             iter: e.iter,
@@ -268,6 +276,7 @@ export async function main(argv: readonly string[]): Promise<number> {
         );
       },
     });
+    await bar?.done();
     if (args["save"] !== undefined) {
       await saveCheckpoint(model, args["save"] as string, {
         metadata: { iters: String(tcfg.iters) },
@@ -283,7 +292,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     }
     return 0;
   } catch (err) {
-    progress("");
+    clearLine();
     if (err instanceof TrainingDivergedError) {
       print(
         { diverged: true, iter: err.iter, activation: err.activation, loss: String(err.loss) },

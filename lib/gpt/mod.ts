@@ -8,14 +8,15 @@
  * import { createGpt, generate, gptConfig, trainGpt } from "./mod.ts";
  * import { loadTinyShakespeare } from "../../datasets/mod.ts";
  * const ds = await loadTinyShakespeare();
- * const model = createGpt(gptConfig({ preset: "nano", vocabSize: ds.tokenizer.size }), { tokenizer: ds.tokenizer });
+ * const config = gptConfig({ preset: "nano", vocabSize: ds.tokenizer.size });
+ * const model = createGpt(config, { tokenizer: ds.tokenizer });
  * const result = await trainGpt(model, ds, { preset: "nano", iters: 500 });
  * console.log(result.history.objects(), await generate(model, "ROMEO:", { maxTokens: 200 }));
  * ```
  *
  * @module
  */
-export { AdamW, clipByGlobalNorm } from "./adamw.ts";
+export { AdamW, clipByGlobalNorm, globalNorm } from "./adamw.ts";
 export type { AdamWOptions, AdamWParam } from "./adamw.ts";
 export {
   CHECKPOINT_FORMAT,

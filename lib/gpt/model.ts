@@ -354,7 +354,8 @@ export class Gpt {
           `Gpt: parameter ${spec.name} has shape [${t.shape}] but the config needs [${spec.shape}]`,
         );
       }
-      vars.set(spec.name, tf.tidy(() => tf.variable(t.toFloat(), true))); // a copy: `values` stay the caller's
+      // A copy: `values` stay the caller's to dispose.
+      vars.set(spec.name, tf.tidy(() => tf.variable(t.toFloat(), true)));
     }
     this.variables = vars;
     this.params = assembleParams(config, this.activation.kind, (name) => vars.get(name)!);

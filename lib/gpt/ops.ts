@@ -27,8 +27,9 @@ import type { GatedActivation, UnaryActivation } from "../activations/types.ts";
  * @example
  * ```ts
  * import type { Ops } from "./ops.ts";
+ * import type { UnaryActivation } from "../activations/types.ts";
  * // A residual MLP written once against the interface:
- * function mlp<T>(ops: Ops<T>, x: T, wFc: T, wProj: T, act: import("../activations/types.ts").UnaryActivation): T {
+ * function mlp<T>(ops: Ops<T>, x: T, wFc: T, wProj: T, act: UnaryActivation): T {
  *   return ops.add(x, ops.linear(ops.activation(act, ops.linear(x, wFc)), wProj));
  * }
  * ```

@@ -72,7 +72,8 @@ export function sampleToken(
  *
  * @example
  * ```ts ignore
- * const text = await generate(model, "ROMEO:", { maxTokens: 200, temperature: 0.8, topK: 20, seed: 1 });
+ * const opts = { maxTokens: 200, temperature: 0.8, topK: 20, seed: 1 };
+ * const text = await generate(model, "ROMEO:", opts);
  * ```
  */
 export async function generate(
@@ -80,6 +81,14 @@ export async function generate(
   prompt: string,
   options?: GenerateOptions,
 ): Promise<string>;
+/**
+ * Generates `maxTokens` token ids after the ids in `prompt`; returns prompt plus generated ids.
+ *
+ * @example
+ * ```ts ignore
+ * const ids = await generate(model, [0, 12, 5], { maxTokens: 50, temperature: 0 });
+ * ```
+ */
 export async function generate(
   model: Gpt,
   prompt: readonly number[],

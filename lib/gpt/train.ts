@@ -11,7 +11,7 @@ import * as tf from "@tensorflow/tfjs";
 import * as aq from "arquero";
 import { type Batch, sampleBatch } from "../../datasets/batches.ts";
 import { createRng, type Rng } from "../../datasets/rng.ts";
-import { AdamW, clipByGlobalNorm } from "./adamw.ts";
+import { AdamW, globalNorm } from "./adamw.ts";
 import { type TrainConfig, trainConfig, type TrainConfigOptions } from "./config.ts";
 import type { Gpt } from "./model.ts";
 import { learningRateAt } from "./schedule.ts";
@@ -108,7 +108,8 @@ function batchTensors(batch: Batch): { x: tf.Tensor2D; y: tf.Tensor2D } {
  * @example
  * ```ts ignore
  * const trainer = new Trainer(model, trainConfig({ preset: "tiny" }));
- * const info = await trainer.step(sampleBatch(data.train, { batchSize: 4, blockSize: 16 }, rng), 0);
+ * const batch = sampleBatch(data.train, { batchSize: 4, blockSize: 16 }, rng);
+ * const info = await trainer.step(batch, 0);
  * trainer.dispose();
  * ```
  */
@@ -157,9 +158,8 @@ export class Trainer {
       const { value, grads } = tf.variableGrads(() => model.loss(x, y, ops), this.#varList);
       const named = new Map<string, tf.Tensor>();
       for (const [varName, g] of Object.entries(grads)) named.set(this.#varToName.get(varName)!, g);
-      const clipped = clipByGlobalNorm(named, this.config.gradClip);
       // tidy keeps tensors of plain objects (not Maps)
-      return { loss: value, norm: clipped.norm, grads: Object.fromEntries(clipped.grads) };
+      return { loss: value, norm: globalNorm(named), grads: Object.fromEntries(named) };
     });
     try {
       const [lossData, normData] = await Promise.all([loss.data(), norm.data()]);
@@ -171,7 +171,10 @@ export class Trainer {
           [],
         );
       }
-      this.#optimizer.step(new Map(Object.entries(grads)), lr);
+      // clip_grad_norm_: scale every gradient by min(1, clip / (norm + 1e-6)), inside the update
+      const clip = this.config.gradClip;
+      const gradScale = clip > 0 ? Math.min(1, clip / (normData[0] + 1e-6)) : 1;
+      this.#optimizer.step(new Map(Object.entries(grads)), lr, { gradScale });
       return { iter, loss: lossValue, lr, gradNorm: normData[0], ms: performance.now() - t0 };
     } finally {
       tf.dispose([loss, norm, ...Object.values(grads)]);
@@ -190,7 +193,8 @@ export class Trainer {
  *
  * @example
  * ```ts ignore
- * const { train, val } = await estimateLoss(model, data, { batchSize: 12, evalIters: 20, rng: createRng(1) });
+ * const opts = { batchSize: 12, evalIters: 20, rng: createRng(1) };
+ * const { train, val } = await estimateLoss(model, data, opts);
  * ```
  */
 export async function estimateLoss(
@@ -389,7 +393,8 @@ export interface StepTiming {
  *
  * @example
  * ```ts ignore
- * const t = await timeTrainingSteps(model, ds, { steps: 30, config: trainConfig({ preset: "nano" }) });
+ * const config = trainConfig({ preset: "nano" });
+ * const t = await timeTrainingSteps(model, ds, { steps: 30, config });
  * console.log(t.medianMsPerStep, t.tokensPerS);
  * ```
  */

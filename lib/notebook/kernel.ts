@@ -377,10 +377,8 @@ export class Kernel {
     }
     await this.#exit;
     this.#closed = true;
-    this.#shell.close();
-    this.#control.close();
-    this.#iopub.close();
-    await Promise.allSettled(this.#loops);
+    // EXPERIMENT: no close
+
     await Deno.remove(this.#dir, { recursive: true }).catch(() => {});
   }
 

@@ -39,7 +39,13 @@ if (missing !== null) {
   );
 }
 
-const ACTIVATIONS = ["gelu", "relu", "swiglu"] as const;
+/** Activation, and whether the case adds biases and an untied output head. */
+const CASES = [
+  { activation: "gelu", extras: false },
+  { activation: "relu", extras: false },
+  { activation: "swiglu", extras: false },
+  { activation: "gelu_tanh", extras: true },
+] as const;
 
 interface CaseResult {
   activation: string;
@@ -49,7 +55,7 @@ interface CaseResult {
 }
 
 /** Builds a model and five batches, writes them for PyTorch, records tfjs logits and losses. */
-async function prepareCase(dir: string, activation: string): Promise<CaseResult> {
+async function prepareCase(dir: string, activation: string, extras: boolean): Promise<CaseResult> {
   const model = createGpt(
     gptConfig({
       preset: "tiny",
@@ -59,6 +65,8 @@ async function prepareCase(dir: string, activation: string): Promise<CaseResult>
       nHead: 2,
       nEmbd: 32,
       activation,
+      bias: extras,
+      tiedEmbeddings: !extras,
     }),
     { seed: 11 },
   );
@@ -92,7 +100,7 @@ async function prepareCase(dir: string, activation: string): Promise<CaseResult>
   };
   tensors.set("batch.x", { dtype: "I32", shape: [STEPS, 4, 16], data: stack("x") });
   tensors.set("batch.y", { dtype: "I32", shape: [STEPS, 4, 16], data: stack("y") });
-  const path = `${dir}/${activation}.safetensors`;
+  const path = `${dir}/${activation}${extras ? "-bias-untied" : ""}.safetensors`;
   await Deno.writeFile(
     path,
     encodeSafetensors(tensors, { case: JSON.stringify({ model: model.config, train: tcfg }) }),
@@ -106,7 +114,12 @@ async function prepareCase(dir: string, activation: string): Promise<CaseResult>
   for (let i = 0; i < STEPS; i++) lossesTfjs.push((await trainer.step(batches[i], i)).loss);
   trainer.dispose();
   model.dispose();
-  return { activation, logitsTfjs, lossesTfjs, path };
+  return {
+    activation: `${activation}${extras ? " (biases, untied head)" : ""}`,
+    logitsTfjs,
+    lossesTfjs,
+    path,
+  };
 }
 
 Deno.test({
@@ -118,7 +131,7 @@ Deno.test({
     const dir = await Deno.makeTempDir({ prefix: "actlab-parity-" });
     try {
       const cases: CaseResult[] = [];
-      for (const act of ACTIVATIONS) cases.push(await prepareCase(dir, act));
+      for (const c of CASES) cases.push(await prepareCase(dir, c.activation, c.extras));
       const out = await new Deno.Command(PYTHON, {
         args: [SCRIPT, ...cases.map((c) => c.path)],
         stdout: "piped",

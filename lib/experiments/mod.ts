@@ -1,0 +1,27 @@
+/**
+ * Experiments as functions: statistics for convergence tables (more to come: sweeps over
+ * activations × seeds). Returns plain data; never draws.
+ *
+ * @example
+ * ```ts
+ * import { summarize, welchTTest } from "@actlab/actlab";
+ * const gelu = [1.912, 1.905, 1.918];
+ * const relu = [1.951, 1.947, 1.962];
+ * summarize(gelu).ciHalfWidth;
+ * welchTTest(gelu, relu).p;
+ * ```
+ *
+ * @module
+ */
+export {
+  incompleteBeta,
+  logGamma,
+  mean,
+  std,
+  studentTCdf,
+  studentTQuantile,
+  summarize,
+  variance,
+  welchTTest,
+} from "./stats.ts";
+export type { Summary, WelchResult } from "./stats.ts";
