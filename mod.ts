@@ -22,3 +22,5 @@ export * from "./lib/activations/mod.ts";
 export * from "./lib/engine/mod.ts";
 export * from "./lib/onnx/mod.ts";
 export * from "./lib/experiments/mod.ts";
+export * from "./lib/gpt/mod.ts";
+export * from "./datasets/mod.ts";

@@ -14,9 +14,16 @@ const { onnx } = onnxProto as any;
 export const ONNX_OPSET = 20;
 /** ONNX IR version matching {@link ONNX_OPSET}. */
 export const ONNX_IR_VERSION = 9;
-const FLOAT = 1;
+
+/** ONNX element types actlab uses (TensorProto.DataType). */
+export const ONNX_TYPES = { float32: 1, int32: 6, int64: 7, bool: 9 } as const;
+/** An element type name of {@link ONNX_TYPES}. */
+export type OnnxElementType = keyof typeof ONNX_TYPES;
 
 type Attribute = number | string | readonly number[];
+
+/** Attributes that are floats even when the value is a whole number. */
+const FLOAT_ATTRIBUTES = new Set(["alpha", "beta", "gamma", "epsilon"]);
 
 function attributeProto(name: string, value: Attribute) {
   if (typeof value === "string") return { name, type: 3, s: new TextEncoder().encode(value) };
@@ -25,21 +32,27 @@ function attributeProto(name: string, value: Attribute) {
       ? { name, type: 7, ints: value }
       : { name, type: 6, floats: value };
   }
-  return Number.isInteger(value) && !["alpha", "beta", "gamma"].includes(name)
+  return Number.isInteger(value) && !FLOAT_ATTRIBUTES.has(name)
     ? { name, type: 2, i: value }
     : { name, type: 1, f: value };
 }
 
+/** A graph input or output: its dims (strings are dynamic) and element type (default float32). */
+export type ValueSpec = (string | number)[] | {
+  dims: (string | number)[];
+  type: OnnxElementType;
+};
+
 /**
- * Collects ONNX nodes and constants with fresh value names; {@link GraphBuilder.model} wraps
+ * Collects ONNX nodes and initializers with fresh value names; {@link GraphBuilder.model} wraps
  * them into an encoded ModelProto.
  *
  * @example
  * ```ts
  * import { GraphBuilder } from "@actlab/actlab";
  * const g = new GraphBuilder();
- * const y = g.op("Relu", ["x"]);
- * const bytes = g.model({ inputs: { x: ["n"] }, outputs: { [y]: ["n"] } });
+ * g.output(g.op("Relu", ["x"]), "y");
+ * const bytes = g.model({ inputs: { x: ["n"] }, outputs: { y: ["n"] } });
  * ```
  */
 export class GraphBuilder implements OnnxBuilder {
@@ -60,15 +73,26 @@ export class GraphBuilder implements OnnxBuilder {
     inputs: readonly string[],
     attributes: Readonly<Record<string, Attribute>> = {},
   ): string {
-    const output = this.fresh(type.toLowerCase());
+    return this.opMulti(type, inputs, 1, attributes)[0];
+  }
+
+  /** Adds a node with `outputs` outputs and returns their names. */
+  opMulti(
+    type: string,
+    inputs: readonly string[],
+    outputs: number,
+    attributes: Readonly<Record<string, Attribute>> = {},
+  ): string[] {
+    const base = this.fresh(type.toLowerCase());
+    const names = Array.from({ length: outputs }, (_, i) => (i === 0 ? base : `${base}_${i}`));
     this.nodes.push({
       opType: type,
       input: [...inputs],
-      output: [output],
-      name: output,
+      output: names,
+      name: base,
       attribute: Object.entries(attributes).map(([k, v]) => attributeProto(k, v)),
     });
-    return output;
+    return names;
   }
 
   /** Copies `value` into a value named `name` (graph outputs get readable names this way). */
@@ -80,30 +104,55 @@ export class GraphBuilder implements OnnxBuilder {
   /** A float32 scalar initializer. */
   constant(value: number): string {
     const name = this.fresh("const");
-    this.initializers.push({ name, dataType: FLOAT, dims: [], floatData: [value] });
+    this.initializers.push({
+      name,
+      dataType: ONNX_TYPES.float32,
+      dims: [],
+      rawData: new Uint8Array(Float32Array.of(value).buffer),
+    });
     return name;
   }
 
-  /** Encodes the graph as a ModelProto with float32 inputs and outputs of the given shapes. */
+  /** An int64 1-D initializer (shapes, split sizes, slice bounds). */
+  constantInt64(values: readonly number[]): string {
+    const name = this.fresh("const_i64");
+    const rawData = new Uint8Array(BigInt64Array.from(values.map(BigInt)).buffer);
+    this.initializers.push({ name, dataType: ONNX_TYPES.int64, dims: [values.length], rawData });
+    return name;
+  }
+
+  /** A named float32 initializer (a weight) with its values. */
+  initializer(name: string, values: Float32Array, dims: readonly number[]): string {
+    const rawData = new Uint8Array(values.buffer, values.byteOffset, values.byteLength).slice();
+    this.initializers.push({ name, dataType: ONNX_TYPES.float32, dims: [...dims], rawData });
+    return name;
+  }
+
+  /** Encodes the graph as a ModelProto with the given inputs and outputs. */
   model(io: {
-    inputs: Record<string, (string | number)[]>;
-    outputs: Record<string, (string | number)[]>;
+    inputs: Record<string, ValueSpec>;
+    outputs: Record<string, ValueSpec>;
     name?: string;
+    docString?: string;
   }): Uint8Array {
-    const valueInfo = (name: string, dims: (string | number)[]) => ({
-      name,
-      type: {
-        tensorType: {
-          elemType: FLOAT,
-          shape: {
-            dim: dims.map((d) => (typeof d === "string" ? { dimParam: d } : { dimValue: d })),
+    const valueInfo = (name: string, spec: ValueSpec) => {
+      const { dims, type } = Array.isArray(spec) ? { dims: spec, type: "float32" as const } : spec;
+      return {
+        name,
+        type: {
+          tensorType: {
+            elemType: ONNX_TYPES[type],
+            shape: {
+              dim: dims.map((d) => (typeof d === "string" ? { dimParam: d } : { dimValue: d })),
+            },
           },
         },
-      },
-    });
+      };
+    };
     const model = onnx.ModelProto.create({
       irVersion: ONNX_IR_VERSION,
       producerName: "actlab",
+      docString: io.docString ?? "",
       opsetImport: [{ domain: "", version: ONNX_OPSET }],
       graph: {
         name: io.name ?? "actlab",

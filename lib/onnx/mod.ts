@@ -10,6 +10,18 @@
  *
  * @module
  */
-export { activationModel, GraphBuilder, ONNX_IR_VERSION, ONNX_OPSET } from "./builder.ts";
+export {
+  activationModel,
+  GraphBuilder,
+  ONNX_IR_VERSION,
+  ONNX_OPSET,
+  ONNX_TYPES,
+} from "./builder.ts";
+export type { OnnxElementType, ValueSpec } from "./builder.ts";
 export { conformanceTable, ortActivationError } from "./conformance.ts";
 export type { ConformanceRow } from "./conformance.ts";
+export { onnxTraceOps } from "./trace.ts";
+export { exportOnnx, gptToOnnx } from "./export.ts";
+export type { OnnxGraphKind } from "./export.ts";
+export { OrtModel } from "./ort_model.ts";
+export type { IdBatch } from "./ort_model.ts";

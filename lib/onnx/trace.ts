@@ -1,0 +1,94 @@
+/**
+ * Tracing: an implementation of the mini-GPT's `Ops` interface whose tensors are ONNX value
+ * names and whose operations record graph nodes. Running the model's own forward pass
+ * (`gptForward`) through it yields the ONNX graph of that model, with no second copy of the model.
+ * Batch and sequence length stay dynamic: every input-dependent size is read with `Shape` inside
+ * the graph.
+ *
+ * @module
+ */
+import type { GatedActivation, UnaryActivation } from "../activations/types.ts";
+import type { Ops } from "../gpt/ops.ts";
+import { type GraphBuilder, ONNX_TYPES } from "./builder.ts";
+
+function noLowering(name: string): Error {
+  return new Error(
+    `Activation '${name}' has no ONNX lowering, so the model cannot be exported or run on ONNX ` +
+      `Runtime. Register it with an 'onnx' field: (g, x) => g.op("OpType", [x]) for unary, ` +
+      `(g, gate, value) => ... for gated (see lib/activations/unary.ts for examples).`,
+  );
+}
+
+/**
+ * `Ops` over ONNX value names: each call appends nodes to `g` and returns its output's name.
+ *
+ * @example
+ * ```ts
+ * import { GraphBuilder, onnxTraceOps } from "@actlab/actlab";
+ * const g = new GraphBuilder();
+ * const ops = onnxTraceOps(g);
+ * const y = ops.softmax(ops.scale("x", 2)); // nodes Mul, Softmax recorded in g
+ * ```
+ */
+export function onnxTraceOps(g: GraphBuilder): Ops<string> {
+  return {
+    name: "onnx-trace",
+    training: false,
+
+    embedding: (table, ids) => g.op("Gather", [table, ids], { axis: 0 }), // [B, T, C]
+
+    positionEmbedding(table, ids) {
+      const t = g.op("Shape", [ids], { start: -1 }); // [T]
+      return g.op("Slice", [table, g.constantInt64([0]), t, g.constantInt64([0])]); // [T, C]
+    },
+
+    linear(x, w, bias) {
+      const y = g.op("MatMul", [x, w]);
+      return bias === undefined ? y : g.op("Add", [y, bias]);
+    },
+
+    add: (a, b) => g.op("Add", [a, b]),
+    mul: (a, b) => g.op("Mul", [a, b]),
+    scale: (x, s) => g.op("Mul", [x, g.constant(s)]),
+
+    layerNorm: (x, weight, bias, eps) =>
+      g.op("LayerNormalization", bias === undefined ? [x, weight] : [x, weight, bias], {
+        axis: -1,
+        epsilon: eps,
+      }),
+
+    split: (x, sizes) =>
+      g.opMulti("Split", [x, g.constantInt64(sizes)], sizes.length, { axis: -1 }),
+    splitHeads: (x, nHead) => g.op("Reshape", [x, g.constantInt64([0, 0, nHead, -1])]),
+    mergeHeads: (x) => g.op("Reshape", [x, g.constantInt64([0, 0, -1])]),
+    transpose: (x, perm) => g.op("Transpose", [x], { perm }),
+    matmul: (a, b) => g.op("MatMul", [a, b]),
+
+    causalMask(scores) {
+      const t = g.op("Shape", [scores], { start: -1 }); // [T]
+      const ones = g.op("Expand", [g.constant(1), g.op("Concat", [t, t], { axis: 0 })]); // [T, T]
+      const past = g.op("Cast", [g.op("Trilu", [ones], { upper: 0 })], { to: ONNX_TYPES.bool });
+      return g.op("Where", [past, scores, g.constant(-Infinity)]);
+    },
+
+    softmax: (x) => g.op("Softmax", [x], { axis: -1 }),
+
+    activation(def: UnaryActivation, x) {
+      if (!def.onnx) throw noLowering(def.name);
+      return def.onnx(g, x);
+    },
+
+    gatedActivation(def: GatedActivation, gate, value) {
+      if (!def.onnx) throw noLowering(def.name);
+      return def.onnx(g, gate, value);
+    },
+
+    dropout: (x) => x, // inference graph
+
+    crossEntropy(logits, targets) {
+      const scores = g.op("Transpose", [logits], { perm: [0, 2, 1] }); // [B, V, T]
+      const labels = g.op("Cast", [targets], { to: ONNX_TYPES.int64 }); // [B, T]
+      return g.op("SoftmaxCrossEntropyLoss", [scores, labels], { reduction: "mean" });
+    },
+  };
+}
