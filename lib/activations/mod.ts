@@ -25,7 +25,7 @@ export {
 } from "./registry.ts";
 export type { UserGatedActivation, UserUnaryActivation } from "./registry.ts";
 export { gatedFrom } from "./_build.ts";
-export { celu, elu, GELU_TANH_CUBIC, leakyRelu, QUICK_GELU_BETA } from "./unary.ts";
+export { celu, elu, GELU_TANH_CUBIC, geluTanhWith, leakyRelu, QUICK_GELU_BETA } from "./unary.ts";
 export { erf, erfc, normalCdf, normalPdf, sigmoid, softplus } from "./_math.ts";
 export { accuracyGrid, derivativeCheck, measureAccuracy, scaledError } from "./accuracy.ts";
 export type { AccuracyReport, ErrorPoint } from "./accuracy.ts";

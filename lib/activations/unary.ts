@@ -316,46 +316,66 @@ export const gelu: BuiltUnary = defineUnary({
 /** The cubic constant of the tanh approximation of GELU. */
 export const GELU_TANH_CUBIC = 0.044715;
 
-/** 2u for the tanh form, u = √(2/π)(x + 0.044715x³); 0.5(1 + tanh u) = σ(2u). */
-function geluTanhArg(x: tf.Tensor): tf.Tensor {
-  return tf.mul(2 * SQRT_2_OVER_PI, tf.add(x, tf.mul(GELU_TANH_CUBIC, tf.pow(x, 3))));
+const GELU_TANH_DEFAULTS = { cubic: GELU_TANH_CUBIC };
+
+/**
+ * GELU, tanh approximation: 0.5x(1 + tanh(√(2/π)(x + c·x³))), c = 0.044715. The constant is a
+ * parameter so the cost of a typo can be measured: `gelu_tanh(cubic=0.44715)`.
+ */
+export function geluTanhWith(params: ActivationParams = GELU_TANH_DEFAULTS): BuiltUnary {
+  checkParams("gelu_tanh", params, GELU_TANH_DEFAULTS);
+  const { cubic } = { ...GELU_TANH_DEFAULTS, ...params };
+  const standard = cubic === GELU_TANH_CUBIC;
+  /** 2u(x), where 0.5(1 + tanh u) = σ(2u): no 1 + tanh cancellation for negative x. */
+  const u2 = (x: number) => 2 * SQRT_2_OVER_PI * (x + cubic * x * x * x);
+  const u2Tensor = (x: tf.Tensor) =>
+    tf.mul(2 * SQRT_2_OVER_PI, tf.add(x, tf.mul(cubic, tf.pow(x, 3))));
+  return defineUnary({
+    name: paramName("gelu_tanh", { cubic }, GELU_TANH_DEFAULTS),
+    aliases: standard
+      ? [
+        "gelu_new",
+        "gelu_pytorch_tanh",
+        "gelu_fast",
+        "gelu_approx",
+        "approximate_gelu",
+        "gelu_approximate",
+      ]
+      : [],
+    description: standard
+      ? "GPT-2's tanh approximation of GELU; differs from the exact form by < 5e-4."
+      : `tanh-GELU with cubic constant ${cubic} instead of 0.044715.`,
+    formula: String
+      .raw`\tfrac{x}{2}\left(1 + \tanh\!\left(\sqrt{2/\pi}\,(x + ${cubic}\,x^3)\right)\right)`,
+    properties: SMOOTH_SELF_GATED,
+    source: "Hendrycks & Gimpel 2016",
+    params: { cubic },
+    withParams: (p) => geluTanhWith({ cubic, ...p }),
+    reference: (x) => gateProduct64(x, sigmoid(u2(x))),
+    derivative: (x) => {
+      const du2 = 2 * SQRT_2_OVER_PI * (1 + 3 * cubic * x * x);
+      const s = sigmoid(u2(x));
+      return s + gateProduct64(x * du2, s * sigmoid(-u2(x)));
+    },
+    forward: (x) => gateProduct(x, tf.sigmoid(u2Tensor(x))),
+    gradient: (x) => {
+      const s = tf.sigmoid(u2Tensor(x));
+      const du2 = tf.mul(2 * SQRT_2_OVER_PI, tf.add(1, tf.mul(3 * cubic, tf.square(x))));
+      return tf.add(s, gateProduct(tf.mul(x, du2), tf.mul(s, tf.sub(1, s))));
+    },
+    onnx: standard
+      ? (g, x) => g.op("Gelu", [x], { approximate: "tanh" })
+      : (g, x) => {
+        const cube = g.op("Mul", [g.op("Mul", [x, x]), x]);
+        const inner = g.op("Add", [x, g.op("Mul", [cube, g.constant(cubic)])]);
+        const gate = sigmoidOnnx(g, g.op("Mul", [inner, g.constant(2 * SQRT_2_OVER_PI)]));
+        return g.op("Mul", [x, gate]);
+      },
+  });
 }
 
-/** GELU, tanh approximation: 0.5x(1 + tanh(√(2/π)(x + 0.044715x³))). */
-export const geluTanh: BuiltUnary = defineUnary({
-  name: "gelu_tanh",
-  aliases: [
-    "gelu_new",
-    "gelu_pytorch_tanh",
-    "gelu_fast",
-    "gelu_approx",
-    "approximate_gelu",
-    "gelu_approximate",
-  ],
-  description: "GPT-2's tanh approximation of GELU; differs from the exact form by < 5e-4.",
-  formula: String
-    .raw`\tfrac{x}{2}\left(1 + \tanh\!\left(\sqrt{2/\pi}\,(x + 0.044715\,x^3)\right)\right)`,
-  properties: SMOOTH_SELF_GATED,
-  source: "Hendrycks & Gimpel 2016",
-  reference: (x) => {
-    // 0.5(1 + tanh u) = σ(2u): no cancellation for negative x.
-    const u2 = 2 * SQRT_2_OVER_PI * (x + GELU_TANH_CUBIC * x * x * x);
-    return gateProduct64(x, sigmoid(u2));
-  },
-  derivative: (x) => {
-    const u2 = 2 * SQRT_2_OVER_PI * (x + GELU_TANH_CUBIC * x * x * x);
-    const du2 = 2 * SQRT_2_OVER_PI * (1 + 3 * GELU_TANH_CUBIC * x * x);
-    const s = sigmoid(u2);
-    return s + gateProduct64(x * du2, s * sigmoid(-u2));
-  },
-  forward: (x) => gateProduct(x, tf.sigmoid(geluTanhArg(x))),
-  gradient: (x) => {
-    const s = tf.sigmoid(geluTanhArg(x));
-    const du2 = tf.mul(2 * SQRT_2_OVER_PI, tf.add(1, tf.mul(3 * GELU_TANH_CUBIC, tf.square(x))));
-    return tf.add(s, gateProduct(tf.mul(x, du2), tf.mul(s, tf.sub(1, s))));
-  },
-  onnx: (g, x) => g.op("Gelu", [x], { approximate: "tanh" }),
-});
+/** GELU, tanh approximation with the standard constant 0.044715. */
+export const geluTanh: BuiltUnary = geluTanhWith();
 
 /** Self-gated x·σ(βx) and its derivative, shared by SiLU (β = 1) and quick GELU (β = 1.702). */
 function sigmoidGated(beta: number) {

@@ -25,3 +25,5 @@ export {
   welchTTest,
 } from "./stats.ts";
 export type { Summary, WelchResult } from "./stats.ts";
+export { geluMismatch } from "./gelu_mismatch.ts";
+export type { GeluMismatch, GeluMismatchOptions, GeluMismatchRow } from "./gelu_mismatch.ts";
