@@ -27,3 +27,19 @@ export {
 export type { Summary, WelchResult } from "./stats.ts";
 export { geluMismatch } from "./gelu_mismatch.ts";
 export type { GeluMismatch, GeluMismatchOptions, GeluMismatchRow } from "./gelu_mismatch.ts";
+export {
+  mergeSweeps,
+  parseShard,
+  summarizeTrials,
+  sweep,
+  sweepTrials,
+  writeTextAtomic,
+} from "./sweep.ts";
+export type {
+  Shard,
+  SweepOptions,
+  SweepResult,
+  SweepSettings,
+  TrialResult,
+  TrialSpec,
+} from "./sweep.ts";

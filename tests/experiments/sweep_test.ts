@@ -1,0 +1,151 @@
+import { assert, assertEquals, assertRejects, assertThrows } from "@std/assert";
+import {
+  charDataset,
+  initEngine,
+  mergeSweeps,
+  parseShard,
+  registerActivation,
+  sweep,
+  sweepTrials,
+  syntheticText,
+  unregisterActivation,
+} from "@actlab/actlab";
+import * as tf from "@tensorflow/tfjs";
+
+await initEngine({ backend: "wasm" });
+const data = charDataset(syntheticText({ length: 6000, seed: 3 }), { name: "synthetic" });
+const small = { preset: "tiny" as const, iters: 12, evalEvery: 6, evalIters: 2 };
+const options = { sanitizeOps: false, sanitizeResources: false };
+
+Deno.test("parseShard() reads --shard, SLURM arrays and Kubernetes indexed jobs", () => {
+  assertEquals(parseShard("1/3", {}), { index: 1, count: 3 });
+  assertEquals(parseShard(undefined, {}), undefined);
+  assertEquals(
+    parseShard(undefined, {
+      SLURM_ARRAY_TASK_ID: "5",
+      SLURM_ARRAY_TASK_MIN: "4",
+      SLURM_ARRAY_TASK_COUNT: "2",
+    }),
+    { index: 1, count: 2 },
+  );
+  assertEquals(parseShard(undefined, { JOB_COMPLETION_INDEX: "0", ACTLAB_SHARD_COUNT: "4" }), {
+    index: 0,
+    count: 4,
+  });
+  assertThrows(
+    () => parseShard(undefined, { JOB_COMPLETION_INDEX: "0" }),
+    Error,
+    "ACTLAB_SHARD_COUNT",
+  );
+  assertThrows(() => parseShard("3/3", {}), Error, "0 ≤ i < n");
+  assertThrows(() => parseShard("a/b", {}), Error, "i/n");
+});
+
+Deno.test("shards split the trials deterministically and cover them exactly once", () => {
+  const all = sweepTrials(["relu", "gelu", "swiglu"], [1, 2, 3]);
+  const parts = [0, 1, 2, 3].map((index) =>
+    sweepTrials(["relu", "gelu", "swiglu"], [1, 2, 3], { index, count: 4 })
+  );
+  assertEquals(parts.flat().length, all.length);
+  assertEquals(new Set(parts.flat().map((t) => `${t.activation}${t.seed}`)).size, all.length);
+});
+
+Deno.test({
+  name: "sweep() writes each trial, skips finished ones on re-run, and shards merge to the whole",
+  ...options,
+  fn: async () => {
+    const out = await Deno.makeTempDir();
+    try {
+      const first = await sweep(data, { ...small, activations: ["relu", "gelu"], seeds: 2, out });
+      assertEquals(first.trials.length, 4);
+      assert(first.trials.every((t) => t.status === "completed" && t.evals.length === 3));
+      const files = [...Deno.readDirSync(`${out}/trials`)].map((e) => e.name).sort();
+      assertEquals(files, [
+        "gelu__seed1.json",
+        "gelu__seed2.json",
+        "relu__seed1.json",
+        "relu__seed2.json",
+      ]);
+      const summary = first.summary.objects() as Record<string, number | string>[];
+      assertEquals(summary.map((r) => r.activation), ["relu", "gelu"]);
+      assertEquals(summary[0].baseline, "gelu");
+      assert(Number.isFinite(summary[0].p_vs_baseline as number));
+      assert((summary[1].ci95_low as number) <= (summary[1].val_loss_mean as number));
+
+      const skipped: boolean[] = [];
+      const again = await sweep(data, {
+        ...small,
+        activations: ["relu", "gelu"],
+        seeds: 2,
+        out,
+        onTrial: (_, s) => {
+          skipped.push(s);
+        },
+      });
+      assertEquals(skipped, [true, true, true, true]);
+      assertEquals(
+        again.trials.map((t) => t.finalValLoss),
+        first.trials.map((t) => t.finalValLoss),
+      );
+
+      const shardDirs = [await Deno.makeTempDir(), await Deno.makeTempDir()];
+      for (const [index, dir] of shardDirs.entries()) {
+        await sweep(data, {
+          ...small,
+          activations: ["relu", "gelu"],
+          seeds: 2,
+          out: dir,
+          shard: { index, count: 2 },
+        });
+      }
+      const merged = await mergeSweeps(shardDirs);
+      assertEquals(merged.trials.length, 4);
+      const byKey = (ts: typeof merged.trials) =>
+        Object.fromEntries(ts.map((t) => [`${t.activation}${t.seed}`, t.finalValLoss]));
+      assertEquals(
+        byKey(merged.trials),
+        byKey(first.trials),
+        "same seed, same numbers, wherever a trial ran",
+      );
+      for (const d of shardDirs) await Deno.remove(d, { recursive: true });
+
+      await assertRejects(
+        () => sweep(data, { ...small, iters: 13, activations: ["relu"], seeds: 1, out }),
+        Error,
+        "other settings",
+      );
+    } finally {
+      await Deno.remove(out, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "a diverging trial is recorded as diverged with its step, and the sweep goes on",
+  ...options,
+  fn: async () => {
+    registerActivation({
+      name: "blowup_test",
+      reference: () => NaN,
+      apply: (x) => tf.div(x, tf.sub(x, x)), // x/0: ±∞ or NaN
+    });
+    let r;
+    try {
+      r = await sweep(data, { ...small, activations: ["blowup_test", "relu"], seeds: 1 });
+    } finally {
+      unregisterActivation("blowup_test");
+    }
+    assertEquals(r.trials[0].status, "diverged");
+    assert(Number.isInteger(r.trials[0].divergedAt));
+    assertEquals((r.summary.objects()[0] as Record<string, number>).diverged, 1);
+    assertEquals(r.trials[1].status, "completed");
+  },
+});
+
+Deno.test("an unknown activation fails before any training, naming the known ones", async () => {
+  await assertRejects(
+    () => sweep(data, { ...small, activations: ["relu", "gleu"] }),
+    Error,
+    "Did you mean 'gelu'?",
+  );
+});
