@@ -227,7 +227,8 @@ function median(xs: readonly number[]): number {
 /**
  * The summary table of finished trials: per activation (in the order given), completed and
  * diverged counts, final validation loss mean, std and 95% Student-t CI, Welch's two-sided p
- * against the baseline, mean steps to reach the target loss, median ms/step and parameters.
+ * against the baseline, steps to reach the target loss (first evaluation at or below it; mean
+ * over the trials that reached it, and how many did), median ms/step and parameters.
  *
  * @example
  * ```ts ignore
@@ -263,7 +264,8 @@ export function summarizeTrials(
       p_vs_baseline: p,
       baseline,
       target_loss: target,
-      steps_to_target: reach.every(Number.isFinite) ? summarize(reach).mean : NaN,
+      steps_to_target: summarize(reach.filter(Number.isFinite)).mean,
+      reached_target: reach.filter(Number.isFinite).length,
       ms_per_step: median(done(name).map((t) => t.msPerStep)),
       params: done(name)[0]?.params ?? NaN,
     };
