@@ -1,0 +1,98 @@
+/**
+ * `deno task sweep` end to end on Tiny Shakespeare (tiny preset, a few steps): table, files,
+ * resume, shards and merge. Needs the dataset: ACTLAB_DATA_DIR (CI points it at ../shared/datasets).
+ */
+import { assert, assertEquals, assertStringIncludes } from "@std/assert";
+
+const cli = new URL("../../lib/experiments/cli.ts", import.meta.url).pathname;
+const dataDir = Deno.env.get("ACTLAB_DATA_DIR") ??
+  new URL("../../../shared/datasets", import.meta.url).pathname;
+const haveData = (() => {
+  try {
+    return Deno.statSync(`${dataDir}/tinyshakespeare/input.txt`).isFile;
+  } catch {
+    return false;
+  }
+})();
+if (!haveData) console.warn(`skipping the sweep CLI test: no Tiny Shakespeare under ${dataDir}`);
+
+async function run(...args: string[]) {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", cli, ...args],
+    env: { ACTLAB_DATA_DIR: dataDir, NO_COLOR: "1" },
+  }).output();
+  const d = new TextDecoder();
+  return { code: out.code, stdout: d.decode(out.stdout), stderr: d.decode(out.stderr) };
+}
+
+const small = [
+  "--preset",
+  "tiny",
+  "--iters",
+  "8",
+  "--eval-every",
+  "4",
+  "--eval-iters",
+  "2",
+  "--backend",
+  "wasm",
+];
+
+Deno.test({
+  name: "deno task sweep prints the convergence table, saves trials and resumes",
+  ignore: !haveData,
+  fn: async () => {
+    const out = await Deno.makeTempDir();
+    try {
+      const a = await run(...small, "--activations", "relu,swiglu", "--seeds", "2", "--out", out);
+      assertEquals(a.code, 0, a.stderr);
+      assertStringIncludes(a.stdout, "| relu | 2 |");
+      assertStringIncludes(a.stdout, "| swiglu | 2 |");
+      assertStringIncludes(a.stdout, "p vs relu");
+      assert((await Deno.readTextFile(`${out}/summary.csv`)).startsWith("activation,n,"));
+      const b = await run(...small, "--activations", "relu,swiglu", "--seeds", "2", "--out", out);
+      assertEquals((b.stderr.match(/saved earlier/g) ?? []).length, 4);
+    } finally {
+      await Deno.remove(out, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "sweep shards run separately and `sweep merge` joins them",
+  ignore: !haveData,
+  fn: async () => {
+    const dirs = [await Deno.makeTempDir(), await Deno.makeTempDir()];
+    try {
+      for (const [i, dir] of dirs.entries()) {
+        const r = await run(
+          ...small,
+          "--activations",
+          "relu,gelu",
+          "--seeds",
+          "1",
+          "--out",
+          dir,
+          "--shard",
+          `${i}/2`,
+        );
+        assertEquals(r.code, 0, r.stderr);
+      }
+      const m = await run("merge", ...dirs);
+      assertEquals(m.code, 0, m.stderr);
+      assertStringIncludes(m.stdout, "| relu | 1 |");
+      assertStringIncludes(m.stdout, "| gelu | 1 |");
+    } finally {
+      for (const d of dirs) await Deno.remove(d, { recursive: true });
+    }
+  },
+});
+
+Deno.test("a bad flag value or an unknown activation exits non-zero with the reason", async () => {
+  const a = await run(...small, "--iters", "many");
+  assertEquals(a.code, 1);
+  assertStringIncludes(a.stderr, "--iters must be a whole number");
+  const b = await run(...small, "--activations", "gleu");
+  assertEquals(b.code, 1);
+  assertStringIncludes(b.stderr, "Did you mean 'gelu'?");
+});
