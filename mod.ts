@@ -24,3 +24,5 @@ export * from "./lib/onnx/mod.ts";
 export * from "./lib/experiments/mod.ts";
 export * from "./lib/gpt/mod.ts";
 export * from "./datasets/mod.ts";
+export * from "./lib/display/mod.ts";
+export * from "./lib/notebook/mod.ts";

@@ -11,9 +11,13 @@ import { makeGrid, TableView } from "./table.ts";
 
 /** What {@link versions} reports, as plain data. */
 export interface VersionInfo {
+  /** Deno's version. */
   deno: string;
+  /** V8's version. */
   v8: string;
+  /** The TypeScript version Deno bundles. */
   typescript: string;
+  /** tfjs-core's version. */
   tfjs: string;
   /** The active tfjs backend, or "not initialised". */
   tfjsBackend: string;
@@ -23,8 +27,11 @@ export interface VersionInfo {
   engine: string;
   /** Why the engine chose that backend, when known. */
   engineReasons: string[];
+  /** Operating system and architecture, e.g. `linux-x86_64`. */
   platform: string;
+  /** Logical CPUs. */
   cpus: number;
+  /** Physical memory, GiB. */
   memoryGiB: number;
   /** Whether `ACTLAB_FAST` asks for a CI-sized run. */
   fast: boolean;
@@ -257,6 +264,17 @@ async function projectCacheDir(): Promise<string> {
   }
 }
 
+/** `path` relative to the working folder when that is shorter (`../.cache/actlab/x.json`). */
+function shortPath(path: string): string {
+  const cwd = Deno.cwd().split("/").filter(Boolean);
+  const parts = path.split("/").filter(Boolean);
+  let common = 0;
+  while (common < cwd.length && common < parts.length && cwd[common] === parts[common]) common++;
+  if (common === 0) return path;
+  const rel = [...Array(cwd.length - common).fill(".."), ...parts.slice(common)].join("/");
+  return rel.length < path.length ? rel : path;
+}
+
 async function writeAtomic(path: string, data: string | Uint8Array): Promise<void> {
   const tmp = `${path}.${crypto.randomUUID().slice(0, 8)}.tmp`;
   if (typeof data === "string") await Deno.writeTextFile(tmp, data);
@@ -343,6 +361,6 @@ export async function cached<T>(
     meta.value = encodeValue(value);
   }
   await writeAtomic(`${base}.json`, JSON.stringify(meta));
-  say(`computed in ${seconds.toFixed(1)} s, saved to ${base}.json`);
+  say(`computed in ${seconds.toFixed(1)} s, saved to ${shortPath(`${base}.json`)}`);
   return value;
 }

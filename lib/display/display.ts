@@ -48,6 +48,8 @@ export class DisplayObject implements Displayable {
   #bundle?: () => MimeBundle;
 
   /**
+   * Wraps a bundle.
+   *
    * @param bundle the bundle, or a function computing it on each display; subclasses that
    * override {@link DisplayObject.bundle} pass nothing
    */
@@ -79,7 +81,9 @@ export class DisplayObject implements Displayable {
   }
 }
 
-interface JupyterApi {
+/** The part of `Deno.jupyter` the display helpers use. */
+export interface JupyterApi {
+  /** `Deno.jupyter.display`: shows (or, with `update`, replaces) an output. */
   display(
     obj: unknown,
     options?: { raw?: boolean; update?: boolean; display_id?: string },

@@ -18,8 +18,11 @@ export type PlotlyLayout = Record<string, unknown>;
 
 /** The JSON form of a figure: what `application/vnd.plotly.v1+json` carries. */
 export interface FigureJson {
+  /** The traces. */
   data: PlotlyTrace[];
+  /** The layout. */
   layout: PlotlyLayout;
+  /** plotly.js config. */
   config?: Record<string, unknown>;
 }
 
@@ -175,6 +178,8 @@ export class Figure extends DisplayObject {
   #digits: number;
 
   /**
+   * Makes a figure.
+   *
    * @param data Plotly traces
    * @param layout Plotly layout, merged over actlab's clean default style
    * @param options summary, config and number precision

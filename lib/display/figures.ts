@@ -14,7 +14,10 @@ import { type DataRows, toRecords } from "./_rows.ts";
 
 export type { DataRows } from "./_rows.ts";
 
-/** An activation given by registry name (`"gelu"`, `"leaky_relu(slope=0.2)"`) or definition. */
+/**
+ * An activation given by registry name (`"gelu"`, `"leaky_relu(slope=0.2)"`) or definition
+ * (`ActivationDef` from the activation registry).
+ */
 export type ActivationLike = string | ActivationDef;
 
 function resolve(act: ActivationLike): ActivationDef {
@@ -613,10 +616,15 @@ export interface IntervalOptions {
 
 /** One aggregated row of {@link intervalChart}. */
 export interface IntervalRow {
+  /** The group's name (x axis). */
   label: string;
+  /** The mean. */
   mean: number;
+  /** Lower end of the interval. */
   low: number;
+  /** Upper end of the interval. */
   high: number;
+  /** Number of runs behind the mean, when known. */
   n?: number;
 }
 
@@ -673,12 +681,26 @@ export function intervalChart(rows: DataRows, options: IntervalOptions = {}): Fi
   const pick = options.best === "max" ? Math.max : Math.min;
   const bestMean = pick(...items.map((r) => r.mean));
   const style = options.style ?? "point";
-  const colors = items.map((r, i) => (r.mean === bestMean ? "#d62728" : seriesColor(i)));
+  const isBest = items.map((r) => r.mean === bestMean);
+  const colors = items.map((_, i) => seriesColor(i));
   const trace: PlotlyTrace = {
     type: style === "bar" ? "bar" : "scatter",
-    ...(style === "point" ? { mode: "markers", marker: { size: 11, color: colors } } : {
-      marker: { color: colors },
-    }),
+    ...(style === "point"
+      ? {
+        mode: "markers",
+        marker: {
+          size: isBest.map((b) => (b ? 17 : 11)),
+          symbol: isBest.map((b) => (b ? "star" : "circle")),
+          color: colors,
+          line: { color: "#333", width: isBest.map((b) => (b ? 1 : 0)) },
+        },
+      }
+      : {
+        marker: {
+          color: colors,
+          line: { color: "#333", width: isBest.map((b) => (b ? 2.5 : 0)) },
+        },
+      }),
     x: items.map((r) => r.label),
     y: items.map((r) => r.mean),
     error_y: {
@@ -705,6 +727,16 @@ export function intervalChart(rows: DataRows, options: IntervalOptions = {}): Fi
   return new Figure([trace], {
     title: { text: title },
     height: 400,
+    annotations: [{
+      xref: "paper",
+      yref: "paper",
+      x: 1,
+      y: 1.06,
+      xanchor: "right",
+      showarrow: false,
+      text: `★ best mean · bars: ${Math.round(level * 100)}% CI`,
+      font: { size: 11, color: "#666" },
+    }],
     xaxis: axisTitle(options.group ?? "activation"),
     yaxis: axisTitle(options.yTitle ?? options.value ?? "value"),
   }, { summary });

@@ -1,7 +1,8 @@
 /**
  * A live loss chart: one Plotly figure that updates in place while a model trains, at most twice
  * a second, one line per series (e.g. per activation). Pass {@link LiveChart.observer} as a
- * training loop's step callback.
+ * training loop's step callback. Like the progress bar, it redraws only when the event loop runs,
+ * so a synchronous training loop should `await` now and then.
  *
  * @module
  */

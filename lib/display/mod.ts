@@ -23,7 +23,7 @@ export {
   JUPYTER_DISPLAY,
   show,
 } from "./display.ts";
-export type { Displayable, MimeBundle, ShowOptions } from "./display.ts";
+export type { Displayable, JupyterApi, MimeBundle, ShowOptions } from "./display.ts";
 export { Figure, figure, PALETTE, seriesColor } from "./figure.ts";
 export type { FigureJson, FigureOptions, PlotlyLayout, PlotlyTrace } from "./figure.ts";
 export {

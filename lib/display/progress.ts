@@ -3,6 +3,10 @@
  * loss). In Deno's kernel it is one display, replaced via `display_id` + `update` at most every
  * `minIntervalMs`; in a terminal it is one line on stderr rewritten in place.
  *
+ * Outputs reach the notebook only when the event loop runs: inside a long synchronous loop,
+ * `await` something now and then (e.g. `await new Promise((r) => setTimeout(r, 0))` every few
+ * steps), or the bar shows only its final state.
+ *
  * @module
  */
 import { DisplayObject, type MimeBundle } from "./display.ts";

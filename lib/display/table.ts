@@ -207,16 +207,23 @@ export interface ConvergenceOptions {
 
 /** One row of a {@link ConvergenceTable}: the statistics behind the formatted cells. */
 export interface ConvergenceRow {
+  /** The group's name (e.g. the activation). */
   group: string;
+  /** Number of runs. */
   n: number;
+  /** Mean of the metric over runs. */
   mean: number;
   /** Half-width of the confidence interval (NaN with one run). */
   ci: number;
+  /** Sample standard deviation over runs. */
   std: number;
+  /** Smallest run. */
   min: number;
+  /** Largest run. */
   max: number;
   /** Difference of the mean from the best mean (0 for the best). */
   delta: number;
+  /** Whether this is the best group. */
   best: boolean;
 }
 

@@ -10,20 +10,31 @@ const DELIMITER = "<IDS|MSG>";
 
 /** A message header as the Jupyter protocol defines it. */
 export interface MessageHeader {
+  /** Unique id of this message; replies and outputs carry it as their parent's. */
   msg_id: string;
+  /** The sender's session id. */
   session: string;
+  /** The sender's user name. */
   username: string;
+  /** ISO 8601 time of sending. */
   date: string;
+  /** The message type, e.g. `execute_request`, `stream`, `status`. */
   msg_type: string;
+  /** The protocol version, e.g. "5.3". */
   version: string;
 }
 
 /** One Jupyter message, decoded. */
 export interface Message<C = Record<string, unknown>> {
+  /** Who sent it, when, and its type (`msg_type`). */
   header: MessageHeader;
+  /** The header of the request this message answers (empty for none). */
   parent_header: Partial<MessageHeader>;
+  /** Message metadata. */
   metadata: Record<string, unknown>;
+  /** The message body; its shape depends on `msg_type`. */
   content: C;
+  /** Binary buffers after the content frame. */
   buffers: Uint8Array[];
 }
 

@@ -1,5 +1,6 @@
 /**
- * A Jupyter client for Deno's own kernel (`deno jupyter --kernel --conn FILE`), over ZeroMQ.
+ * A Jupyter client for Deno's own kernel (`deno jupyter --kernel --conn FILE`), over ZeroMQ
+ * (ZMTP 3.0 spoken by `_zmtp.ts`, no native addon).
  *
  * The kernel is started in a folder of your choice (it resolves `deno.json`, the import map and
  * `node_modules` from there), spoken to over the Jupyter protocol, and shut down. IOPub messages
@@ -8,7 +9,6 @@
  *
  * @module
  */
-import * as zmq from "zeromq";
 import {
   type ConnectionInfo,
   decodeMessage,
@@ -16,8 +16,9 @@ import {
   type Message,
   newHeader,
 } from "./_protocol.ts";
+import { ZmtpSocket } from "./_zmtp.ts";
 
-export type { Message } from "./_protocol.ts";
+export type { Message, MessageHeader } from "./_protocol.ts";
 
 /** Options for {@link startKernel}. */
 export interface KernelOptions {
@@ -53,15 +54,21 @@ export interface ExecuteReply {
 
 /** The content of a `kernel_info_reply`, as far as a notebook needs it. */
 export interface KernelInfo {
+  /** "Deno kernel". */
   implementation?: string;
+  /** Deno's version. */
   implementation_version?: string;
+  /** Language name, version, file extension, … (copied into the notebook's metadata). */
   language_info?: Record<string, unknown>;
+  /** Anything else the kernel reports. */
   [key: string]: unknown;
 }
 
 /** Thrown when a request outlives its `timeoutMs`. */
 export class KernelTimeoutError extends Error {
   /**
+   * Makes the error.
+   *
    * @param message what timed out and what to do about it
    */
   constructor(message: string) {
@@ -73,6 +80,8 @@ export class KernelTimeoutError extends Error {
 /** Thrown when the kernel process exits while a request is pending. */
 export class KernelDiedError extends Error {
   /**
+   * Makes the error.
+   *
    * @param message what died, with the kernel's last output
    */
   constructor(message: string) {
@@ -83,14 +92,29 @@ export class KernelDiedError extends Error {
 
 const LOG_LIMIT = 16_000;
 
-async function freePorts(count: number): Promise<number[]> {
-  const listeners = Array.from(
-    { length: count },
-    () => Deno.listen({ hostname: "127.0.0.1", port: 0 }),
-  );
-  const ports = listeners.map((l) => (l.addr as Deno.NetAddr).port);
-  for (const l of listeners) l.close();
-  await Promise.resolve();
+/**
+ * Picks `count` distinct free TCP ports for the kernel to bind. They come from below Linux's
+ * ephemeral range (32768+), so outgoing connections elsewhere in this process cannot take one
+ * between this check and the kernel's bind; a clash left over is retried by {@link startKernel}.
+ */
+function freePorts(count: number): number[] {
+  const ports: number[] = [];
+  for (let tries = 0; ports.length < count && tries < 200; tries++) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    if (ports.includes(port)) continue;
+    try {
+      Deno.listen({ hostname: "127.0.0.1", port }).close();
+      ports.push(port);
+    } catch {
+      // taken: try another
+    }
+  }
+  while (ports.length < count) {
+    const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const port = (l.addr as Deno.NetAddr).port;
+    l.close();
+    if (!ports.includes(port)) ports.push(port);
+  }
   return ports;
 }
 
@@ -118,9 +142,9 @@ export class Kernel {
   #session = crypto.randomUUID();
   #process: Deno.ChildProcess;
   #dir: string;
-  #shell = new zmq.Dealer({ linger: 0 });
-  #control = new zmq.Dealer({ linger: 0 });
-  #iopub = new zmq.Subscriber({ linger: 0 });
+  #shell?: ZmtpSocket;
+  #control?: ZmtpSocket;
+  #iopub?: ZmtpSocket;
   #listeners = new Set<(msg: Message) => void>();
   #replies = new Map<string, (msg: Message) => void>();
   #idle = new Map<string, () => void>();
@@ -141,12 +165,32 @@ export class Kernel {
       this.#exitCode = s.code;
     });
     this.#loops.push(this.#pump(process.stdout), this.#pump(process.stderr));
-    const url = (port: number) => `tcp://${conn.ip}:${port}`;
-    this.#shell.connect(url(conn.shell_port));
-    this.#control.connect(url(conn.control_port));
-    this.#iopub.connect(url(conn.iopub_port));
-    this.#iopub.subscribe();
-    this.#loops.push(this.#readShell(), this.#readIopub());
+  }
+
+  /** Connects the shell, control and IOPub sockets, retrying until the kernel listens. */
+  async connect(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    const open = async (port: number, type: "DEALER" | "SUB"): Promise<ZmtpSocket> => {
+      while (true) {
+        if (this.#exited) throw this.#dead("start-up");
+        try {
+          return await ZmtpSocket.connect(this.#conn.ip, port, type);
+        } catch (e) {
+          if (Date.now() > deadline) {
+            throw new KernelTimeoutError(
+              `could not connect to the Deno kernel on port ${port} within ${timeoutMs} ms ` +
+                `(${(e as Error).message}). Its output so far:\n${this.#log.trim() || "(none)"}`,
+            );
+          }
+          await new Promise((r) => setTimeout(r, 50));
+        }
+      }
+    };
+    this.#iopub = await open(this.#conn.iopub_port, "SUB");
+    await this.#iopub.subscribe("");
+    this.#shell = await open(this.#conn.shell_port, "DEALER");
+    this.#control = await open(this.#conn.control_port, "DEALER");
+    this.#loops.push(this.#readShell(this.#shell), this.#readIopub(this.#iopub));
   }
 
   /** Whether the kernel process has exited. */
@@ -170,9 +214,9 @@ export class Kernel {
     }
   }
 
-  async #readShell(): Promise<void> {
+  async #readShell(shell: ZmtpSocket): Promise<void> {
     try {
-      for await (const frames of this.#shell) {
+      for await (const frames of shell) {
         const msg = this.#decode(frames);
         const id = msg?.parent_header.msg_id;
         if (msg && id) this.#replies.get(id)?.(msg);
@@ -182,9 +226,9 @@ export class Kernel {
     }
   }
 
-  async #readIopub(): Promise<void> {
+  async #readIopub(iopub: ZmtpSocket): Promise<void> {
     try {
-      for await (const frames of this.#iopub) {
+      for await (const frames of iopub) {
         const msg = this.#decode(frames);
         if (!msg) continue;
         this.lastIopubAt = Date.now();
@@ -220,7 +264,7 @@ export class Kernel {
   }
 
   async #send(
-    socket: zmq.Dealer,
+    socket: ZmtpSocket,
     msgType: string,
     content: unknown,
   ): Promise<string> {
@@ -298,6 +342,7 @@ export class Kernel {
       throw this.#dead(header.msg_type);
     });
     try {
+      if (!this.#shell) throw new Error("the kernel is not connected: call connect() first");
       await this.#shell.send(
         encodeMessage(this.#conn.key, { header, parent_header: {}, metadata: {}, content }),
       );
@@ -358,7 +403,9 @@ export class Kernel {
     if (this.#closed) return;
     if (!this.#exited) {
       try {
-        await this.#send(this.#control, "shutdown_request", { restart: false });
+        if (this.#control) {
+          await this.#send(this.#control, "shutdown_request", { restart: false });
+        }
       } catch {
         // fall through to the kill below
       }
@@ -377,8 +424,10 @@ export class Kernel {
     }
     await this.#exit;
     this.#closed = true;
-    // EXPERIMENT: no close
-
+    this.#shell?.close();
+    this.#control?.close();
+    this.#iopub?.close();
+    await Promise.allSettled(this.#loops);
     await Deno.remove(this.#dir, { recursive: true }).catch(() => {});
   }
 
@@ -406,8 +455,24 @@ export class Kernel {
  * ```
  */
 export async function startKernel(options: KernelOptions = {}): Promise<Kernel> {
+  for (let attempt = 1;; attempt++) {
+    try {
+      return await startOnce(options);
+    } catch (e) {
+      // Another process took one of the chosen ports before the kernel bound it: pick again.
+      if (!(e instanceof PortClash)) throw e;
+      if (attempt >= 5) {
+        throw new KernelDiedError(
+          "the Deno kernel could not bind its ports in 5 attempts (address already in use)",
+        );
+      }
+    }
+  }
+}
+
+async function startOnce(options: KernelOptions): Promise<Kernel> {
   const dir = await Deno.makeTempDir({ prefix: "actlab-kernel-" });
-  const [shell, iopub, stdin, control, hb] = await freePorts(5);
+  const [shell, iopub, stdin, control, hb] = freePorts(5);
   const conn: ConnectionInfo = {
     ip: "127.0.0.1",
     transport: "tcp",
@@ -441,12 +506,19 @@ export async function startKernel(options: KernelOptions = {}): Promise<Kernel> 
     );
   }
   const kernel = new Kernel(conn, process, dir);
+  const startTimeoutMs = options.startTimeoutMs ?? 60_000;
   try {
-    await kernel.ready(options.startTimeoutMs ?? 60_000);
+    const t0 = Date.now();
+    await kernel.connect(startTimeoutMs);
+    await kernel.ready(Math.max(1000, startTimeoutMs - (Date.now() - t0)));
   } catch (e) {
     kernel.kill();
-    await kernel.shutdown();
+    await kernel.shutdown(); // also drains the kernel's output into kernel.log
+    if (/AddrInUse|Address already in use/.test(kernel.log)) throw new PortClash();
     throw e;
   }
   return kernel;
 }
+
+/** The kernel could not bind a chosen port; {@link startKernel} picks others. */
+class PortClash extends Error {}

@@ -19,6 +19,7 @@ export type {
   KernelInfo,
   KernelOptions,
   Message as KernelMessage,
+  MessageHeader as KernelMessageHeader,
 } from "./kernel.ts";
 export { executeNotebook, formatFailure, runNotebook } from "./runner.ts";
 export type {
@@ -30,6 +31,11 @@ export type {
   RunReport,
 } from "./runner.ts";
 export { notebookToJson, readNotebook, writeNotebook } from "./nbformat.ts";
-export type { Cell as NotebookCell, Notebook, Output as NotebookOutput } from "./nbformat.ts";
+export type {
+  Cell as NotebookCell,
+  Notebook,
+  Output as NotebookOutput,
+  OutputData as NotebookOutputData,
+} from "./nbformat.ts";
 export { notebookToHtml } from "./html.ts";
 export type { HtmlOptions } from "./html.ts";

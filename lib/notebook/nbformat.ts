@@ -8,7 +8,9 @@
 /** A MIME bundle as stored in a notebook: strings (or lists of lines) and JSON objects. */
 export type OutputData = Record<string, string | string[] | object>;
 
-/** One output of a code cell. */
+/**
+ * One output of a code cell (nbformat 4): a stream, a display, a cell's value, or an error.
+ */
 export type Output =
   | { output_type: "stream"; name: "stdout" | "stderr"; text: string | string[] }
   | {
@@ -26,20 +28,31 @@ export type Output =
 
 /** A notebook cell. */
 export interface Cell {
+  /** Code, markdown, or raw text. */
   cell_type: "code" | "markdown" | "raw";
+  /** The cell's id (nbformat 4.5). */
   id?: string;
+  /** The cell's text, whole or split into lines. */
   source: string | string[];
+  /** Cell metadata (`tags`, …). */
   metadata: Record<string, unknown>;
+  /** Outputs of a code cell. */
   outputs?: Output[];
+  /** The execution counter of a code cell (null before it ran). */
   execution_count?: number | null;
+  /** Files attached to a markdown cell. */
   attachments?: Record<string, unknown>;
 }
 
 /** A whole notebook. */
 export interface Notebook {
+  /** Major format version (4). */
   nbformat: number;
+  /** Minor format version. */
   nbformat_minor: number;
+  /** Notebook metadata (`kernelspec`, `language_info`, …). */
   metadata: Record<string, unknown>;
+  /** The cells in order. */
   cells: Cell[];
 }
 

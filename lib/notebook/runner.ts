@@ -48,7 +48,9 @@ export interface CellFailure {
   source: string;
   /** "error" (the cell threw or did not compile), "timeout", or "kernel-died". */
   kind: "error" | "timeout" | "kernel-died";
+  /** Error class name (`SyntaxError`, `ImportError`, `Timeout`, …). */
   ename: string;
+  /** Error message. */
   evalue: string;
   /** Traceback lines without ANSI colours. */
   traceback: string[];
@@ -102,14 +104,17 @@ export interface ExecuteNotebookOptions {
 
 /** Progress of a run, one event before and one after each code cell. */
 export interface CellEvent {
+  /** Before ("start") or after ("end") the cell. */
   phase: "start" | "end";
   /** 1-based cell position. */
   cell: number;
   /** 1-based code-cell position and how many code cells there are. */
   codeCell: number;
+  /** How many code cells the notebook has. */
   codeCells: number;
   /** Seconds the cell took (on "end"). */
   seconds?: number;
+  /** How the cell ended (on "end"). */
   status?: "ok" | "error";
 }
 
@@ -554,7 +559,12 @@ export async function runNotebook(path: string, options: RunOptions = {}): Promi
       }
       warnings.push("no static figure images: Chromium not found (apt-get install chromium)");
     } else {
-      images = await addStaticImages(nb);
+      try {
+        images = await addStaticImages(nb);
+      } catch (e) {
+        if (mode === "always") throw e;
+        warnings.push(`no static figure images: ${(e as Error).message.split("\n")[0]}`);
+      }
     }
   }
   const imageSeconds = (performance.now() - ti) / 1000;

@@ -4,7 +4,7 @@
  * display updates and results, 30 of each) runs 20 times; every output must be there every time.
  */
 import { assertEquals } from "@std/assert";
-import { executeNotebook } from "../../lib/notebook/runner.ts";
+import { executeNotebook, formatFailure } from "../../lib/notebook/runner.ts";
 import type { Cell } from "../../lib/notebook/nbformat.ts";
 import { cell, notebook, scratchDir } from "./_util.ts";
 
@@ -49,7 +49,7 @@ Deno.test({
     try {
       for (let run = 1; run <= RUNS; run++) {
         const result = await executeNotebook(nb, { cwd: dir, name: `run ${run}` });
-        assertEquals(result.failure, undefined, `run ${run} failed`);
+        if (result.failure) throw new Error(`run ${run} failed: ${formatFailure(result.failure)}`);
         late += result.lateOutputs;
         result.notebook.cells.forEach((c, i) => {
           const got = texts(c);
