@@ -1,16 +1,18 @@
 /**
- * A batched matrix product for tfjs-wasm written directly in WebAssembly SIMD.
+ * Matrix products for tfjs-wasm written directly in WebAssembly SIMD.
  *
  * tfjs-wasm sends every batched product (`[..., m, k] @ [..., k, n]` with a batch > 1) and every
  * product with transpose flags to a scalar triple loop (about 1 GMAC/s here); only plain 2-D
- * products reach XNNPACK. Attention is made of batched products ([B, nh, T, hs] @ [B, nh, hs, T]),
- * so this module supplies a kernel for them: operands are packed (transposed if asked, padded to
- * 4 × 8 tiles) into a private WebAssembly memory, multiplied by a 4 × 8 register-tiled f32x4
- * loop, and copied back into the tfjs output.
+ * products reach XNNPACK (about 25 GFLOP/s here, without fused multiply-add). This kernel packs
+ * the operands (transposing them if asked) into panels in a private WebAssembly memory and
+ * multiplies them with a 6 × 8 register tile of f32x4 multiply-adds — fused (`relaxed_madd`)
+ * where relaxed SIMD validates, as in Deno 2.9 — reaching about 30–35 GFLOP/s on one core here,
+ * then copies the result into the tfjs output. The mini-GPT uses it for every product on wasm:
+ * weights, their gradients and attention.
  *
- * The module is assembled here from its instructions (no binary blob): {@link moduleBytes} below
- * is the whole program. Registered as the tfjs kernel `ActlabBatchMatMul` on the wasm backend with
- * its gradient (`dA = dC·Bᵀ`, `dB = Aᵀ·dC`, computed by the same kernel).
+ * The module is assembled here from its instructions (no binary blob): `moduleBytes` below is the
+ * whole program. Registered as the tfjs kernel `ActlabBatchMatMul` on the wasm backend with its
+ * gradient (`dA = dC·Bᵀ`, `dB = Aᵀ·dC`, computed by the same kernel with transpose flags).
  *
  * @module
  */
@@ -67,183 +69,92 @@ const simd = (op: number) => [0xfd, ...uleb(op)];
 const f32Load = (offset: number) => [0x2a, 2, ...uleb(offset)];
 const v128Load = (offset: number) => [...simd(0x00), 0, ...uleb(offset)];
 const v128Store = (offset: number) => [...simd(0x0b), 0, ...uleb(offset)];
+const load32Splat = (offset: number) => [...simd(0x09), 2, ...uleb(offset)];
 const splat = simd(0x13), fAdd = simd(0xe4), fMul = simd(0xe6);
+const relaxedMadd = simd(0x105); // relaxed SIMD: a·b + c, fused where the CPU has FMA
 const zero = [...simd(0x0c), ...new Array(16).fill(0)];
+const inc = (local: number, by: number[]) => [...get(local), ...by, ...add, ...set(local)];
+
+/** Rows per register tile; the tile is ROWS × 8 (two f32x4 per row). */
+const ROWS = 6;
 
 /**
- * `mm(a, b, c, batch, m, k, n)`: for each batch, C[m, n] = A[m, k] · B[k, n]; row-major f32 at
- * byte addresses a, b, c, consecutive batches packed; m a multiple of 4, n of 8.
+ * `mm(a, b, c, batch, mp, k, np)`: for each batch, C[mp, np] = A·B with A packed in row panels
+ * ([mp/ROWS][k][ROWS]) and B in column panels ([np/8][k][8]), C row-major; byte addresses,
+ * consecutive batches packed. Each k step loads 8 values of B (two f32x4) and broadcasts ROWS
+ * values of A (`v128.load32_splat`), then does 2·ROWS vector multiply-adds (fused with relaxed
+ * SIMD when `fma`).
  */
-function moduleBytes(): Uint8Array {
-  // params 0..6: a b c batch m k n; locals: 7 bt, 8 i, 9 j, 10 kk, 11 pa, 12 pb, 13 pc,
-  // 14 k4 (row stride of A), 15 n4 (row stride of B and C), 16..23 accumulators, 24 b0, 25 b1
+// deno-fmt-ignore
+function moduleBytes(fma: boolean): Uint8Array {
+  // params 0..6; i32 locals 7..15; v128 locals: accumulators, then b0, b1, av
   const [A, B, C, BATCH, M, K, N] = [0, 1, 2, 3, 4, 5, 6];
-  const [BT, I, J, KK, PA, PB, PC, K4, N4] = [7, 8, 9, 10, 11, 12, 13, 14, 15];
+  const [BT, I, J, KK, PA, PB, PC, CROW, PANEL] = [7, 8, 9, 10, 11, 12, 13, 14, 15];
   const ACC = (r: number, h: number) => 16 + 2 * r + h;
-  const B0 = 24, B1 = 25;
+  const B0 = 16 + 2 * ROWS, B1 = B0 + 1, AV = B0 + 2;
+  const madd = (acc: number, b: number) =>
+    fma
+      ? [...get(AV), ...get(b), ...get(acc), ...relaxedMadd, ...set(acc)]
+      : [...get(acc), ...get(AV), ...get(b), ...fMul, ...fAdd, ...set(acc)];
   const body: number[] = [
-    ...get(K),
-    ...i32(4),
-    ...mul,
-    ...set(K4),
-    ...get(N),
-    ...i32(4),
-    ...mul,
-    ...set(N4),
-    ...i32(0),
-    ...set(BT),
+    ...get(N), ...i32(4), ...mul, ...set(CROW), // bytes per row of C
+    ...get(K), ...i32(4), ...mul, ...set(PANEL), // k·4: panel offset per row or column
+    ...i32(0), ...set(BT),
     ...loop, // batch
-    ...i32(0),
-    ...set(I),
-    ...loop, // rows, 4 at a time
-    ...i32(0),
-    ...set(J),
-    ...loop, // columns, 8 at a time
+    ...i32(0), ...set(J),
+    ...loop, // column panels of 8
+    ...i32(0), ...set(I),
+    ...loop, // row panels of ROWS
   ];
-  for (let r = 0; r < 4; r++) for (let h = 0; h < 2; h++) body.push(...zero, ...set(ACC(r, h)));
+  for (let r = 0; r < ROWS; r++) for (let h = 0; h < 2; h++) body.push(...zero, ...set(ACC(r, h)));
   body.push(
-    // pa = a + i·k·4 ; pb = b + j·4
-    ...get(A),
-    ...get(I),
-    ...get(K4),
-    ...mul,
-    ...add,
-    ...set(PA),
-    ...get(B),
-    ...get(J),
-    ...i32(4),
-    ...mul,
-    ...add,
-    ...set(PB),
-    ...i32(0),
-    ...set(KK),
+    ...get(A), ...get(I), ...get(PANEL), ...mul, ...add, ...set(PA), // a + i·k·4
+    ...get(B), ...get(J), ...get(PANEL), ...mul, ...add, ...set(PB), // b + j·k·4
+    ...i32(0), ...set(KK),
     ...loop, // inner dimension
-    ...get(PB),
-    ...v128Load(0),
-    ...set(B0),
-    ...get(PB),
-    ...v128Load(16),
-    ...set(B1),
+    ...get(PB), ...v128Load(0), ...set(B0),
+    ...get(PB), ...v128Load(16), ...set(B1),
   );
-  for (let r = 0; r < 4; r++) {
-    // a_r = splat(A[i + r, kk]) at pa + r·k4
-    const loadA = r === 0 ? [...get(PA), ...f32Load(0), ...splat] : [
-      ...get(PA),
-      ...get(K4),
-      ...i32(r),
-      ...mul,
-      ...add,
-      ...f32Load(0),
-      ...splat,
-    ];
-    for (let h = 0; h < 2; h++) {
-      body.push(
-        ...get(ACC(r, h)),
-        ...loadA,
-        ...get(h === 0 ? B0 : B1),
-        ...fMul,
-        ...fAdd,
-        ...set(ACC(r, h)),
-      );
-    }
+  for (let r = 0; r < ROWS; r++) {
+    body.push(...get(PA), ...load32Splat(4 * r), ...set(AV));
+    body.push(...madd(ACC(r, 0), B0), ...madd(ACC(r, 1), B1));
   }
   body.push(
-    ...get(PA),
-    ...i32(4),
-    ...add,
-    ...set(PA),
-    ...get(PB),
-    ...get(N4),
-    ...add,
-    ...set(PB),
-    ...get(KK),
-    ...i32(1),
-    ...add,
-    ...set(KK),
-    ...get(KK),
-    ...get(K),
-    ...ltU,
-    ...brIf(0),
+    ...inc(PA, i32(4 * ROWS)),
+    ...inc(PB, i32(32)),
+    ...inc(KK, i32(1)),
+    ...get(KK), ...get(K), ...ltU, ...brIf(0),
     ...end, // inner dimension
-    // pc = c + (i·n + j)·4
-    ...get(C),
-    ...get(I),
-    ...get(N4),
-    ...mul,
-    ...add,
-    ...get(J),
-    ...i32(4),
-    ...mul,
-    ...add,
+    // pc = c + (i·np + j)·4, then one row of the tile after another
+    ...get(C), ...get(I), ...get(CROW), ...mul, ...add, ...get(J), ...i32(4), ...mul, ...add,
     ...set(PC),
   );
-  for (let r = 0; r < 4; r++) {
-    for (let h = 0; h < 2; h++) {
-      const addr = r === 0 ? get(PC) : [...get(PC), ...get(N4), ...i32(r), ...mul, ...add];
-      body.push(...addr, ...get(ACC(r, h)), ...v128Store(16 * h));
-    }
+  for (let r = 0; r < ROWS; r++) {
+    body.push(...get(PC), ...get(ACC(r, 0)), ...v128Store(0));
+    body.push(...get(PC), ...get(ACC(r, 1)), ...v128Store(16));
+    if (r < ROWS - 1) body.push(...inc(PC, get(CROW)));
   }
   body.push(
-    ...get(J),
-    ...i32(8),
-    ...add,
-    ...set(J),
-    ...get(J),
-    ...get(N),
-    ...ltU,
-    ...brIf(0),
-    ...end, // columns
-    ...get(I),
-    ...i32(4),
-    ...add,
-    ...set(I),
-    ...get(I),
-    ...get(M),
-    ...ltU,
-    ...brIf(0),
-    ...end, // rows
-    // next batch: a += m·k·4, b += k·n·4, c += m·n·4
-    ...get(A),
-    ...get(M),
-    ...get(K4),
-    ...mul,
-    ...add,
-    ...set(A),
-    ...get(B),
-    ...get(K),
-    ...get(N4),
-    ...mul,
-    ...add,
-    ...set(B),
-    ...get(C),
-    ...get(M),
-    ...get(N4),
-    ...mul,
-    ...add,
-    ...set(C),
-    ...get(BT),
-    ...i32(1),
-    ...add,
-    ...set(BT),
-    ...get(BT),
-    ...get(BATCH),
-    ...ltU,
-    ...brIf(0),
+    ...inc(I, i32(ROWS)),
+    ...get(I), ...get(M), ...ltU, ...brIf(0),
+    ...end, // row panels
+    ...inc(J, i32(8)),
+    ...get(J), ...get(N), ...ltU, ...brIf(0),
+    ...end, // column panels
+    // next batch: a += mp·k·4, b += k·np·4, c += mp·np·4
+    ...get(A), ...get(M), ...get(PANEL), ...mul, ...add, ...set(A),
+    ...get(B), ...get(N), ...get(PANEL), ...mul, ...add, ...set(B),
+    ...get(C), ...get(M), ...get(CROW), ...mul, ...add, ...set(C),
+    ...inc(BT, i32(1)),
+    ...get(BT), ...get(BATCH), ...ltU, ...brIf(0),
     ...end, // batch
     ...end, // function
   );
-  const locals = vec([[...uleb(9), I32], [...uleb(10), V128]]);
+  const locals = vec([[...uleb(9), I32], [...uleb(2 * ROWS + 3), V128]]);
   const code = [...locals, ...body];
   return new Uint8Array([
-    0x00,
-    0x61,
-    0x73,
-    0x6d,
-    0x01,
-    0x00,
-    0x00,
-    0x00,
-    ...section(1, vec([[0x60, ...vec(new Array(7).fill([I32])), ...vec([])]])), // type: 7 × i32 → ()
+    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+    ...section(1, vec([[0x60, ...vec(new Array(7).fill([I32])), ...vec([])]])), // (7 × i32) → ()
     ...section(3, vec([[0]])), // one function of type 0
     ...section(5, vec([[0x00, ...uleb(16)]])), // memory, 16 pages to start
     ...section(7, vec([[...str("mm"), 0x00, 0], [...str("memory"), 0x02, 0]])),
@@ -265,22 +176,26 @@ interface Instance {
     k: number,
     n: number,
   ) => void;
+  /** Whether the multiply-adds are relaxed-SIMD (fused) ones. */
+  readonly fma: boolean;
 }
 
 let instance: Instance | null | undefined;
 
-/** The compiled kernel, or null where WebAssembly SIMD is unavailable. */
+/** The compiled kernel (with relaxed-SIMD FMA where it validates), or null without SIMD. */
 function kernel(): Instance | null {
   if (instance !== undefined) return instance;
-  try {
-    const mod = new WebAssembly.Module(moduleBytes() as Uint8Array<ArrayBuffer>);
-    const inst = new WebAssembly.Instance(mod, {});
+  instance = null;
+  for (const fma of [true, false]) {
+    const bytes = moduleBytes(fma) as Uint8Array<ArrayBuffer>;
+    if (!WebAssembly.validate(bytes)) continue;
+    const inst = new WebAssembly.Instance(new WebAssembly.Module(bytes), {});
     instance = {
       memory: inst.exports.memory as WebAssembly.Memory,
       mm: inst.exports.mm as Instance["mm"],
+      fma,
     };
-  } catch {
-    instance = null;
+    break;
   }
   return instance;
 }
@@ -296,6 +211,20 @@ function kernel(): Instance | null {
  */
 export function simdMatmulAvailable(): boolean {
   return kernel() !== null;
+}
+
+/**
+ * Whether the kernel uses relaxed-SIMD fused multiply-add (`f32x4.relaxed_madd`), or plain
+ * multiply then add where relaxed SIMD does not validate.
+ *
+ * @example
+ * ```ts
+ * import { simdMatmulUsesFma } from "./_simd_matmul.ts";
+ * console.log(simdMatmulUsesFma()); // true on Deno 2.9 (V8 ships relaxed SIMD)
+ * ```
+ */
+export function simdMatmulUsesFma(): boolean {
+  return kernel()?.fma ?? false;
 }
 
 const roundUp = (x: number, m: number) => Math.ceil(x / m) * m;
@@ -335,34 +264,50 @@ export function simdBatchMatmul(
     out.fill(0, 0, batch * m * n);
     return;
   }
-  const mp = roundUp(m, 4), np = roundUp(n, 8);
+  const mp = roundUp(m, ROWS), np = roundUp(n, 8);
   const aSize = batch * mp * k, bSize = batch * k * np, cSize = batch * mp * np;
   const bytes = 4 * (aSize + bSize + cSize);
   const have = inst.memory.buffer.byteLength;
   if (bytes > have) inst.memory.grow(Math.ceil((bytes - have) / 65536));
   const heap = new Float32Array(inst.memory.buffer);
   const aOff = 0, bOff = aSize, cOff = aSize + bSize;
-  // Pack A as [batch, mp, k], zero rows beyond m.
+  // A in row panels: heap[panel][kk][r] = A[panel·ROWS + r, kk], zero beyond row m.
   for (let t = 0; t < batch; t++) {
-    const src = t * m * k, dst = aOff + t * mp * k;
-    if (!transposeA) heap.set(a.subarray(src, src + m * k), dst);
-    else {
-      for (let i = 0; i < m; i++) {
-        for (let kk = 0; kk < k; kk++) heap[dst + i * k + kk] = a[src + kk * m + i];
+    const src = t * m * k, base = aOff + t * mp * k;
+    for (let i0 = 0; i0 < mp; i0 += ROWS) {
+      const panel = base + i0 * k;
+      const rows = Math.min(ROWS, m - i0);
+      if (rows < ROWS) heap.fill(0, panel, panel + ROWS * k);
+      if (transposeA) {
+        for (let kk = 0; kk < k; kk++) {
+          const s = src + kk * m + i0, d = panel + kk * ROWS;
+          for (let r = 0; r < rows; r++) heap[d + r] = a[s + r];
+        }
+      } else {
+        for (let r = 0; r < rows; r++) {
+          const s = src + (i0 + r) * k;
+          for (let kk = 0; kk < k; kk++) heap[panel + kk * ROWS + r] = a[s + kk];
+        }
       }
     }
-    if (mp > m) heap.fill(0, dst + m * k, dst + mp * k);
   }
-  // Pack B as [batch, k, np], zero columns beyond n.
+  // B in column panels: heap[panel][kk][c] = B[kk, panel·8 + c], zero beyond column n.
   for (let t = 0; t < batch; t++) {
-    const src = t * k * n, dst = bOff + t * k * np;
-    if (!transposeB && np === n) heap.set(b.subarray(src, src + k * n), dst);
-    else {
-      for (let kk = 0; kk < k; kk++) {
-        const row = dst + kk * np;
-        if (transposeB) { for (let j = 0; j < n; j++) heap[row + j] = b[src + j * k + kk]; }
-        else heap.set(b.subarray(src + kk * n, src + kk * n + n), row);
-        if (np > n) heap.fill(0, row + n, row + np);
+    const src = t * k * n, base = bOff + t * k * np;
+    for (let j0 = 0; j0 < np; j0 += 8) {
+      const panel = base + j0 * k;
+      const cols = Math.min(8, n - j0);
+      if (cols < 8) heap.fill(0, panel, panel + 8 * k);
+      if (transposeB) {
+        for (let c = 0; c < cols; c++) {
+          const s = src + (j0 + c) * k;
+          for (let kk = 0; kk < k; kk++) heap[panel + kk * 8 + c] = b[s + kk];
+        }
+      } else {
+        for (let kk = 0; kk < k; kk++) {
+          const s = src + kk * n + j0, d = panel + kk * 8;
+          for (let c = 0; c < cols; c++) heap[d + c] = b[s + c];
+        }
       }
     }
   }
@@ -370,9 +315,11 @@ export function simdBatchMatmul(
   for (let t = 0; t < batch; t++) {
     const src = cOff + t * mp * np, dst = t * m * n;
     if (np === n) out.set(heap.subarray(src, src + m * n), dst);
-    else {for (let i = 0; i < m; i++) {
+    else {
+      for (let i = 0; i < m; i++) {
         out.set(heap.subarray(src + i * np, src + i * np + n), dst + i * n);
-      }}
+      }
+    }
   }
 }
 
@@ -447,7 +394,7 @@ function register(): void {
 
 /**
  * Batched product over the last two axes with optional transposes, on tfjs-wasm through the SIMD
- * kernel (differentiable). Both operands must have the same rank ≥ 3 and the same batch dims.
+ * kernel (differentiable). Both operands must have the same rank ≥ 2 and the same batch dims.
  *
  * @example
  * ```ts ignore

@@ -100,6 +100,18 @@ const FLAGS: Record<string, Flag> = {
     kind: "string",
     help: "tfjs backend: auto, tensorflow, webgpu, wasm, cpu (default auto)",
   },
+  "engine": {
+    kind: "string",
+    help: "where steps run: tfjs (default) or ort (the compiled step on ONNX Runtime)",
+  },
+  "provider": {
+    kind: "string",
+    help: "--engine ort: execution provider auto, cpu, cuda (default auto)",
+  },
+  "threads": {
+    kind: "int",
+    help: "--engine ort: intra-op threads (default ONNX Runtime's; 1 to compare with PyTorch)",
+  },
   "dataset": { kind: "string", help: "tinyshakespeare (default) or synthetic" },
   "data": {
     kind: "string",
@@ -214,6 +226,17 @@ export async function main(argv: readonly string[]): Promise<number> {
   const engine = await initEngine({
     backend: ((args["backend"] as string) ?? "auto") as BackendChoice,
   });
+  const stepEngine = (args["engine"] as string | undefined) ?? "tfjs";
+  if (stepEngine === "ort") await import("../onnx/train.ts"); // registers the "ort" engine
+  else if (stepEngine !== "tfjs") {
+    console.error(`unknown --engine "${stepEngine}": choose tfjs or ort`);
+    return 2;
+  }
+  const engineOptions = {
+    provider: args["provider"] as string | undefined,
+    threads: args["threads"] as number | undefined,
+  };
+  const stepsOn = stepEngine === "ort" ? "ort" : engine.backend;
   const data = await loadDataset(args, json);
   const mcfg = gptConfig(
     { preset, vocabSize: data.tokenizer.size, ...modelOpts } as GptConfigOptions,
@@ -228,12 +251,15 @@ export async function main(argv: readonly string[]): Promise<number> {
       act: model.activation.name,
       backend: engine.backend,
       device: engine.device,
+      engine: stepEngine,
       preset,
       seed: tcfg.seed,
       tfjs: tf.version_core,
     },
     `actlab mini-GPT: ${model.numParams} parameters, activation ${model.activation.name} ` +
-      `(hidden ${model.hidden}), tfjs ${engine.backend} on ${engine.device}`,
+      `(hidden ${model.hidden}), ${
+        stepEngine === "ort" ? "steps on ONNX Runtime, " : ""
+      }tfjs ${engine.backend} on ${engine.device}`,
   );
   // A progress bar (lib/display) on stderr when it is a terminal; logs get only the JSON lines.
   const isTty = Deno.stderr.isTerminal();
@@ -243,16 +269,21 @@ export async function main(argv: readonly string[]): Promise<number> {
   try {
     if (args["time-only"] !== undefined) {
       const steps = args["time-only"] as number;
-      const t = await timeTrainingSteps(model, data, { steps, config: tcfg });
+      const t = await timeTrainingSteps(model, data, {
+        steps,
+        config: tcfg,
+        engine: stepEngine,
+        engineOptions,
+      });
       print(
         {
           median_ms_per_step: round(t.medianMsPerStep, 2),
           tokens_per_s: Math.round(t.tokensPerS),
-          backend: engine.backend,
+          backend: stepsOn,
           steps,
         },
         `median ${t.medianMsPerStep.toFixed(2)} ms/step, ${Math.round(t.tokensPerS)} tokens/s ` +
-          `over ${steps} steps (${engine.backend})`,
+          `over ${steps} steps (${stepsOn})`,
       );
       return 0;
     }
@@ -261,6 +292,8 @@ export async function main(argv: readonly string[]): Promise<number> {
       : undefined;
     await trainGpt(model, data, {
       ...tcfg,
+      engine: stepEngine,
+      engineOptions,
       onStep: (s) => bar?.update(s.iter + 1, { loss: s.loss, ms: Math.round(s.ms) }),
       onEval: (e) => {
         clearLine();

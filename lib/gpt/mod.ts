@@ -63,7 +63,9 @@ export type { ScheduleConfig } from "./schedule.ts";
 export { tfjsOps } from "./tfjs_ops.ts";
 export type { TfjsOpsOptions } from "./tfjs_ops.ts";
 export {
+  createTrainEngine,
   estimateLoss,
+  registerTrainEngine,
   timeTrainingSteps,
   Trainer,
   trainGpt,
@@ -74,6 +76,9 @@ export type {
   StepInfo,
   StepTiming,
   TrainData,
+  TrainEngine,
+  TrainEngineFactory,
+  TrainEngineOptions,
   TrainOptions,
   TrainResult,
 } from "./train.ts";

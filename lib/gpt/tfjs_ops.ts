@@ -2,12 +2,13 @@
  * The {@link Ops} interface on tfjs: eager execution with gradients, on whichever tfjs backend is
  * active (`wasm`, `webgpu`, `tensorflow`, `cpu`).
  *
- * Written for tfjs-wasm's fast path: every weight product is a plain 2-D `matMul` without
- * transpose flags (XNNPACK; about 10× faster there than the transposed or batched forms), and the
- * gradients of those products are given explicitly as plain 2-D products of explicit transposes.
- * The embedding lookup is a one-hot product, whose gradient needs no `UnsortedSegmentSum`
- * (missing on tfjs-wasm) and which is faster than `gather` there. Batched products (attention)
- * go to a WebAssembly SIMD kernel on wasm (`_simd_matmul.ts`), 8–15× faster than tfjs-wasm's.
+ * Written for tfjs-wasm's speed: tfjs-wasm runs only plain 2-D products fast (XNNPACK); batched
+ * products and products with transpose flags fall to a scalar loop about 10× slower. So on wasm
+ * every product — weights, their gradients, attention — goes to our WebAssembly SIMD kernel
+ * (`_simd_matmul.ts`: relaxed-SIMD FMA, transposes folded into packing), measured 5–30 % faster
+ * than XNNPACK on the 2-D shapes here and 6–8× faster than tfjs-wasm on the batched ones. Other
+ * backends use tfjs's matMul. The embedding lookup is a one-hot product, whose gradient needs no
+ * `UnsortedSegmentSum` (missing on tfjs-wasm) and which is faster than `gather` there.
  *
  * @module
  */
@@ -18,20 +19,30 @@ import { simdMatmul, simdMatmulAvailable } from "./_simd_matmul.ts";
 
 type GradSave = (tensors: tf.Tensor[]) => void;
 
-/** `a @ b` for 2-D a [m, k], b [k, n], with both gradients as plain (untransposed-flag) products. */
+/**
+ * op(a) @ op(b) for 2-D operands (op = transpose when asked). On tfjs-wasm: the SIMD kernel
+ * (faster than XNNPACK here, and transposes fold into its packing); elsewhere tfjs's matMul of
+ * explicit transposes (on webgpu faster than its transpose flags: 1.45 vs 2.0 s/step, llvmpipe).
+ */
+function mm2d(a: tf.Tensor, b: tf.Tensor, ta: boolean, tb: boolean): tf.Tensor2D {
+  if (tf.getBackend() === "wasm" && simdMatmulAvailable()) {
+    return simdMatmul(a, b, { transposeA: ta, transposeB: tb }) as tf.Tensor2D;
+  }
+  const t = (x: tf.Tensor, yes: boolean) => (yes ? tf.transpose(x) : x) as tf.Tensor2D;
+  return tf.matMul(t(a, ta), t(b, tb));
+}
+
+/** `a @ b` for 2-D a [m, k], b [k, n], with both gradients as 2-D products. */
 const matMul2d = tf.customGrad(
   ((a: tf.Tensor, b: tf.Tensor, save: GradSave) => {
     save([a, b]);
     return {
-      value: tf.matMul(a as tf.Tensor2D, b as tf.Tensor2D),
+      value: mm2d(a, b, false, false),
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [sa, sb] = saved as tf.Tensor2D[];
-        const g = dy as tf.Tensor2D;
-        const [k, n] = sb.shape;
+        const [sa, sb] = saved;
         return [
-          tf.matMul(g, tf.transpose(sb)), // dA = dY @ Bᵀ   [m, k]
-          // dB = Aᵀ @ dY [k, n]; when k > n, (dYᵀ @ A)ᵀ transposes less and measured faster
-          k > n ? tf.transpose(tf.matMul(tf.transpose(g), sa)) : tf.matMul(tf.transpose(sa), g),
+          mm2d(dy, sb, false, true), // dA = dY @ Bᵀ   [m, k]
+          mm2d(sa, dy, true, false), // dB = Aᵀ @ dY   [k, n]
         ];
       },
     };
@@ -44,10 +55,10 @@ const oneHotLookup = tf.customGrad(
   ((oh: tf.Tensor, table: tf.Tensor, save: GradSave) => {
     save([oh]);
     return {
-      value: tf.matMul(oh as tf.Tensor2D, table as tf.Tensor2D),
+      value: mm2d(oh, table, false, false),
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [
         tf.zerosLike(saved[0]),
-        tf.matMul(tf.transpose(saved[0] as tf.Tensor2D), dy as tf.Tensor2D), // dTable [V, C]
+        mm2d(saved[0], dy, true, false), // dTable = ohᵀ @ dY   [V, C]
       ],
     };
     // deno-lint-ignore no-explicit-any
@@ -82,6 +93,55 @@ function layerNorm2d(eps: number) {
       // deno-lint-ignore no-explicit-any
     }) as any,
   ) as (x: tf.Tensor, w: tf.Tensor) => tf.Tensor2D;
+}
+
+const SPLIT_KERNEL = "ActlabSplitLast";
+let splitRegistered = false;
+
+interface WasmBackendLike {
+  makeOutput(shape: number[], dtype: "float32"): tf.TensorInfo;
+  typedArrayFromHeap(info: tf.TensorInfo): Float32Array;
+}
+
+/** Splits the last axis into parts of `sizes` on tfjs-wasm, row by row; gradient: concat. */
+function splitLastWasm(x: tf.Tensor, sizes: readonly number[]): tf.Tensor[] {
+  if (!splitRegistered) {
+    splitRegistered = true;
+    tf.registerKernel({
+      kernelName: SPLIT_KERNEL,
+      backendName: "wasm",
+      kernelFunc: ({ inputs, backend, attrs }) => {
+        const be = backend as unknown as WasmBackendLike;
+        const xi = (inputs as { x: tf.TensorInfo }).x;
+        const parts = (attrs as unknown as { sizes: number[] }).sizes;
+        const c = xi.shape[xi.shape.length - 1];
+        const rows = c === 0 ? 0 : xi.shape.reduce((a, b) => a * b, 1) / c;
+        const lead = xi.shape.slice(0, -1);
+        const outs = parts.map((s) => be.makeOutput([...lead, s], "float32"));
+        const src = be.typedArrayFromHeap(xi); // views after allocating: the heap may grow
+        const dsts = outs.map((o) => be.typedArrayFromHeap(o));
+        for (let r = 0; r < rows; r++) {
+          let off = r * c;
+          for (let p = 0; p < parts.length; p++) {
+            dsts[p].set(src.subarray(off, off + parts[p]), r * parts[p]);
+            off += parts[p];
+          }
+        }
+        return outs;
+      },
+    });
+    tf.registerGradient({
+      kernelName: SPLIT_KERNEL,
+      gradFunc: (dy) => ({ x: () => tf.concat(dy as tf.Tensor[], -1) }),
+    });
+  }
+  const c = x.shape[x.rank - 1];
+  if (sizes.reduce((a, b) => a + b, 0) !== c) {
+    throw new RangeError(`split: sizes [${sizes}] do not add up to the last axis (${c})`);
+  }
+  return tf.engine().runKernel(SPLIT_KERNEL, { x }, {
+    sizes: [...sizes],
+  } as unknown as tf.NamedAttrMap) as unknown as tf.Tensor[];
 }
 
 const layerNormByEps = new Map<number, (x: tf.Tensor, w: tf.Tensor) => tf.Tensor2D>();
@@ -164,7 +224,11 @@ export function tfjsOps(options: TfjsOpsOptions = {}): Ops<tf.Tensor> {
       return bias === undefined ? y : tf.add(y, bias);
     },
 
-    split: (x, sizes) => tf.split(x, [...sizes], -1),
+    split(x, sizes) {
+      // tfjs-wasm's SplitV copies element by element (about 2 ms for [768, 384]); ours copies rows.
+      if (tf.getBackend() === "wasm") return splitLastWasm(x, sizes);
+      return tf.split(x, [...sizes], -1);
+    },
 
     splitHeads(x, nHead) {
       const c = x.shape[x.rank - 1];

@@ -101,6 +101,91 @@ function batchTensors(batch: Batch): { x: tf.Tensor2D; y: tf.Tensor2D } {
 }
 
 /**
+ * Where training steps run, when not on tfjs: an engine created for a model and config runs
+ * optimizer steps on its own copy of the weights (`step`), may evaluate the loss of a batch
+ * there (`batchLoss`), and writes the weights back into the model's tfjs variables
+ * (`syncModel`). {@link Trainer} is the tfjs engine. ONNX Runtime's (`lib/onnx/train.ts`)
+ * registers itself as `"ort"` with {@link registerTrainEngine}.
+ *
+ * @example
+ * ```ts ignore
+ * const engine = await createTrainEngine("ort", model, trainConfig({ preset: "nano" }));
+ * const info = await engine.step(batch, 0);
+ * await engine.syncModel?.();
+ * await engine.dispose();
+ * ```
+ */
+export interface TrainEngine {
+  /** One optimizer step on `batch` as step `iter` of the schedule. */
+  step(batch: Batch, iter: number): Promise<StepInfo>;
+  /** Mean loss of the engine's current weights on `batch`; absent: evaluate on tfjs. */
+  batchLoss?(batch: Batch): Promise<number>;
+  /** Writes the engine's weights into the model's variables; absent: they are already there. */
+  syncModel?(): Promise<void>;
+  /** Frees the engine's state (not the model). */
+  dispose(): void | Promise<void>;
+}
+
+/** Engine-specific options (ONNX Runtime: execution provider and intra-op threads). */
+export interface TrainEngineOptions {
+  /** Execution provider, e.g. `auto`, `cpu`, `cuda` for ONNX Runtime. */
+  readonly provider?: string;
+  /** Intra-op threads (ONNX Runtime CPU). */
+  readonly threads?: number;
+}
+
+/** Creates a {@link TrainEngine} for a model and training config. */
+export type TrainEngineFactory = (
+  model: Gpt,
+  config: TrainConfig,
+  options?: TrainEngineOptions,
+) => Promise<TrainEngine>;
+
+const trainEngines = new Map<string, TrainEngineFactory>();
+
+/**
+ * Makes a training engine available by name to {@link trainGpt} and `--engine`. Modules that
+ * implement one call this when loaded (ONNX Runtime's registers `"ort"`).
+ *
+ * @example
+ * ```ts ignore
+ * registerTrainEngine("mine", async (model, config) => new MyEngine(model, config));
+ * ```
+ */
+export function registerTrainEngine(name: string, factory: TrainEngineFactory): void {
+  if (name === "tfjs") throw new Error(`registerTrainEngine: "tfjs" is built in`);
+  trainEngines.set(name, factory);
+}
+
+/**
+ * The training engine called `name` for `model`: `"tfjs"` is a {@link Trainer}; others must have
+ * been registered (importing `@actlab/actlab` registers `"ort"`).
+ *
+ * @example
+ * ```ts ignore
+ * const engine = await createTrainEngine("tfjs", model, trainConfig({ preset: "tiny" }));
+ * ```
+ */
+export async function createTrainEngine(
+  name: string,
+  model: Gpt,
+  config: TrainConfig,
+  options: TrainEngineOptions = {},
+): Promise<TrainEngine> {
+  if (name === "tfjs") return new Trainer(model, config);
+  const factory = trainEngines.get(name);
+  if (!factory) {
+    throw new Error(
+      `Unknown training engine "${name}": known are tfjs${
+        [...trainEngines.keys()].map((k) => `, ${k}`).join("")
+      }. The ONNX Runtime engine "ort" registers itself when lib/onnx/mod.ts (or ` +
+        `@actlab/actlab) is imported.`,
+    );
+  }
+  return await factory(model, config, options);
+}
+
+/**
  * Applies optimizer steps to a model: forward, backward, gradient clipping, AdamW, with the
  * learning rate of the schedule. The building block of {@link trainGpt}; use it directly for
  * custom loops.
@@ -200,7 +285,13 @@ export class Trainer {
 export async function estimateLoss(
   model: Gpt,
   data: TrainData,
-  options: { readonly batchSize: number; readonly evalIters: number; readonly rng: Rng },
+  options: {
+    readonly batchSize: number;
+    readonly evalIters: number;
+    readonly rng: Rng;
+    /** Loss of one batch on another engine (default: the model on tfjs). */
+    readonly batchLoss?: (batch: Batch) => Promise<number>;
+  },
 ): Promise<{ train: number; val: number }> {
   const shape = { batchSize: options.batchSize, blockSize: model.config.blockSize };
   const out = { train: 0, val: 0 };
@@ -208,6 +299,10 @@ export async function estimateLoss(
     let sum = 0;
     for (let i = 0; i < options.evalIters; i++) {
       const batch = sampleBatch(data[split], shape, options.rng);
+      if (options.batchLoss) {
+        sum += await options.batchLoss(batch);
+        continue;
+      }
       const loss = tf.tidy(() => {
         const { x, y } = batchTensors(batch);
         return model.loss(x, y);
@@ -228,6 +323,13 @@ export interface TrainOptions extends TrainConfigOptions {
   readonly onEval?: (info: EvalInfo) => void | Promise<void>;
   /** Stops training early (the result then has `stopped: "aborted"`). */
   readonly signal?: AbortSignal;
+  /**
+   * Where steps run: `"tfjs"` (default, the active tfjs backend) or `"ort"` (the compiled
+   * training step on ONNX Runtime), or another registered {@link TrainEngine}.
+   */
+  readonly engine?: "tfjs" | "ort" | (string & Record<never, never>);
+  /** Options of the engine (ONNX Runtime: `provider`, `threads`). */
+  readonly engineOptions?: TrainEngineOptions;
 }
 
 /** The outcome of {@link trainGpt}. */
@@ -287,12 +389,21 @@ export async function trainGpt(
   data: TrainData,
   options: TrainOptions = {},
 ): Promise<TrainResult> {
-  const { onStep, onEval, signal, ...configOptions } = options;
+  const { onStep, onEval, signal, engine, engineOptions, ...configOptions } = options;
   const config = trainConfig(configOptions);
   const shape = { batchSize: config.batchSize, blockSize: model.config.blockSize };
   const batchRng = createRng(config.seed);
   const evalRng = createRng(config.seed).fork(1);
-  const trainer = new Trainer(model, config);
+  const trainer = await createTrainEngine(engine ?? "tfjs", model, config, engineOptions);
+  const evaluate = async () => {
+    await trainer.syncModel?.(); // observers of onEval see the current weights in the model
+    return await estimateLoss(model, data, {
+      batchSize: config.batchSize,
+      evalIters: config.evalIters,
+      rng: evalRng,
+      batchLoss: trainer.batchLoss?.bind(trainer),
+    });
+  };
   const evals: EvalInfo[] = [];
   const steps: StepInfo[] = [];
   const t0 = performance.now();
@@ -306,11 +417,7 @@ export async function trainGpt(
       const evalNow = iter === config.iters ||
         (config.evalEvery > 0 && iter % config.evalEvery === 0);
       if (evalNow) {
-        const l = await estimateLoss(model, data, {
-          batchSize: config.batchSize,
-          evalIters: config.evalIters,
-          rng: evalRng,
-        });
+        const l = await evaluate();
         const info = {
           iter,
           trainLoss: l.train,
@@ -349,23 +456,20 @@ export async function trainGpt(
       steps.push(info);
       await onStep?.(info);
     }
+    if (evals.length === 0 || (stopped === "aborted" && evals.at(-1)!.iter !== steps.length)) {
+      const l = await evaluate();
+      const info = {
+        iter: steps.length,
+        trainLoss: l.train,
+        valLoss: l.val,
+        elapsedS: (performance.now() - t0) / 1000,
+      };
+      evals.push(info);
+      await onEval?.(info);
+    }
   } finally {
-    trainer.dispose();
-  }
-  if (evals.length === 0 || (stopped === "aborted" && evals.at(-1)!.iter !== steps.length)) {
-    const l = await estimateLoss(model, data, {
-      batchSize: config.batchSize,
-      evalIters: config.evalIters,
-      rng: evalRng,
-    });
-    const info = {
-      iter: steps.length,
-      trainLoss: l.train,
-      valLoss: l.val,
-      elapsedS: (performance.now() - t0) / 1000,
-    };
-    evals.push(info);
-    await onEval?.(info);
+    await trainer.syncModel?.();
+    await trainer.dispose();
   }
   return {
     history: historyTable(evals),
@@ -401,13 +505,26 @@ export interface StepTiming {
 export async function timeTrainingSteps(
   model: Gpt,
   data: TrainData,
-  options: { readonly steps: number; readonly warmup?: number; readonly config: TrainConfig },
+  options: {
+    readonly steps: number;
+    readonly warmup?: number;
+    readonly config: TrainConfig;
+    /** Where steps run (see {@link TrainOptions.engine}). Default `"tfjs"`. */
+    readonly engine?: string;
+    /** Options of the engine. */
+    readonly engineOptions?: TrainEngineOptions;
+  },
 ): Promise<StepTiming> {
   const { config } = options;
   const warmup = options.warmup ?? 5;
   const shape = { batchSize: config.batchSize, blockSize: model.config.blockSize };
   const rng = createRng(config.seed);
-  const trainer = new Trainer(model, config);
+  const trainer = await createTrainEngine(
+    options.engine ?? "tfjs",
+    model,
+    config,
+    options.engineOptions,
+  );
   const times: number[] = [];
   try {
     for (let i = 0; i < warmup + options.steps; i++) {
@@ -415,7 +532,8 @@ export async function timeTrainingSteps(
       if (i >= warmup) times.push(info.ms);
     }
   } finally {
-    trainer.dispose();
+    await trainer.syncModel?.();
+    await trainer.dispose();
   }
   const sorted = [...times].sort((a, b) => a - b);
   const mid = sorted.length >> 1;

@@ -201,3 +201,19 @@ Deno.test("tfjsOps() layerNorm, causalMask and crossEntropy match float64 defini
     assertAlmostEquals(ce, ((lse(logits[0]) - 3) + (lse(logits[1]) - 0)) / 2, 1e-5);
   });
 });
+
+Deno.test("tfjsOps().split on wasm equals tf.split, gradient included (exact)", () => {
+  const ops = tfjsOps();
+  tf.tidy(() => {
+    const x = tf.randomNormal([3, 5, 9], 0, 1, "float32", 8);
+    const w = [tf.randomNormal([3, 5, 2]), tf.randomNormal([3, 5, 3]), tf.randomNormal([3, 5, 4])];
+    const sizes = [2, 3, 4];
+    const ours = ops.split(x, sizes), ref = tf.split(x, sizes, -1);
+    ours.forEach((p, i) => assertEquals([...p.dataSync()], [...ref[i].dataSync()]));
+    const loss = (parts: tf.Tensor[]) => tf.addN(parts.map((p, i) => tf.sum(tf.mul(p, w[i]))));
+    const g1 = tf.grad((t: tf.Tensor) => loss(ops.split(t, sizes)))(x);
+    const g2 = tf.grad((t: tf.Tensor) => loss(tf.split(t, sizes, -1)))(x);
+    assertEquals([...g1.dataSync()], [...g2.dataSync()]);
+    assertThrows(() => ops.split(x, [4, 4]), RangeError, "do not add up");
+  });
+});

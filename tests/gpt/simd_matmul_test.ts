@@ -12,7 +12,7 @@ Deno.test("the WebAssembly SIMD kernel compiles here", () => {
   assert(simdMatmulAvailable());
 });
 
-Deno.test("simdMatmul() equals tf.matMul for odd and empty shapes, every transpose (1e-5)", () => {
+Deno.test("simdMatmul() equals tf.matMul for odd and empty shapes, every transpose (1e-5 relative)", () => {
   const shapes = [[3, 5, 7, 9], [2, 1, 3, 1], [6, 64, 32, 64], [1, 4, 0, 8]];
   for (const [batch, m, k, n] of shapes) {
     for (const ta of [false, true]) {
@@ -24,11 +24,26 @@ Deno.test("simdMatmul() equals tf.matMul for odd and empty shapes, every transpo
           const want = k === 0 ? tf.zeros([batch, m, n]) : tf.matMul(a, b, ta, tb);
           const got = simdMatmul(a, b, { transposeA: ta, transposeB: tb });
           const err = maxAbs(got, want);
-          assert(err <= 1e-5, `[${batch},${m},${k},${n}] ta=${ta} tb=${tb}: ${err}`);
+          const scale = Math.max(1, tf.max(tf.abs(want)).dataSync()[0]);
+          assert(err <= 1e-5 * scale, `[${batch},${m},${k},${n}] ta=${ta} tb=${tb}: ${err}`);
         });
       }
     }
   }
+});
+
+Deno.test("simdMatmul() takes 2-D operands too (1e-4 relative to the largest entry)", () => {
+  tf.tidy(() => {
+    const a = tf.randomNormal([50, 70], 0, 1, "float32", 6),
+      b = tf.randomNormal([70, 30], 0, 1, "float32", 7);
+    const want = tf.matMul(a, b);
+    const scale = tf.max(tf.abs(want)).dataSync()[0];
+    assert(maxAbs(simdMatmul(a, b), want) <= 1e-4 * scale);
+    assert(
+      maxAbs(simdMatmul(b, a, { transposeA: true, transposeB: true }), tf.transpose(want)) <=
+        1e-4 * scale,
+    );
+  });
 });
 
 Deno.test("simdMatmul() gradients equal tf.matMul's for 4-D attention shapes (1e-4 relative)", () => {
