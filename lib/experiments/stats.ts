@@ -15,10 +15,10 @@
  * mean([1, 2, 3, 4]); // 2.5
  * ```
  */
-export function mean(xs: readonly number[]): number {
+export function mean(xs: ArrayLike<number>): number {
   if (xs.length === 0) return NaN;
   let s = 0;
-  for (const x of xs) s += x;
+  for (let i = 0; i < xs.length; i++) s += xs[i];
   return s / xs.length;
 }
 
@@ -31,11 +31,11 @@ export function mean(xs: readonly number[]): number {
  * variance([1, 2, 3, 4]); // 1.6666666666666667
  * ```
  */
-export function variance(xs: readonly number[]): number {
+export function variance(xs: ArrayLike<number>): number {
   if (xs.length < 2) return NaN;
   const m = mean(xs);
   let s = 0;
-  for (const x of xs) s += (x - m) ** 2;
+  for (let i = 0; i < xs.length; i++) s += (xs[i] - m) ** 2;
   return s / (xs.length - 1);
 }
 
@@ -48,7 +48,7 @@ export function variance(xs: readonly number[]): number {
  * std([2, 4, 4, 4, 5, 5, 7, 9]); // 2.138089935299395
  * ```
  */
-export function std(xs: readonly number[]): number {
+export function std(xs: ArrayLike<number>): number {
   return Math.sqrt(variance(xs));
 }
 
