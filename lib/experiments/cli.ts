@@ -6,8 +6,8 @@
  *                   [--shard i/n] [--backend wasm] [--data DIR]
  *   deno task sweep merge DIR… [--out DIR]
  *
- * Writes `<out>/trials/*.json` (one per finished trial), `<out>/summary.csv` and prints the
- * convergence table. Shards come from `--shard`, SLURM_ARRAY_TASK_ID/COUNT or Kubernetes'
+ * Writes `<out>/trials/*.json` (one per finished trial), `<out>/summary.csv`, `<out>/report.html`
+ * (convergence table, CIs, loss curves; plotly.js beside it) and prints the convergence table. Shards come from `--shard`, SLURM_ARRAY_TASK_ID/COUNT or Kubernetes'
  * JOB_COMPLETION_INDEX (+ ACTLAB_SHARD_COUNT).
  *
  * @module
@@ -16,6 +16,7 @@ import { parseArgs } from "node:util";
 import { loadTinyShakespeare } from "../../datasets/tinyshakespeare/loader.ts";
 import { type BackendChoice, initEngine } from "../engine/tfjs.ts";
 import type { PresetName } from "../gpt/config.ts";
+import { writeSweepReport } from "./report.ts";
 import {
   mergeSweeps,
   parseShard,
@@ -99,8 +100,10 @@ async function main(args: string[]): Promise<number> {
     const merged = await mergeSweeps(dirs);
     console.log(markdown(merged));
     const out = values.out ?? dirs[0];
+    await Deno.mkdir(out, { recursive: true });
     await writeTextAtomic(`${out}/summary.merged.csv`, merged.summary.toCSV());
-    console.error(`merged ${merged.trials.length} trials → ${out}/summary.merged.csv`);
+    const page = await writeSweepReport(out, merged.trials, merged.summary, merged.settings);
+    console.error(`merged ${merged.trials.length} trials → ${out}/summary.merged.csv, ${page}`);
     return 0;
   }
   if (positionals.length > 0) {
@@ -170,11 +173,12 @@ async function main(args: string[]): Promise<number> {
     },
   });
   console.log(markdown(result));
+  const page = await writeSweepReport(out, result.trials, result.summary, result.settings);
+  const summaryFile = `summary${shard ? `.shard${shard.index}of${shard.count}` : ""}.csv`;
+  const seconds = ((performance.now() - t0) / 1000).toFixed(0);
   console.error(
-    `\n${result.trials.length} trials in ${((performance.now() - t0) / 1000).toFixed(0)} s; ` +
-      `results in ${out}/ (summary${
-        shard ? `.shard${shard.index}of${shard.count}` : ""
-      }.csv, trials/)`,
+    `\n${result.trials.length} trials in ${seconds} s; results in ${out}/ ` +
+      `(${summaryFile}, trials/, ${page.slice(out.length + 1)})`,
   );
   return 0;
 }

@@ -43,3 +43,4 @@ export type {
   TrialResult,
   TrialSpec,
 } from "./sweep.ts";
+export { writeSweepReport } from "./report.ts";

@@ -50,6 +50,13 @@ Deno.test({
       assertStringIncludes(a.stdout, "| swiglu | 2 |");
       assertStringIncludes(a.stdout, "p vs relu");
       assert((await Deno.readTextFile(`${out}/summary.csv`)).startsWith("activation,n,"));
+      const page = await Deno.readTextFile(`${out}/report.html`);
+      assertEquals((page.match(/Plotly.newPlot/g) ?? []).length, 2, "two Plotly figures");
+      assertStringIncludes(page, '<script src="plotly.min.js"');
+      assert(
+        (await Deno.stat(`${out}/plotly.min.js`)).size > 1e6,
+        "plotly.js beside the page, offline",
+      );
       const b = await run(...small, "--activations", "relu,swiglu", "--seeds", "2", "--out", out);
       assertEquals((b.stderr.match(/saved earlier/g) ?? []).length, 4);
     } finally {
