@@ -1,6 +1,9 @@
 /**
  * ONNX graphs: a graph builder on the `onnx-proto` schema and one-activation models for
- * checking the registry's lowerings in ONNX Runtime.
+ * checking the registry's lowerings in ONNX Runtime; the traced mini-GPT for inference
+ * (`OrtModel`); and compiled training (`OrtTrainer`, engine `"ort"` of `trainGpt`): the whole
+ * optimizer step as one graph, differentiated by a tape over the model's ops and, for
+ * activations, by differentiating their ONNX lowerings.
  *
  * @example
  * ```ts
@@ -25,3 +28,24 @@ export { exportOnnx, gptToOnnx } from "./export.ts";
 export type { OnnxGraphKind } from "./export.ts";
 export { OrtModel } from "./ort_model.ts";
 export type { IdBatch } from "./ort_model.ts";
+export {
+  differentiateRecorded,
+  onnxGradientOps,
+  RecordingBuilder,
+  registerOnnxGradient,
+} from "./autodiff.ts";
+export type { GradientContext, OnnxAttribute, OnnxGradientRule, RecordedNode } from "./autodiff.ts";
+export { GradientTape } from "./tape.ts";
+export type { GradientTapeOptions } from "./tape.ts";
+export {
+  adamNames,
+  gptLossGraph,
+  gptTrainingGraph,
+  gradName,
+  nextName,
+  STEP_SCALARS,
+  stepScalars,
+} from "./train_graph.ts";
+export type { CompiledGraph, TrainingGraphOptions } from "./train_graph.ts";
+export { OrtTrainer } from "./train.ts";
+export type { OrtTrainerOptions } from "./train.ts";
