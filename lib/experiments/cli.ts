@@ -2,8 +2,8 @@
  * `deno task sweep`: the activation sweep on the mini-GPT, from the command line.
  *
  *   deno task sweep [--activations relu,gelu,swiglu,relu2] [--seeds 2] [--preset nano]
- *                   [--iters 300] [--eval-every 100] [--eval-iters 10] [--out results/sweep]
- *                   [--shard i/n] [--backend wasm] [--data DIR]
+ *                   [--iters 800] [--eval-every 200] [--eval-iters 10] [--out results/sweep]
+ *                   [--shard i/n] [--engine ort|tfjs] [--backend wasm] [--threads 1] [--data DIR]
  *   deno task sweep merge DIR… [--out DIR]
  *
  * Writes `<out>/trials/*.json` (one per finished trial), `<out>/summary.csv`, `<out>/report.html`
@@ -31,15 +31,17 @@ export const SWEEP_DEFAULTS = {
   activations: ["relu", "gelu", "swiglu", "relu2"],
   seeds: 2,
   preset: "nano" as PresetName,
-  iters: 300,
-  evalEvery: 100,
+  iters: 800,
+  evalEvery: 200,
   evalIters: 10,
+  engine: "ort" as "ort" | "tfjs",
   out: "results/sweep",
 };
 
 const USAGE = `usage: deno task sweep [--activations a,b,…] [--seeds N] [--preset nano|tiny]
                        [--iters N] [--eval-every N] [--eval-iters N] [--out DIR]
-                       [--shard i/n] [--backend auto|wasm|cpu|webgpu|tensorflow] [--data DIR]
+                       [--shard i/n] [--engine ort|tfjs] [--backend auto|wasm|cpu|webgpu|tensorflow]
+                       [--threads N] [--data DIR]
        deno task sweep merge DIR… [--out DIR]`;
 
 function fmt(x: unknown, digits = 4): string {
@@ -87,6 +89,8 @@ async function main(args: string[]): Promise<number> {
       out: { type: "string" },
       shard: { type: "string" },
       backend: { type: "string", default: "auto" },
+      engine: { type: "string" },
+      threads: { type: "string" },
       data: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
@@ -136,10 +140,18 @@ async function main(args: string[]): Promise<number> {
     evalIters: int("eval-iters", values["eval-iters"], SWEEP_DEFAULTS.evalIters),
     out,
     shard,
+    engine: (values.engine ?? SWEEP_DEFAULTS.engine) as "ort" | "tfjs",
+    engineOptions: values.threads ? { threads: int("threads", values.threads, 1) } : { threads: 1 },
   };
+  if (opts.engine !== "ort" && opts.engine !== "tfjs") {
+    throw new Error(`--engine must be ort or tfjs, got '${opts.engine}'.`);
+  }
   console.error(
     `sweep: ${opts.activations.length} activations × ${opts.seeds} seeds, ${preset}, ` +
-      `${opts.iters} iters, tfjs on ${engine.backend} (${engine.device})` +
+      `${opts.iters} iters, ` +
+      (opts.engine === "ort"
+        ? `compiled ONNX Runtime training (${opts.engineOptions.threads} thread)`
+        : `tfjs on ${engine.backend} (${engine.device})`) +
       (shard ? `, shard ${shard.index}/${shard.count}` : "") + ` → ${out}`,
   );
   const t0 = performance.now();

@@ -17,6 +17,7 @@ import {
   TrainingDivergedError,
   type TrainOptions,
 } from "../gpt/train.ts";
+import "../onnx/train.ts"; // registers the "ort" training engine
 import { summarize, welchTTest } from "./stats.ts";
 
 /** Which part of the trials this process runs: trial k belongs to shard k mod count. */
@@ -40,6 +41,10 @@ export interface SweepOptions {
   /** Evaluation cadence and size. Defaults: the preset's. */
   readonly evalEvery?: number;
   readonly evalIters?: number;
+  /** Where training steps run: `tfjs` (the active backend) or `ort` (compiled ONNX Runtime). */
+  readonly engine?: "tfjs" | "ort";
+  /** ONNX Runtime options (`provider`, `threads`) for the `ort` engine. */
+  readonly engineOptions?: TrainOptions["engineOptions"];
   /** Other training overrides (learning rate, batch size, …). */
   readonly train?: Omit<TrainOptions, "onStep" | "onEval" | "signal" | "seed" | "iters" | "preset">;
   /** The baseline of the Welch tests. Default: `gelu` when swept, else the first activation. */
@@ -106,6 +111,8 @@ export interface SweepSettings {
   readonly evalIters: number | null;
   readonly dataset: string;
   readonly train: Record<string, unknown>;
+  /** The training engine (not part of the key: both engines give the same numbers to ~1e-6). */
+  readonly engine?: string;
   /** A short hash of the above. */
   readonly key: string;
 }
@@ -301,7 +308,11 @@ export async function sweep(data: CharDataset, options: SweepOptions = {}): Prom
     dataset: `${data.name}:${data.train.length + data.val.length}`,
     train: { ...(options.train ?? {}) },
   };
-  const settings: SweepSettings = { ...base, key: await sha256Short(JSON.stringify(base)) };
+  const settings: SweepSettings = {
+    ...base,
+    engine: options.engine ?? "tfjs",
+    key: await sha256Short(JSON.stringify(base)),
+  };
   const out = options.out;
   if (out) {
     await Deno.mkdir(`${out}/trials`, { recursive: true });
@@ -374,6 +385,8 @@ async function runTrial(
       ...(settings.iters !== null ? { iters: settings.iters } : {}),
       ...(settings.evalEvery !== null ? { evalEvery: settings.evalEvery } : {}),
       ...(settings.evalIters !== null ? { evalIters: settings.evalIters } : {}),
+      engine: options.engine ?? "tfjs",
+      engineOptions: options.engineOptions,
       signal: options.signal,
       onStep: async (info) => {
         stepMs.push(info.ms);

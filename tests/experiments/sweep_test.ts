@@ -149,3 +149,25 @@ Deno.test("an unknown activation fails before any training, naming the known one
     "Did you mean 'gelu'?",
   );
 });
+
+Deno.test({
+  name: "the ort and tfjs engines give the same sweep numbers (1e-3)",
+  ...options,
+  fn: async () => {
+    const args = { ...small, activations: ["gelu", "swiglu"], seeds: [5] };
+    const onTfjs = await sweep(data, { ...args, engine: "tfjs" });
+    const onOrt = await sweep(data, {
+      ...args,
+      engine: "ort",
+      engineOptions: { provider: "cpu", threads: 1 },
+    });
+    for (const [i, t] of onOrt.trials.entries()) {
+      const d = Math.abs(t.finalValLoss - onTfjs.trials[i].finalValLoss);
+      assert(
+        d < 1e-3,
+        `${t.activation}: ort ${t.finalValLoss} vs tfjs ${onTfjs.trials[i].finalValLoss}`,
+      );
+    }
+    assertEquals(onOrt.settings.key, onTfjs.settings.key, "engine is not part of the settings key");
+  },
+});
