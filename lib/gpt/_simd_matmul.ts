@@ -66,11 +66,10 @@ const add = [0x6a], mul = [0x6c], ltU = [0x49];
 const loop = [0x03, VOID], end = [0x0b];
 const brIf = (depth: number) => [0x0d, ...uleb(depth)];
 const simd = (op: number) => [0xfd, ...uleb(op)];
-const f32Load = (offset: number) => [0x2a, 2, ...uleb(offset)];
 const v128Load = (offset: number) => [...simd(0x00), 0, ...uleb(offset)];
 const v128Store = (offset: number) => [...simd(0x0b), 0, ...uleb(offset)];
 const load32Splat = (offset: number) => [...simd(0x09), 2, ...uleb(offset)];
-const splat = simd(0x13), fAdd = simd(0xe4), fMul = simd(0xe6);
+const fAdd = simd(0xe4), fMul = simd(0xe6);
 const relaxedMadd = simd(0x105); // relaxed SIMD: a·b + c, fused where the CPU has FMA
 const zero = [...simd(0x0c), ...new Array(16).fill(0)];
 const inc = (local: number, by: number[]) => [...get(local), ...by, ...add, ...set(local)];
