@@ -11,7 +11,7 @@ import * as tf from "@tensorflow/tfjs";
 import { webgpu_util } from "@tensorflow/tfjs-backend-webgpu";
 import { fusedKernelNames, registerFused } from "./_fused.ts";
 
-/** Shared WGSL helpers: exp32, erfcx32, gate, sigmoid_slope (see wasm/kernels.c). */
+/** Shared WGSL helpers: exp32, erfcx32 (Estrin), gate, sigmoid_slope (see wasm/kernels.c). */
 const WGSL_MATH = /* wgsl */ `
 fn exp32(x : f32) -> f32 {
   let xc = clamp(x, -103.9, 88.73);
@@ -37,20 +37,18 @@ fn exp32(x : f32) -> f32 {
 
 fn erfcx32(z : f32) -> f32 {
   let t = 1.0 - 7.5 / (z + 3.75);
-  let t2 = 2.0 * t;
-  var d = 0.0;
-  var dd = 0.0;
-  var tmp = 0.0;
-  let c = array<f32, 12>(2.515620384817623e-09, 3.073762270140769e-08, -2.70988068537762e-07,
-    3.1306388542182096e-07, 1.1248167243671189e-05, -0.00012715509060916275,
-    0.0008542166768870987, -0.004321119385567294, 0.017712068995694115, -0.06071079560924941,
-    0.1763511936436055, -0.4348412727125775);
-  for (var i = 0; i < 12; i++) {
-    tmp = t2 * d - dd + c[i];
-    dd = d;
-    d = tmp;
-  }
-  return t * d - dd + 0.3050715409616002;
+  let t2 = t * t;
+  let t4 = t2 * t2;
+  let t8 = t4 * t4;
+  let p01 = 0.14558972418308258 + -0.27342191338539124 * t;
+  let p23 = 0.22600805759429932 + -0.1635722815990448 * t;
+  let p45 = 0.10260436683893204 + -0.054799165576696396 * t;
+  let p67 = 0.024142879992723465 + -0.008231693878769875 * t;
+  let p89 = 0.001804018160328269 + -6.412790753529407e-06 * t;
+  let pab = -0.0001542018580948934 + 3.147532697767019e-05 * t;
+  let low = (p01 + t2 * p23) + t4 * (p45 + t2 * p67);
+  let high = (p89 + t2 * pab) + t4 * 5.15199053552351e-06;
+  return low + t8 * high;
 }
 
 fn gate(x : f32, g : f32) -> f32 {

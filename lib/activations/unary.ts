@@ -363,14 +363,12 @@ export function geluTanhWith(params: ActivationParams = GELU_TANH_DEFAULTS): Bui
       const du2 = tf.mul(2 * SQRT_2_OVER_PI, tf.add(1, tf.mul(3 * cubic, tf.square(x))));
       return tf.add(s, gateProduct(tf.mul(x, du2), tf.mul(s, tf.sub(1, s))));
     },
-    onnx: standard
-      ? (g, x) => g.op("Gelu", [x], { approximate: "tanh" })
-      : (g, x) => {
-        const cube = g.op("Mul", [g.op("Mul", [x, x]), x]);
-        const inner = g.op("Add", [x, g.op("Mul", [cube, g.constant(cubic)])]);
-        const gate = sigmoidOnnx(g, g.op("Mul", [inner, g.constant(2 * SQRT_2_OVER_PI)]));
-        return g.op("Mul", [x, gate]);
-      },
+    onnx: standard ? (g, x) => g.op("Gelu", [x], { approximate: "tanh" }) : (g, x) => {
+      const cube = g.op("Mul", [g.op("Mul", [x, x]), x]);
+      const inner = g.op("Add", [x, g.op("Mul", [cube, g.constant(cubic)])]);
+      const gate = sigmoidOnnx(g, g.op("Mul", [inner, g.constant(2 * SQRT_2_OVER_PI)]));
+      return g.op("Mul", [x, gate]);
+    },
   });
 }
 

@@ -12,7 +12,7 @@
 //
 // exp32: Cody-Waite reduction x = k·ln2 + r with ln2 split in two (the high part has 9 bits, so
 // k·ln2_hi is exact), |r| ≤ ln2/2, Taylor polynomial of degree 7 (truncation < 6e-9 relative).
-// erfcx32: the Chebyshev series of tools/fit_erfcx.py (K = 3.75), 13 terms (< 3e-9 relative).
+// erfcx32: the Chebyshev series of tools/fit_erfcx.py (K = 3.75) to degree 12, Estrin's scheme.
 
 #include <stdint.h>
 
@@ -45,25 +45,24 @@ INLINE float exp32(float x) {
   return x < -103.9f ? 0.0f : (x > 88.73f ? __builtin_inff() : y);
 }
 
-/** exp(z²)·erfc(z) for z ≥ 0 (z = +inf gives ≈ 0). */
+/**
+ * exp(z²)·erfc(z) for z ≥ 0: the degree-12 truncation of the Chebyshev series of
+ * tools/fit_erfcx.py (K = 3.75) in monomial form, evaluated by Estrin's scheme (depth 4 instead
+ * of Horner's 12, so the vector units overlap the work). Relative error < 2e-7 for z < 3, where
+ * GELU needs it; it grows to 1.5e-6 as z → ∞, where Φ has rounded to 0 or 1 in float32.
+ */
 INLINE float erfcx32(float z) {
   float t = 1.0f - 7.5f / (z + 3.75f);  // (z − 3.75)/(z + 3.75), exactly 1 at z = ∞
-  float t2 = 2.0f * t, d = 0.0f, dd = 0.0f, tmp;
-#define CLENSHAW(c) tmp = t2 * d - dd + (c); dd = d; d = tmp;
-  CLENSHAW(2.515620384817623e-09f)
-  CLENSHAW(3.073762270140769e-08f)
-  CLENSHAW(-2.70988068537762e-07f)
-  CLENSHAW(3.1306388542182096e-07f)
-  CLENSHAW(1.1248167243671189e-05f)
-  CLENSHAW(-0.00012715509060916275f)
-  CLENSHAW(0.0008542166768870987f)
-  CLENSHAW(-0.004321119385567294f)
-  CLENSHAW(0.017712068995694115f)
-  CLENSHAW(-0.06071079560924941f)
-  CLENSHAW(0.1763511936436055f)
-  CLENSHAW(-0.4348412727125775f)
-#undef CLENSHAW
-  return t * d - dd + 0.3050715409616002f;
+  float t2 = t * t, t4 = t2 * t2, t8 = t4 * t4;
+  float p01 = 0.14558972418308258f + -0.27342191338539124f * t;
+  float p23 = 0.22600805759429932f + -0.1635722815990448f * t;
+  float p45 = 0.10260436683893204f + -0.054799165576696396f * t;
+  float p67 = 0.024142879992723465f + -0.008231693878769875f * t;
+  float p89 = 0.001804018160328269f + -6.412790753529407e-06f * t;
+  float pab = -0.0001542018580948934f + 3.147532697767019e-05f * t;
+  float low = (p01 + t2 * p23) + t4 * (p45 + t2 * p67);
+  float high = (p89 + t2 * pab) + t4 * 5.15199053552351e-06f;
+  return low + t8 * high;
 }
 
 /** x·g, but 0 where the gate g is exactly 0 (so x = ±inf gives the limit 0, not NaN). */
