@@ -24,7 +24,9 @@ export interface ErrorPoint {
 
 /** What {@link measureAccuracy} reports for one activation on one backend. */
 export interface AccuracyReport {
+  /** The activation's name. */
   readonly activation: string;
+  /** The tfjs backend measured. */
   readonly backend: string;
   /** Number of grid points checked. */
   readonly points: number;

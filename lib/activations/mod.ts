@@ -25,6 +25,7 @@ export {
 } from "./registry.ts";
 export type { UserGatedActivation, UserUnaryActivation } from "./registry.ts";
 export { gatedFrom } from "./_build.ts";
+export type { BuiltUnary } from "./_build.ts";
 export { celu, elu, GELU_TANH_CUBIC, geluTanhWith, leakyRelu, QUICK_GELU_BETA } from "./unary.ts";
 export { erf, erfc, normalCdf, normalPdf, sigmoid, softplus } from "./_math.ts";
 export { accuracyGrid, derivativeCheck, measureAccuracy, scaledError } from "./accuracy.ts";
@@ -35,6 +36,7 @@ export type {
   ActivationKind,
   ActivationParams,
   ActivationProperties,
+  DefinitionBase,
   GatedActivation,
   GatedOnnxLowering,
   OnnxBuilder,

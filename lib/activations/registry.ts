@@ -246,11 +246,17 @@ const DEFAULT_PROPERTIES: ActivationProperties = {
 
 /** A user's unary activation: the float64 math and the tfjs version. */
 export interface UserUnaryActivation {
+  /** Registry name (normalised: lower case, `_` for `-` and spaces). */
   name: string;
+  /** `unary` (the default). */
   kind?: "unary";
+  /** Other names that resolve to it. */
   aliases?: readonly string[];
+  /** One line for tables. */
   description?: string;
+  /** TeX formula for plots and tables. */
   formula?: string;
+  /** Properties; unspecified ones default to false (smooth: true). */
   properties?: Partial<ActivationProperties>;
   /** float64 f(x). */
   reference(x: number): number;
@@ -260,22 +266,33 @@ export interface UserUnaryActivation {
   apply(x: tf.Tensor): tf.Tensor;
   /** f'(x) on tfjs tensors, for a custom backward pass. */
   gradient?(x: tf.Tensor): tf.Tensor;
+  /** ONNX lowering, for export and the ONNX Runtime engines. */
   onnx?: UnaryOnnxLowering;
 }
 
 /** A user's gated activation: either `inner` (a unary name: inner(gate)·value) or the math. */
 export interface UserGatedActivation {
+  /** Registry name (normalised: lower case, `_` for `-` and spaces). */
   name: string;
+  /** `gated`. */
   kind: "gated";
+  /** Other names that resolve to it. */
   aliases?: readonly string[];
+  /** One line for tables. */
   description?: string;
+  /** TeX formula for plots and tables. */
   formula?: string;
+  /** Properties; unspecified ones default to false (smooth: true). */
   properties?: Partial<ActivationProperties>;
   /** A registered unary activation; the gated form is inner(gate)·value. */
   inner?: string;
+  /** float64 f(gate, value) (required without `inner`). */
   reference?(gate: number, value: number): number;
+  /** float64 partials [∂f/∂gate, ∂f/∂value]; omitted, finite differences stand in. */
   derivative?(gate: number, value: number): [number, number];
+  /** f on tfjs tensors (required without `inner`). */
   apply?(gate: tf.Tensor, value: tf.Tensor): tf.Tensor;
+  /** ONNX lowering, for export and the ONNX Runtime engines. */
   onnx?: GatedOnnxLowering;
 }
 

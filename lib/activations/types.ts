@@ -52,7 +52,8 @@ export type GatedOnnxLowering = (g: OnnxBuilder, gate: string, value: string) =>
 /** Numeric parameters of a parameterised activation, e.g. `{ slope: 0.01 }` for leaky ReLU. */
 export type ActivationParams = Readonly<Record<string, number>>;
 
-interface DefinitionBase {
+/** Fields every registry entry has, unary or gated. */
+export interface DefinitionBase {
   /** Canonical registry name: lower snake case, e.g. `gelu_tanh`. */
   readonly name: string;
   /** Other names that resolve to this definition (`swish` → `silu`). */
@@ -76,6 +77,7 @@ interface DefinitionBase {
 
 /** An activation of one input: `y = f(x)`. */
 export interface UnaryActivation extends DefinitionBase {
+  /** Discriminant: one input. */
   readonly kind: "unary";
   /** Points where f is not twice differentiable (kinks of ReLU-like functions). */
   readonly kinks?: readonly number[];
@@ -91,6 +93,7 @@ export interface UnaryActivation extends DefinitionBase {
 
 /** A gated activation: `y = f(gate, value)`, e.g. SwiGLU = silu(gate)·value. */
 export interface GatedActivation extends DefinitionBase {
+  /** Discriminant: gate and value. */
   readonly kind: "gated";
   /** The unary activation applied to the gate, when the form is `inner(gate)·value`. */
   readonly inner?: string;

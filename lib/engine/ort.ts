@@ -21,7 +21,7 @@ export interface OrtSessionInfo {
 }
 
 /** How to get the CUDA execution provider on a user's machine. */
-export const ORT_CUDA_HELP =
+export const ORT_CUDA_HELP: string =
   "install onnxruntime-node's CUDA provider on a machine with an NVIDIA GPU and internet: " +
   "`ONNXRUNTIME_NODE_INSTALL=cuda12 deno install --allow-scripts=npm:onnxruntime-node` " +
   "(CUDA 12 + cuDNN 9)";

@@ -43,6 +43,7 @@ export interface GeluMismatchOptions {
   readonly maxTokens?: number;
   /** Evaluation batches and their size. Defaults 8 and 16. */
   readonly batches?: number;
+  /** Sequences per evaluation batch. Default 16. */
   readonly batchSize?: number;
   /** Seed of the evaluation batches. Default 0. */
   readonly seed?: number;
@@ -50,10 +51,13 @@ export interface GeluMismatchOptions {
 
 /** The result: a row per variant and the same rows as an arquero table. */
 export interface GeluMismatch {
+  /** One row per variant, the trained activation first. */
   readonly rows: GeluMismatchRow[];
+  /** The rows as an arquero table. */
   readonly table: aq.ColumnTable;
   /** The activation the model was trained with (the reference row). */
   readonly trained: string;
+  /** The prompt of the greedy texts. */
   readonly prompt: string;
   /** Evaluation tokens per variant. */
   readonly tokens: number;

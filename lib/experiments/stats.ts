@@ -167,6 +167,7 @@ export function studentTQuantile(p: number, df: number): number {
 export interface Summary {
   /** Number of values. */
   readonly n: number;
+  /** Sample mean. */
   readonly mean: number;
   /** Sample standard deviation (n − 1). */
   readonly std: number;
@@ -174,7 +175,9 @@ export interface Summary {
   readonly sem: number;
   /** Half-width of the confidence interval: t_{1−α/2, n−1}·sem. */
   readonly ciHalfWidth: number;
+  /** Lower end of the interval. */
   readonly ciLow: number;
+  /** Upper end of the interval. */
   readonly ciHigh: number;
   /** The confidence level, e.g. 0.95. */
   readonly level: number;

@@ -40,6 +40,7 @@ export interface SweepOptions {
   readonly iters?: number;
   /** Evaluation cadence and size. Defaults: the preset's. */
   readonly evalEvery?: number;
+  /** Evaluation batches per split. Default: the preset's. */
   readonly evalIters?: number;
   /** Where training steps run: `tfjs` (the active backend) or `ort` (compiled ONNX Runtime). */
   readonly engine?: "tfjs" | "ort";
@@ -69,7 +70,9 @@ export interface SweepOptions {
 
 /** One trial: an activation and a seed. */
 export interface TrialSpec {
+  /** Activation name (canonical). */
   readonly activation: string;
+  /** Seed of weights, batches and sampling. */
   readonly seed: number;
 }
 
@@ -77,9 +80,11 @@ export interface TrialSpec {
 export interface TrialResult extends TrialSpec {
   /** `completed`, or `diverged` (NaN/∞ loss; `divergedAt` says when). */
   readonly status: "completed" | "diverged";
+  /** Step at which a diverged trial's loss was not finite. */
   readonly divergedAt?: number;
   /** Final validation and training loss (NaN when diverged). */
   readonly finalValLoss: number;
+  /** Final training loss (NaN when diverged). */
   readonly finalTrainLoss: number;
   /** Every evaluation: iter, trainLoss, valLoss, elapsedS. */
   readonly evals: readonly EvalInfo[];
@@ -105,11 +110,17 @@ export interface SweepResult {
 
 /** The settings that make trials comparable; trials of different settings never mix. */
 export interface SweepSettings {
+  /** Model and training preset. */
   readonly preset: PresetName;
+  /** Training steps (null: the preset's). */
   readonly iters: number | null;
+  /** Evaluation cadence (null: the preset's). */
   readonly evalEvery: number | null;
+  /** Evaluation batches (null: the preset's). */
   readonly evalIters: number | null;
+  /** Dataset name and token count. */
   readonly dataset: string;
+  /** Other training overrides. */
   readonly train: Record<string, unknown>;
   /** The training engine (not part of the key: both engines give the same numbers to ~1e-6). */
   readonly engine?: string;

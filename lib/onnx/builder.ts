@@ -20,7 +20,8 @@ export const ONNX_TYPES = { float32: 1, int32: 6, int64: 7, bool: 9 } as const;
 /** An element type name of {@link ONNX_TYPES}. */
 export type OnnxElementType = keyof typeof ONNX_TYPES;
 
-type Attribute = number | string | readonly number[];
+/** An ONNX node attribute value: int or float, string, or a list of ints or floats. */
+export type Attribute = number | string | readonly number[];
 
 /** Attributes that are floats even when the value is a whole number. */
 const FLOAT_ATTRIBUTES = new Set(["alpha", "beta", "gamma", "epsilon"]);
@@ -57,8 +58,10 @@ export type ValueSpec = (string | number)[] | {
  */
 export class GraphBuilder implements OnnxBuilder {
   // deno-lint-ignore no-explicit-any
+  /** NodeProtos recorded so far. */
   readonly nodes: any[] = [];
   // deno-lint-ignore no-explicit-any
+  /** TensorProtos (weights and constants) recorded so far. */
   readonly initializers: any[] = [];
   #counter = 0;
 

@@ -59,7 +59,9 @@ export async function ortActivationError(
 
 /** One row of {@link conformanceTable}. */
 export interface ConformanceRow {
+  /** The activation's name. */
   activation: string;
+  /** `unary` or `gated`. */
   kind: string;
   /** ONNX Runtime forward error. */
   ort: number;

@@ -15,7 +15,9 @@ import { gptToOnnx } from "./export.ts";
 
 /** Token ids for ONNX Runtime: a flat int32 array and its [batch, seq] shape. */
 export interface IdBatch {
+  /** Row-major ids, batch · seq values. */
   readonly data: Int32Array;
+  /** [batch, seq]. */
   readonly shape: readonly [number, number];
 }
 
@@ -42,10 +44,13 @@ function idTensor(ids: IdBatch | readonly (readonly number[])[]): ort.Tensor {
  * ```
  */
 export class OrtModel {
+  /** The model config. */
   readonly config: GptConfig;
+  /** The tokenizer for string prompts, when the model had one. */
   readonly tokenizer: CharTokenizer | undefined;
   /** The execution provider running the graph, and the reason it was chosen. */
   readonly provider: OrtProvider;
+  /** Why that provider (e.g. why not CUDA). */
   readonly reason: string;
   readonly #logits: ort.InferenceSession;
   readonly #loss: ort.InferenceSession;
@@ -99,6 +104,7 @@ export class OrtModel {
    * and equal logits give the same text.
    */
   async generate(prompt: string, options?: GenerateOptions): Promise<string>;
+  /** Generates after prompt ids; returns prompt plus generated ids. */
   async generate(prompt: readonly number[], options?: GenerateOptions): Promise<number[]>;
   async generate(
     prompt: string | readonly number[],
