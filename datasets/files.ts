@@ -21,36 +21,7 @@ export async function sha256Hex(bytes: Uint8Array): Promise<string> {
   return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-/**
- * Writes `data` to `path` atomically: a temporary file in the same folder is written, flushed and
- * renamed over `path`, so readers never see a half-written file. Creates missing folders.
- *
- * @example
- * ```ts
- * import { atomicWriteFile } from "./files.ts";
- * const dir = await Deno.makeTempDir();
- * await atomicWriteFile(`${dir}/a/b.txt`, new TextEncoder().encode("hi"));
- * console.assert(await Deno.readTextFile(`${dir}/a/b.txt`) === "hi");
- * ```
- */
-export async function atomicWriteFile(path: string, data: Uint8Array): Promise<void> {
-  await Deno.mkdir(dirname(path), { recursive: true });
-  const tmp = `${path}.${Deno.pid}-${crypto.randomUUID().slice(0, 8)}.tmp`;
-  try {
-    const file = await Deno.open(tmp, { write: true, create: true, truncate: true });
-    try {
-      let written = 0;
-      while (written < data.length) written += await file.write(data.subarray(written));
-      await file.sync();
-    } finally {
-      file.close();
-    }
-    await Deno.rename(tmp, path);
-  } catch (err) {
-    await Deno.remove(tmp).catch(() => {});
-    throw err;
-  }
-}
+export { atomicWriteFile } from "../lib/_fs.ts";
 
 /**
  * The per-user cache folder for datasets: `$XDG_CACHE_HOME/actlab/datasets`, else

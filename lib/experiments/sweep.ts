@@ -19,6 +19,9 @@ import {
 } from "../gpt/train.ts";
 import "../onnx/train.ts"; // registers the "ort" training engine
 import { summarize, welchTTest } from "./stats.ts";
+import { writeTextAtomic } from "../_fs.ts";
+
+export { writeTextAtomic };
 
 /** Which part of the trials this process runs: trial k belongs to shard k mod count. */
 export interface Shard {
@@ -206,18 +209,6 @@ export function sweepTrials(
 async function sha256Short(text: string): Promise<string> {
   const d = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
   return Array.from(d.slice(0, 6), (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-/** Writes `text` to `path` through a temporary file and a rename: never half-written. */
-export async function writeTextAtomic(path: string, text: string): Promise<void> {
-  const tmp = `${path}.tmp-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`;
-  try {
-    await Deno.writeTextFile(tmp, text);
-    await Deno.rename(tmp, path);
-  } catch (e) {
-    await Deno.remove(tmp).catch(() => {});
-    throw e;
-  }
 }
 
 function trialFile(out: string, t: TrialSpec): string {

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { writeTextAtomic } from "../_fs.ts";
 
 /** A MIME bundle as stored in a notebook: strings (or lists of lines) and JSON objects. */
 export type OutputData = Record<string, string | string[] | object>;
@@ -183,14 +184,4 @@ export async function writeNotebook(path: string, nb: Notebook): Promise<void> {
   await writeTextAtomic(path, notebookToJson(nb));
 }
 
-/** Writes text to `path` atomically: a temporary file beside it, then a rename. */
-export async function writeTextAtomic(path: string, text: string): Promise<void> {
-  const tmp = `${path}.${crypto.randomUUID().slice(0, 8)}.tmp`;
-  try {
-    await Deno.writeTextFile(tmp, text);
-    await Deno.rename(tmp, path);
-  } catch (e) {
-    await Deno.remove(tmp).catch(() => {});
-    throw e;
-  }
-}
+export { writeTextAtomic };

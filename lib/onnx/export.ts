@@ -6,6 +6,7 @@
  */
 import type { Gpt } from "../gpt/model.ts";
 import { assembleParams, gptForward, gptLoss } from "../gpt/model.ts";
+import { atomicWriteFile } from "../_fs.ts";
 import { GraphBuilder } from "./builder.ts";
 import { onnxTraceOps } from "./trace.ts";
 
@@ -77,13 +78,6 @@ export async function exportOnnx(
   options: { kind?: OnnxGraphKind } = {},
 ): Promise<number> {
   const bytes = await gptToOnnx(model, options);
-  const tmp = `${path}.tmp-${Deno.pid}`;
-  try {
-    await Deno.writeFile(tmp, bytes);
-    await Deno.rename(tmp, path);
-  } catch (e) {
-    await Deno.remove(tmp).catch(() => {});
-    throw e;
-  }
+  await atomicWriteFile(path, bytes);
   return bytes.length;
 }
