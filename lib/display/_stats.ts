@@ -22,16 +22,14 @@ export interface SampleSummary {
 
 /** Mean with a Student-t confidence interval at `level` (default 0.95). */
 export function summarize(values: ArrayLike<number>, level = 0.95): SampleSummary {
-  const xs = Array.from(values);
+  const xs = Array.from(values); // no spread into Math.min: it overflows the stack past ~1e5
   const n = xs.length;
   const s = std(xs);
   const ci = n >= 2 ? studentTQuantile(1 - (1 - level) / 2, n - 1) * s / Math.sqrt(n) : NaN;
-  return {
-    n,
-    mean: mean(xs),
-    std: s,
-    ci,
-    min: n ? Math.min(...xs) : NaN,
-    max: n ? Math.max(...xs) : NaN,
-  };
+  let min = Infinity, max = -Infinity;
+  for (const x of xs) {
+    if (x < min) min = x;
+    if (x > max) max = x;
+  }
+  return { n, mean: mean(xs), std: s, ci, min: n ? min : NaN, max: n ? max : NaN };
 }

@@ -44,3 +44,41 @@ export type {
   TrialSpec,
 } from "./sweep.ts";
 export { writeSweepReport } from "./report.ts";
+export { normalOutputStats, normalStatsTable, sampledDistribution } from "./distributions.ts";
+export type {
+  ActivationRef,
+  NormalOutputStats,
+  NormalStatsOptions,
+  SampledDistribution,
+  SampledOptions,
+} from "./distributions.ts";
+export {
+  FLOAT_FORMATS,
+  outlierAmplification,
+  precisionError,
+  quantize,
+  roundToFormat,
+} from "./precision.ts";
+export type {
+  FloatFormat,
+  FormatSpec,
+  OutlierOptions,
+  OutlierRow,
+  OverflowMode,
+  PrecisionErrorRow,
+  PrecisionOptions,
+  RoundingSite,
+  RoundOptions,
+} from "./precision.ts";
+export {
+  captureMlpActivations,
+  layerActivationStats,
+  mlpSparsity,
+  recordingOps,
+} from "./capture.ts";
+export type {
+  CaptureOptions,
+  LayerActivationStats,
+  MlpActivationRecord,
+  MlpSparsity,
+} from "./capture.ts";

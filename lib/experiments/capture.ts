@@ -1,0 +1,302 @@
+/**
+ * What the MLP activations of a trained mini-GPT look like: an {@link Ops} decorator that records
+ * every activation call's input and output, per-layer statistics and dead-unit rates, and the
+ * sparsity a ReLU-family MLP offers a sparse down-projection kernel. Plain data; never draws.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import { sampleBatch } from "../../datasets/batches.ts";
+import { createRng } from "../../datasets/rng.ts";
+import type { GatedActivation, UnaryActivation } from "../activations/types.ts";
+import { type Gpt, gptForward } from "../gpt/model.ts";
+import type { Ops } from "../gpt/ops.ts";
+import { tfjsOps } from "../gpt/tfjs_ops.ts";
+
+/** One activation call inside the model, flattened to [tokens, H]. */
+export interface MlpActivationRecord {
+  /** Block index (the order of the calls in one forward pass). */
+  readonly layer: number;
+  /** Activation name. */
+  readonly activation: string;
+  /** Tokens N (B·T) and hidden units H. */
+  readonly tokens: number;
+  readonly units: number;
+  /** The pre-activation [N·H], row-major (gated: the gate). */
+  readonly input: Float32Array;
+  /** The value branch of a gated activation [N·H]; absent for unary. */
+  readonly value?: Float32Array;
+  /** The activation output [N·H] (the input of the down projection). */
+  readonly output: Float32Array;
+}
+
+/**
+ * Wraps an {@link Ops} so that every `activation` / `gatedActivation` call also records copies of
+ * its inputs and output (read back with `dataSync`, so use it for analysis, not training). The
+ * records accumulate in `records` in call order; `layer` counts calls modulo `layers` when given.
+ *
+ * @example
+ * ```ts ignore
+ * import { gptForward, recordingOps, tfjsOps } from "@actlab/actlab";
+ * const { ops, records } = recordingOps(tfjsOps());
+ * tf.tidy(() => gptForward(ops, model.params, model.config, model.activation, ids));
+ * records.map((r) => r.layer); // [0, 1, 2, 3]
+ * ```
+ */
+export function recordingOps(
+  base: Ops<tf.Tensor>,
+  options: { readonly layers?: number } = {},
+): { ops: Ops<tf.Tensor>; records: MlpActivationRecord[] } {
+  const records: MlpActivationRecord[] = [];
+  const layerOf = () => options.layers ? records.length % options.layers : records.length;
+  const flat = (t: tf.Tensor) => t.dataSync() as Float32Array;
+  const shape = (t: tf.Tensor) => {
+    const units = t.shape[t.rank - 1];
+    return { tokens: t.size / units, units };
+  };
+  const ops: Ops<tf.Tensor> = Object.create(base);
+  Object.assign(ops, {
+    activation(def: UnaryActivation, x: tf.Tensor) {
+      const y = base.activation(def, x);
+      records.push({
+        layer: layerOf(),
+        activation: def.name,
+        ...shape(x),
+        input: flat(x).slice(),
+        output: flat(y).slice(),
+      });
+      return y;
+    },
+    gatedActivation(def: GatedActivation, gate: tf.Tensor, value: tf.Tensor) {
+      const y = base.gatedActivation(def, gate, value);
+      records.push({
+        layer: layerOf(),
+        activation: def.name,
+        ...shape(gate),
+        input: flat(gate).slice(),
+        value: flat(value).slice(),
+        output: flat(y).slice(),
+      });
+      return y;
+    },
+  });
+  return { ops, records };
+}
+
+/** Options of {@link captureMlpActivations}. */
+export interface CaptureOptions {
+  /** Sequences in the batch. Default 16. */
+  readonly batchSize?: number;
+  /** Sequence length. Default the model's blockSize. */
+  readonly blockSize?: number;
+  /** Seed of the batch positions. Default 0. */
+  readonly seed?: number;
+}
+
+/**
+ * Runs `model` on one seeded batch of token ids from `data` (e.g. the validation split) and
+ * returns the MLP activation records, one per block.
+ *
+ * @example
+ * ```ts ignore
+ * import { captureMlpActivations, layerActivationStats } from "@actlab/actlab";
+ * const records = captureMlpActivations(model, dataset.val, { batchSize: 16 });
+ * layerActivationStats(records); // a row per layer
+ * ```
+ */
+export function captureMlpActivations(
+  model: Gpt,
+  data: Int32Array,
+  options: CaptureOptions = {},
+): MlpActivationRecord[] {
+  const blockSize = options.blockSize ?? model.config.blockSize;
+  const batchSize = options.batchSize ?? 16;
+  if (data.length <= blockSize + 1) {
+    throw new RangeError(
+      `captureMlpActivations: ${data.length} tokens cannot fill a sequence of ${blockSize}; ` +
+        `pass more data or a smaller blockSize`,
+    );
+  }
+  const batch = sampleBatch(data, { batchSize, blockSize }, createRng(options.seed ?? 0));
+  const { ops, records } = recordingOps(tfjsOps(), { layers: model.config.nLayer });
+  tf.tidy(() => {
+    const ids = tf.tensor2d(batch.x, [batchSize, blockSize], "int32");
+    gptForward(ops, model.params, model.config, model.activation, ids);
+  });
+  return records;
+}
+
+/** Per-layer statistics of MLP activations. */
+export interface LayerActivationStats {
+  /** Block index. */
+  readonly layer: number;
+  /** Activation name. */
+  readonly activation: string;
+  /** Tokens and hidden units in the record. */
+  readonly tokens: number;
+  readonly units: number;
+  /** Mean and standard deviation of the pre-activation (gated: the gate). */
+  readonly inputMean: number;
+  readonly inputStd: number;
+  /** Mean and standard deviation of the output. */
+  readonly mean: number;
+  readonly std: number;
+  /** max |output|. */
+  readonly maxAbs: number;
+  /** Fraction of outputs exactly 0, and below 0. */
+  readonly zeroFraction: number;
+  readonly negativeFraction: number;
+  /** Fraction of outputs with |h| ≤ `nearZero` (default 1e-3): what a threshold could skip. */
+  readonly nearZeroFraction: number;
+  /**
+   * Fraction of units whose pre-activation (gated: gate) is never positive over the batch: dead
+   * for ReLU (output and gradient always 0), nearly so for the smooth ones.
+   */
+  readonly deadUnitFraction: number;
+}
+
+/**
+ * Statistics per layer of recorded MLP activations: input and output moments, exact-zero,
+ * negative and near-zero fractions, and the dead-unit rate (units never positive over the batch).
+ *
+ * @example
+ * ```ts
+ * import { layerActivationStats } from "@actlab/actlab";
+ * const rec = {
+ *   layer: 0, activation: "relu", tokens: 2, units: 2,
+ *   input: new Float32Array([-1, 2, -3, 4]), output: new Float32Array([0, 2, 0, 4]),
+ * };
+ * const [s] = layerActivationStats([rec]);
+ * console.assert(s.zeroFraction === 0.5 && s.deadUnitFraction === 0.5); // unit 0 never > 0
+ * ```
+ */
+export function layerActivationStats(
+  records: readonly MlpActivationRecord[],
+  options: { readonly nearZero?: number } = {},
+): LayerActivationStats[] {
+  const eps = options.nearZero ?? 1e-3;
+  return records.map((r) => {
+    const { input: x, output: y, tokens: n, units: h } = r;
+    let sx = 0, sxx = 0, sy = 0, syy = 0, maxAbs = 0, zeros = 0, neg = 0, near = 0;
+    for (let i = 0; i < y.length; i++) {
+      sx += x[i];
+      sxx += x[i] * x[i];
+      const v = y[i];
+      sy += v;
+      syy += v * v;
+      const a = Math.abs(v);
+      if (a > maxAbs) maxAbs = a;
+      if (v === 0) zeros++;
+      if (v < 0) neg++;
+      if (a <= eps) near++;
+    }
+    let dead = 0;
+    for (let j = 0; j < h; j++) {
+      let alive = false;
+      for (let t = 0; t < n && !alive; t++) alive = x[t * h + j] > 0;
+      if (!alive) dead++;
+    }
+    const m = y.length;
+    const mx = sx / m, my = sy / m;
+    return {
+      layer: r.layer,
+      activation: r.activation,
+      tokens: n,
+      units: h,
+      inputMean: mx,
+      inputStd: Math.sqrt(Math.max(0, sxx / m - mx * mx)),
+      mean: my,
+      std: Math.sqrt(Math.max(0, syy / m - my * my)),
+      maxAbs,
+      zeroFraction: zeros / m,
+      negativeFraction: neg / m,
+      nearZeroFraction: near / m,
+      deadUnitFraction: dead / h,
+    };
+  });
+}
+
+/** Sparsity of one MLP layer and what a sparse down projection could skip. */
+export interface MlpSparsity {
+  /** Block index. */
+  readonly layer: number;
+  /** Activation name. */
+  readonly activation: string;
+  /** Fraction of activation outputs exactly zero. */
+  readonly zeroFraction: number;
+  /**
+   * Fraction of the down projection's multiply-adds (N·H·C) whose activation input is zero: what
+   * an unstructured sparse kernel skips. Equal to `zeroFraction`.
+   */
+  readonly downSkippable: number;
+  /**
+   * The same saving as a fraction of the whole MLP's multiply-adds (up projection C·H, or C·2H
+   * gated, plus down projection H·C).
+   */
+  readonly mlpSkippable: number;
+  /** Fraction of hidden units zero for every token of the batch (skippable by a dense kernel). */
+  readonly unitSkippable: number;
+  /** Mean over tokens of the fraction of units active (non-zero). */
+  readonly activePerToken: number;
+  /** Fraction of tiles of `tile` consecutive units × 1 token that are all zero (block sparsity). */
+  readonly tileSkippable: number;
+}
+
+/**
+ * Sparsity of recorded MLP activations per layer: exact-zero fractions and the fraction of the
+ * down-projection (and whole-MLP) FLOPs a sparse kernel could skip, unstructured, per unit
+ * (zero for the whole batch) and in tiles of `tile` units (default 8; the granularity a SIMD
+ * kernel skips at).
+ *
+ * @example
+ * ```ts
+ * import { mlpSparsity } from "@actlab/actlab";
+ * const rec = {
+ *   layer: 0, activation: "relu", tokens: 2, units: 2,
+ *   input: new Float32Array([-1, 2, -3, 4]), output: new Float32Array([0, 2, 0, 4]),
+ * };
+ * const [s] = mlpSparsity([rec], { tile: 1 });
+ * console.assert(s.downSkippable === 0.5 && s.mlpSkippable === 0.25 && s.unitSkippable === 0.5);
+ * ```
+ */
+export function mlpSparsity(
+  records: readonly MlpActivationRecord[],
+  options: { readonly tile?: number } = {},
+): MlpSparsity[] {
+  const tile = options.tile ?? 8;
+  if (!(tile >= 1) || !Number.isInteger(tile)) {
+    throw new RangeError(`mlpSparsity: tile must be a positive integer, got ${tile}`);
+  }
+  return records.map((r) => {
+    const { output: y, tokens: n, units: h } = r;
+    let zeros = 0;
+    for (let i = 0; i < y.length; i++) if (y[i] === 0) zeros++;
+    let deadUnits = 0;
+    for (let j = 0; j < h; j++) {
+      let allZero = true;
+      for (let t = 0; t < n && allZero; t++) allZero = y[t * h + j] === 0;
+      if (allZero) deadUnits++;
+    }
+    let tiles = 0, zeroTiles = 0;
+    for (let t = 0; t < n; t++) {
+      for (let j0 = 0; j0 < h; j0 += tile) {
+        tiles++;
+        let allZero = true;
+        for (let j = j0; j < Math.min(h, j0 + tile) && allZero; j++) allZero = y[t * h + j] === 0;
+        if (allZero) zeroTiles++;
+      }
+    }
+    const z = zeros / y.length;
+    const upShare = r.value ? 2 : 1; // up projection width relative to H
+    return {
+      layer: r.layer,
+      activation: r.activation,
+      zeroFraction: z,
+      downSkippable: z,
+      mlpSkippable: z / (upShare + 1),
+      unitSkippable: deadUnits / h,
+      activePerToken: 1 - z,
+      tileSkippable: zeroTiles / tiles,
+    };
+  });
+}

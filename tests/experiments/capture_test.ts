@@ -1,0 +1,86 @@
+import * as tf from "@tensorflow/tfjs";
+import { assert, assertAlmostEquals, assertEquals, assertThrows } from "@std/assert";
+import {
+  captureMlpActivations,
+  layerActivationStats,
+  mlpSparsity,
+  recordingOps,
+} from "../../lib/experiments/capture.ts";
+import { createGpt, gptConfig, gptForward, tfjsOps } from "../../lib/gpt/mod.ts";
+
+const opts = { sanitizeResources: false, sanitizeOps: false };
+await tf.setBackend("cpu");
+
+const data = Int32Array.from({ length: 400 }, (_, i) => (i * 7 + (i >> 3)) % 10);
+
+Deno.test({
+  name: "recordingOps records one MLP activation per block and leaves the logits unchanged",
+  ...opts,
+  fn() {
+    const model = createGpt(gptConfig({ preset: "tiny", vocabSize: 10, activation: "relu" }));
+    const ids = tf.tensor2d([[1, 2, 3, 4]], [1, 4], "int32");
+    const { ops, records } = recordingOps(tfjsOps(), { layers: model.config.nLayer });
+    const a = gptForward(ops, model.params, model.config, model.activation, ids);
+    const b = model.logits(ids);
+    assertEquals(records.map((r) => r.layer), [0, 1]);
+    assertEquals(records[0].tokens, 4);
+    assertEquals(records[0].units, model.hidden);
+    assertEquals(Array.from(a.dataSync()), Array.from(b.dataSync()));
+    for (const r of records) {
+      for (let i = 0; i < r.output.length; i++) {
+        assertEquals(r.output[i], Math.max(0, r.input[i]));
+      }
+    }
+    tf.dispose([a, b, ids]);
+    model.dispose();
+  },
+});
+
+Deno.test({
+  name: "captureMlpActivations records the gate and value of a gated MLP",
+  ...opts,
+  fn() {
+    const model = createGpt(gptConfig({ preset: "tiny", vocabSize: 10, activation: "reglu" }));
+    const records = captureMlpActivations(model, data, { batchSize: 3 });
+    assertEquals(records.length, 2);
+    const r = records[1];
+    assertEquals(r.tokens, 3 * model.config.blockSize);
+    assert(r.value !== undefined);
+    for (let i = 0; i < 50; i++) {
+      assertAlmostEquals(r.output[i], Math.max(0, r.input[i]) * r.value![i], 1e-6);
+    }
+    const [s] = mlpSparsity([r], { tile: 1 });
+    assertAlmostEquals(s.mlpSkippable, s.downSkippable / 3, 1e-12); // up projection is C·2H
+    assertThrows(() => captureMlpActivations(model, data.slice(0, 10)), RangeError, "fill");
+    model.dispose();
+  },
+});
+
+Deno.test("layerActivationStats counts zeros, negatives and dead units", () => {
+  const rec = {
+    layer: 0,
+    activation: "gelu",
+    tokens: 3,
+    units: 2,
+    input: new Float32Array([-1, 1, -2, 0.5, -0.1, -3]),
+    output: new Float32Array([-0.1587, 0.8413, -0.0455, 0.3457, -0.046, -0.004]),
+  };
+  const [s] = layerActivationStats([rec]);
+  assertEquals(s.deadUnitFraction, 0.5); // unit 0 is never positive
+  assertEquals(s.zeroFraction, 0);
+  assertAlmostEquals(s.negativeFraction, 4 / 6, 1e-12);
+  assertAlmostEquals(s.maxAbs, 0.8413, 1e-6);
+  assertAlmostEquals(s.inputMean, (-1 + 1 - 2 + 0.5 - 0.1 - 3) / 6, 1e-6);
+});
+
+Deno.test("mlpSparsity measures unstructured, per-unit and tile sparsity", () => {
+  // 2 tokens × 4 units; unit 3 is zero for both tokens; tile 2: token 1's tile [2, 3] is zero
+  const y = new Float32Array([1, 0, 2, 0, 0, 3, 0, 0]);
+  const rec = { layer: 0, activation: "relu", tokens: 2, units: 4, input: y, output: y };
+  const [s] = mlpSparsity([rec], { tile: 2 });
+  assertEquals(s.zeroFraction, 5 / 8);
+  assertEquals(s.mlpSkippable, 5 / 16);
+  assertEquals(s.unitSkippable, 1 / 4);
+  assertEquals(s.tileSkippable, 1 / 4);
+  assertThrows(() => mlpSparsity([rec], { tile: 0 }), RangeError, "tile");
+});
