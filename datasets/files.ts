@@ -4,7 +4,7 @@
  * @module
  */
 import { homedir } from "node:os";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 
 /**
  * Lowercase hex SHA-256 of `bytes`.

@@ -57,11 +57,11 @@ export type ValueSpec = (string | number)[] | {
  * ```
  */
 export class GraphBuilder implements OnnxBuilder {
-  // deno-lint-ignore no-explicit-any
   /** NodeProtos recorded so far. */
-  readonly nodes: any[] = [];
   // deno-lint-ignore no-explicit-any
+  readonly nodes: any[] = [];
   /** TensorProtos (weights and constants) recorded so far. */
+  // deno-lint-ignore no-explicit-any
   readonly initializers: any[] = [];
   #counter = 0;
 
