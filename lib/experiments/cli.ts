@@ -6,7 +6,7 @@
  *                   [--shard i/n] [--engine ort|tfjs] [--backend wasm] [--threads 1] [--data DIR]
  *   deno task sweep merge DIR… [--out DIR]
  *
- * Writes `<out>/trials/*.json` (one per finished trial), `<out>/summary.csv`, `<out>/report.html`
+ * Writes `<out>/trials/*.json` (one per finished trial) and `<out>/trials.jsonl`, `<out>/summary.csv`, `<out>/report.html`
  * (convergence table, CIs, loss curves; plotly.js beside it) and prints the convergence table. Shards come from `--shard`, SLURM_ARRAY_TASK_ID/COUNT or Kubernetes'
  * JOB_COMPLETION_INDEX (+ ACTLAB_SHARD_COUNT).
  *

@@ -1,6 +1,7 @@
 /**
  * Sweeps over activations × seeds on the mini-GPT: each trial trains one model and is written to
- * disk as soon as it finishes (atomically), a re-run skips finished trials, and trials split
+ * disk as soon as it finishes (atomically: `trials/<activation>__seed<k>.json`, and all of the
+ * shard's finished trials as `trials.jsonl`), a re-run skips finished trials, and trials split
  * deterministically into shards so a cluster's scheduler can run them in parallel.
  *
  * @module
@@ -342,6 +343,11 @@ export async function sweep(data: CharDataset, options: SweepOptions = {}): Prom
     const result = await runTrial(data, spec, settings, options);
     if (path) await writeTextAtomic(path, JSON.stringify(result));
     trials.push(result);
+    if (out) {
+      // The shard's finished trials so far as JSON Lines, rewritten whole (atomically) each time.
+      const lines = trials.map((t) => JSON.stringify(t)).join("\n") + "\n";
+      await writeTextAtomic(`${out}/trials${shardSuffix(options.shard)}.jsonl`, lines);
+    }
     await options.onTrial?.(result, false);
   }
   const summary = summarizeTrials(trials, {

@@ -66,6 +66,8 @@ Deno.test({
         "relu__seed1.json",
         "relu__seed2.json",
       ]);
+      const jsonl = (await Deno.readTextFile(`${out}/trials.jsonl`)).trim().split("\n");
+      assertEquals(jsonl.map((l) => JSON.parse(l).activation), ["relu", "relu", "gelu", "gelu"]);
       const summary = first.summary.objects() as Record<string, number | string>[];
       assertEquals(summary.map((r) => r.activation), ["relu", "gelu"]);
       assertEquals(summary[0].baseline, "gelu");
