@@ -28,6 +28,6 @@ for (const r of rows) {
   );
 }
 console.log(
-  "\nerror = max |got − want| / max(1, |want|) over 4,019 points in [-10, 10] plus 0, ±1e-3, " +
+  "\nerror = max |got − want| / max(1, |want|) over 4,020 points in [-10, 10] plus 0, ±1e-3, " +
     "±1e-6, 6, ±20…±1000 (gated: × 6 values for tfjs, 4 for ORT).",
 );
