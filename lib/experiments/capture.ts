@@ -19,8 +19,9 @@ export interface MlpActivationRecord {
   readonly layer: number;
   /** Activation name. */
   readonly activation: string;
-  /** Tokens N (B·T) and hidden units H. */
+  /** Tokens N (B·T). */
   readonly tokens: number;
+  /** Hidden units H. */
   readonly units: number;
   /** The pre-activation [N·H], row-major (gated: the gate). */
   readonly input: Float32Array;
@@ -132,19 +133,23 @@ export interface LayerActivationStats {
   readonly layer: number;
   /** Activation name. */
   readonly activation: string;
-  /** Tokens and hidden units in the record. */
+  /** Tokens in the record. */
   readonly tokens: number;
+  /** Hidden units in the record. */
   readonly units: number;
-  /** Mean and standard deviation of the pre-activation (gated: the gate). */
+  /** Mean of the pre-activation (gated: the gate). */
   readonly inputMean: number;
+  /** Standard deviation of the pre-activation (gated: the gate). */
   readonly inputStd: number;
-  /** Mean and standard deviation of the output. */
+  /** Mean of the output. */
   readonly mean: number;
+  /** Standard deviation of the output. */
   readonly std: number;
   /** max |output|. */
   readonly maxAbs: number;
-  /** Fraction of outputs exactly 0, and below 0. */
+  /** Fraction of outputs exactly 0. */
   readonly zeroFraction: number;
+  /** Fraction of outputs below 0. */
   readonly negativeFraction: number;
   /** Fraction of outputs with |h| ≤ `nearZero` (default 1e-3): what a threshold could skip. */
   readonly nearZeroFraction: number;

@@ -121,16 +121,21 @@ export interface SampledDistribution {
   readonly activation: string;
   /** Samples drawn. */
   readonly n: number;
-  /** Sample mean, standard deviation, min and max of f(X). */
+  /** Sample mean of f(X). */
   readonly mean: number;
+  /** Sample standard deviation of f(X). */
   readonly std: number;
+  /** Smallest f(x) drawn. */
   readonly min: number;
+  /** Largest f(x) drawn. */
   readonly max: number;
-  /** Fraction of samples with f(x) exactly 0, and below 0. */
+  /** Fraction of samples with f(x) exactly 0. */
   readonly zeroFraction: number;
+  /** Fraction of samples with f(x) below 0. */
   readonly negativeFraction: number;
-  /** Bin edges (bins + 1 values) and counts per bin (values outside the range are clipped in). */
+  /** Bin edges (bins + 1 values). */
   readonly edges: number[];
+  /** Counts per bin (values outside the range are clipped into the end bins). */
   readonly counts: number[];
   /** The outputs themselves (float64), for plotting. */
   readonly values: Float64Array;

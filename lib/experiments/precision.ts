@@ -25,8 +25,9 @@ export type FloatFormat = "fp32" | "bf16" | "fp16" | "fp8_e4m3" | "fp8_e5m2";
 export interface FormatSpec {
   /** Format name. */
   readonly name: FloatFormat;
-  /** Exponent and explicit mantissa bits. */
+  /** Exponent bits. */
   readonly exponentBits: number;
+  /** Explicit mantissa bits. */
   readonly mantissaBits: number;
   /** Exponent of the smallest normal number (1 − bias). */
   readonly minExponent: number;
@@ -310,9 +311,11 @@ export interface OutlierRow {
 export interface OutlierOptions {
   /** Outlier magnitudes to try. Default [1, 10, 30, 100, 300]. */
   readonly outliers?: readonly number[];
-  /** Tokens, model width d and MLP hidden width H. Defaults 512, 64, 256. */
+  /** Tokens. Default 512. */
   readonly tokens?: number;
+  /** Model width d. Default 64. */
   readonly width?: number;
+  /** MLP hidden width H. Default 256. */
   readonly hidden?: number;
   /** Every `every`-th token carries the outlier (in channel 0). Default 64. */
   readonly every?: number;
