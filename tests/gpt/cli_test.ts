@@ -1,21 +1,7 @@
 import { assert, assertEquals } from "@std/assert";
-import { fileURLToPath } from "node:url";
+import { trainCli } from "./_cli.ts";
 
-const CLI = fileURLToPath(new URL("../../lib/gpt/cli.ts", import.meta.url));
-
-async function cli(...args: string[]): Promise<{ code: number; lines: string[]; stderr: string }> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", CLI, ...args],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const text = new TextDecoder().decode(out.stdout).trim();
-  return {
-    code: out.code,
-    lines: text ? text.split("\n") : [],
-    stderr: new TextDecoder().decode(out.stderr),
-  };
-}
+const cli = trainCli;
 
 Deno.test("the CLI prints a header and one JSON object per evaluation, like the reference", async () => {
   const { code, lines, stderr } = await cli(

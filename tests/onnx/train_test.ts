@@ -4,6 +4,7 @@
  * Tiny preset, synthetic data: each test runs in about a second on two cores.
  */
 import * as tf from "@tensorflow/tfjs";
+import { trainCli } from "../gpt/_cli.ts";
 import { assert, assertEquals, assertRejects, assertThrows } from "@std/assert";
 import {
   checkpointBytes,
@@ -380,21 +381,7 @@ Deno.test({
   },
 });
 
-const CLI = new URL("../../lib/gpt/cli.ts", import.meta.url).pathname;
-
-async function cli(...args: string[]): Promise<{ code: number; lines: string[]; stderr: string }> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", CLI, ...args],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const text = new TextDecoder().decode(out.stdout).trim();
-  return {
-    code: out.code,
-    lines: text ? text.split("\n") : [],
-    stderr: new TextDecoder().decode(out.stderr),
-  };
-}
+const cli = trainCli;
 
 Deno.test("deno task train --engine ort prints the same JSON lines as the tfjs engine", async () => {
   const common = ["--preset", "tiny", "--dataset", "synthetic", "--iters", "10", "--eval-every"];
