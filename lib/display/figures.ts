@@ -435,6 +435,20 @@ export function outputDistributions(
   });
 }
 
+/** A small grey note in a figure's top-right corner (what a band or a marker means). */
+function cornerNote(text: string) {
+  return {
+    xref: "paper",
+    yref: "paper",
+    x: 1,
+    y: 1.06,
+    xanchor: "right",
+    showarrow: false,
+    text,
+    font: { size: 11, color: "#666" },
+  };
+}
+
 /** How {@link lossCurves} draws the spread over seeds. */
 export type LossBand = "minmax" | "ci95" | "std" | "none";
 
@@ -578,16 +592,7 @@ export function lossCurves(rows: DataRows, options: LossCurveOptions = {}): Figu
     },
     ...(bandText
       ? {
-        annotations: [{
-          xref: "paper",
-          yref: "paper",
-          x: 1,
-          y: 1.06,
-          xanchor: "right",
-          showarrow: false,
-          text: bandText,
-          font: { size: 11, color: "#666" },
-        }],
+        annotations: [cornerNote(bandText)],
       }
       : {}),
   }, {
@@ -727,16 +732,7 @@ export function intervalChart(rows: DataRows, options: IntervalOptions = {}): Fi
   return new Figure([trace], {
     title: { text: title },
     height: 400,
-    annotations: [{
-      xref: "paper",
-      yref: "paper",
-      x: 1,
-      y: 1.06,
-      xanchor: "right",
-      showarrow: false,
-      text: `★ best mean · bars: ${Math.round(level * 100)}% CI`,
-      font: { size: 11, color: "#666" },
-    }],
+    annotations: [cornerNote(`★ best mean · bars: ${Math.round(level * 100)}% CI`)],
     xaxis: axisTitle(options.group ?? "activation"),
     yaxis: axisTitle(options.yTitle ?? options.value ?? "value"),
   }, { summary });

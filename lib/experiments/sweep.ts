@@ -8,6 +8,7 @@
  */
 import * as aq from "arquero";
 import type { CharDataset } from "../../datasets/char_dataset.ts";
+import { sha256Hex } from "../../datasets/files.ts";
 import { getActivation } from "../activations/registry.ts";
 import { gptConfig, type PresetName } from "../gpt/config.ts";
 import { createGpt } from "../gpt/model.ts";
@@ -207,11 +208,6 @@ export function sweepTrials(
   return shard ? all.filter((_, k) => k % shard.count === shard.index) : all;
 }
 
-async function sha256Short(text: string): Promise<string> {
-  const d = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
-  return Array.from(d.slice(0, 6), (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
 function trialFile(out: string, t: TrialSpec): string {
   const safe = t.activation.replace(/[^a-z0-9_.=-]/gi, "_");
   return `${out}/trials/${safe}__seed${t.seed}.json`;
@@ -314,7 +310,7 @@ export async function sweep(data: CharDataset, options: SweepOptions = {}): Prom
   const settings: SweepSettings = {
     ...base,
     engine: options.engine ?? "tfjs",
-    key: await sha256Short(JSON.stringify(base)),
+    key: (await sha256Hex(new TextEncoder().encode(JSON.stringify(base)))).slice(0, 12),
   };
   const out = options.out;
   if (out) {

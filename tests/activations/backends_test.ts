@@ -14,6 +14,7 @@ import {
   listActivations,
   measureAccuracy,
   setFusedKernels,
+  sha256Hex,
   type UnaryActivation,
 } from "@actlab/actlab";
 
@@ -175,7 +176,6 @@ Deno.test("the committed wasm kernels were built from the current kernels.c", as
   const source = await Deno.readFile(
     new URL("../../lib/activations/wasm/kernels.c", import.meta.url),
   );
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", source));
-  const hex = Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
+  const hex = await sha256Hex(source);
   assertEquals(hex, KERNELS_SOURCE_SHA256, "kernels.c changed: run `deno task build:wasm`");
 });
