@@ -1,8 +1,23 @@
 /**
  * actlab: activation functions in transformers, from a Deno Jupyter notebook.
  *
- * The activation registry (exact math, gradients, your own activations), tfjs engine selection
- * (native TensorFlow, WebGPU, WebAssembly, CPU) and ONNX Runtime sessions.
+ * This root module holds what a notebook needs day to day: the activation registry, engine
+ * choice, the mini-GPT and its training, sweeps and their statistics, and the display helpers.
+ * Everything else is in a subpath, one per layer of `lib/`:
+ *
+ * | import                          | for                                                       |
+ * | ------------------------------- | --------------------------------------------------------- |
+ * | `@actlab/actlab/core`           | atomic files, hashing, RNG, tokenizer, batches, statistics |
+ * | `@actlab/actlab/datasets`       | Tiny Shakespeare, character datasets, synthetic text      |
+ * | `@actlab/actlab/activations`    | the registry, float64 math, fused kernels, accuracy       |
+ * | `@actlab/actlab/engine`         | tfjs backends, ONNX Runtime sessions, throughput          |
+ * | `@actlab/actlab/gpt`            | config, model, ops interface, eager step, checkpoints     |
+ * | `@actlab/actlab/onnx`           | graphs, tracing, export, `OrtModel`, compiled training    |
+ * | `@actlab/actlab/train`          | `trainGpt` on either engine, timing, evaluation           |
+ * | `@actlab/actlab/experiments`    | sweeps, distributions, capture, precision, GELU mismatch  |
+ * | `@actlab/actlab/display`        | Plotly figures, tables, progress, live charts, cell helpers |
+ * | `@actlab/actlab/notebook`       | the headless notebook runner and nbformat                 |
+ * | `@actlab/actlab/report`         | the sweep's offline HTML report                           |
  *
  * @example
  * ```ts
@@ -18,11 +33,73 @@
  *
  * @module
  */
-export * from "./lib/activations/mod.ts";
-export * from "./lib/engine/mod.ts";
-export * from "./lib/onnx/mod.ts";
-export * from "./lib/experiments/mod.ts";
-export * from "./lib/gpt/mod.ts";
-export * from "./datasets/mod.ts";
-export * from "./lib/display/mod.ts";
-export * from "./lib/notebook/mod.ts";
+export { createRng, mean, std, summarize, welchTTest } from "./lib/core/mod.ts";
+export type { Rng, Summary, WelchResult } from "./lib/core/mod.ts";
+export { charDataset, loadTinyShakespeare, syntheticDataset } from "./datasets/mod.ts";
+export type { CharDataset, TinyShakespeare } from "./datasets/mod.ts";
+export {
+  getActivation,
+  getGated,
+  getUnary,
+  listActivations,
+  registerActivation,
+  unregisterActivation,
+} from "./lib/activations/mod.ts";
+export type {
+  ActivationDef,
+  GatedActivation,
+  UnaryActivation,
+  UserGatedActivation,
+  UserUnaryActivation,
+} from "./lib/activations/mod.ts";
+export { initEngine } from "./lib/engine/mod.ts";
+export type { EngineInfo } from "./lib/engine/mod.ts";
+export {
+  checkpointBytes,
+  checkpointFromBytes,
+  createGpt,
+  generate,
+  Gpt,
+  gptConfig,
+  loadCheckpoint,
+  saveCheckpoint,
+} from "./lib/gpt/mod.ts";
+export type { EvalInfo, GptConfig, StepInfo } from "./lib/gpt/mod.ts";
+export { conformanceTable, exportOnnx, OrtModel } from "./lib/onnx/mod.ts";
+export { trainGpt } from "./lib/train/mod.ts";
+export type { TrainOptions, TrainResult } from "./lib/train/mod.ts";
+export {
+  captureMlpActivations,
+  FLOAT_FORMATS,
+  geluMismatch,
+  layerActivationStats,
+  mlpSparsity,
+  normalStatsTable,
+  outlierAmplification,
+  precisionError,
+  roundToFormat,
+  sampledDistribution,
+  summarizeTrials,
+  sweep,
+} from "./lib/experiments/mod.ts";
+export type { FloatFormat, SweepOptions, SweepResult, TrialResult } from "./lib/experiments/mod.ts";
+export {
+  activationCurves,
+  activationDifference,
+  cached,
+  convergenceTable,
+  distributionFigure,
+  figure,
+  geluTanhDifference,
+  intervalChart,
+  isFast,
+  liveLossChart,
+  lossCurves,
+  outputDistributions,
+  progress,
+  seriesColor,
+  show,
+  table,
+  timed,
+  versions,
+} from "./lib/display/mod.ts";

@@ -6,7 +6,9 @@
  *   deno run -A bench/accuracy.ts [--backends cpu,wasm,webgpu]
  */
 import { parseArgs } from "node:util";
-import { type BackendName, conformanceTable, derivativeCheck, getActivation } from "../mod.ts";
+import type { BackendName } from "../lib/engine/mod.ts";
+import { conformanceTable, getActivation } from "../mod.ts";
+import { derivativeCheck } from "../lib/activations/mod.ts";
 
 const { values } = parseArgs({ options: { backends: { type: "string" } } });
 const backends = values.backends?.split(",") as BackendName[] | undefined;

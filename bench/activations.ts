@@ -6,16 +6,9 @@
  *   deno task bench [--backends cpu,wasm,webgpu] [--size 1048576] [--only gelu,relu]
  */
 import { parseArgs } from "node:util";
-import {
-  activationThroughput,
-  availableBackends,
-  fusedBackends,
-  getActivation,
-  initEngine,
-  listActivations,
-  matmulThroughput,
-  setFusedKernels,
-} from "../mod.ts";
+import { activationThroughput, availableBackends, matmulThroughput } from "../lib/engine/mod.ts";
+import { fusedBackends, setFusedKernels } from "../lib/activations/mod.ts";
+import { getActivation, initEngine, listActivations } from "../mod.ts";
 
 const { values } = parseArgs({
   options: {

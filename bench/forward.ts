@@ -9,18 +9,10 @@
 import { parseArgs } from "node:util";
 import * as ort from "onnxruntime-node";
 import * as tf from "@tensorflow/tfjs";
-import {
-  activationModel,
-  availableBackends,
-  createGpt,
-  createOrtSession,
-  encodeSafetensors,
-  getActivation,
-  gptConfig,
-  initEngine,
-  OrtModel,
-  type SafetensorsTensor,
-} from "../mod.ts";
+import { activationModel } from "../lib/onnx/mod.ts";
+import { availableBackends, createOrtSession } from "../lib/engine/mod.ts";
+import { createGpt, getActivation, gptConfig, initEngine, OrtModel } from "../mod.ts";
+import { encodeSafetensors, type SafetensorsTensor } from "../lib/gpt/mod.ts";
 
 const { values } = parseArgs({
   options: {

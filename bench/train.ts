@@ -77,7 +77,7 @@ for (const b of await availableBackends()) {
   const r = await run(Deno.execPath(), [
     "run",
     "-A",
-    "lib/gpt/cli.ts",
+    "cli/train.ts",
     "--preset",
     "nano",
     "--activation",

@@ -18,15 +18,10 @@
  * Timings on a shared machine are noisy: compare numbers from one run of this script only.
  */
 import { parseArgs } from "node:util";
-import {
-  charDataset,
-  createGpt,
-  gptConfig,
-  initEngine,
-  ortVersion,
-  timeTrainingSteps,
-  trainConfig,
-} from "../mod.ts";
+import { charDataset, createGpt, gptConfig, initEngine } from "../mod.ts";
+import { ortVersion } from "../lib/engine/mod.ts";
+import { timeTrainingSteps } from "../lib/train/mod.ts";
+import { trainConfig } from "../lib/gpt/mod.ts";
 
 const here = new URL(".", import.meta.url).pathname;
 const { values } = parseArgs({

@@ -3,8 +3,8 @@
  *
  * @module
  */
-import { splitTrainVal } from "./batches.ts";
-import { CharTokenizer } from "./tokenizer.ts";
+import { splitTrainVal } from "../lib/core/batches.ts";
+import { CharTokenizer } from "../lib/core/tokenizer.ts";
 
 /** Text ready for a character-level language model. */
 export interface CharDataset {

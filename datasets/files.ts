@@ -7,23 +7,6 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 
 /**
- * Lowercase hex SHA-256 of `bytes`.
- *
- * @example
- * ```ts
- * import { sha256Hex } from "./files.ts";
- * const h = await sha256Hex(new TextEncoder().encode("abc"));
- * console.assert(h.startsWith("ba7816bf"));
- * ```
- */
-export async function sha256Hex(bytes: Uint8Array): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>);
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-export { atomicWriteFile } from "../lib/_fs.ts";
-
-/**
  * The per-user cache folder for datasets: `$XDG_CACHE_HOME/actlab/datasets`, else
  * `~/.cache/actlab/datasets` (Linux), `~/Library/Caches/actlab/datasets` (macOS),
  * `%LOCALAPPDATA%\actlab\datasets` (Windows).

@@ -6,7 +6,7 @@
  * @module
  */
 import { type CharDataset, charDataset } from "../char_dataset.ts";
-import { createRng, type Rng } from "../rng.ts";
+import { createRng, type Rng } from "../../lib/core/rng.ts";
 
 const SUBJECTS = ["the cat", "a dog", "the old king", "my friend", "the bird", "a child"];
 const VERBS = ["sees", "likes", "follows", "finds", "hears", "calls"];

@@ -6,14 +6,9 @@
  */
 import { join } from "node:path";
 import { type CharDataset, charDataset } from "../char_dataset.ts";
-import {
-  atomicWriteFile,
-  download,
-  type DownloadProgress,
-  sha256Hex,
-  stderrProgress,
-  userCacheDir,
-} from "../files.ts";
+import { atomicWriteFile } from "../../lib/core/fs.ts";
+import { sha256Hex } from "../../lib/core/hash.ts";
+import { download, type DownloadProgress, stderrProgress, userCacheDir } from "../files.ts";
 
 /**
  * Where Tiny Shakespeare comes from and how to recognise it.

@@ -143,7 +143,8 @@ export function defineGated(spec: GatedSpec): GatedActivation {
  *
  * @example
  * ```ts
- * import { gatedFrom, getUnary } from "@actlab/actlab";
+ * import { gatedFrom } from "@actlab/actlab/activations";
+ * import { getUnary } from "@actlab/actlab";
  * const geglu = gatedFrom(getUnary("mish"), { name: "my_mishglu" });
  * geglu.reference(1, 2); // 2·gelu(1)
  * ```

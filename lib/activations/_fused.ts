@@ -52,7 +52,7 @@ let enabled = true;
  *
  * @example
  * ```ts
- * import { setFusedKernels } from "@actlab/actlab";
+ * import { setFusedKernels } from "@actlab/actlab/activations";
  * const before = setFusedKernels(false); // composites of tfjs ops only
  * setFusedKernels(before);
  * ```
@@ -75,7 +75,7 @@ export function fusedKernelFor(name: string): FusedKernel | undefined {
  *
  * @example
  * ```ts
- * import { fusedBackends } from "@actlab/actlab";
+ * import { fusedBackends } from "@actlab/actlab/activations";
  * fusedBackends("gelu"); // ["cpu", "wasm", "webgpu"]
  * ```
  */

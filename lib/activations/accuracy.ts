@@ -51,7 +51,7 @@ export function scaledError(got: number, want: number): number {
  *
  * @example
  * ```ts
- * import { accuracyGrid } from "@actlab/actlab";
+ * import { accuracyGrid } from "@actlab/actlab/activations";
  * accuracyGrid().length; // 4020
  * ```
  */
@@ -132,7 +132,8 @@ async function gatedReport(def: GatedActivation, xs: number[]): Promise<Accuracy
  *
  * @example
  * ```ts
- * import { getActivation, initEngine, measureAccuracy } from "@actlab/actlab";
+ * import { getActivation, initEngine } from "@actlab/actlab";
+ * import { measureAccuracy } from "@actlab/actlab/activations";
  * await initEngine({ backend: "cpu" });
  * const report = await measureAccuracy(getActivation("gelu"));
  * report.forward.maxError < 1e-6; // true
@@ -153,7 +154,8 @@ export function measureAccuracy(
  *
  * @example
  * ```ts
- * import { getActivation, derivativeCheck } from "@actlab/actlab";
+ * import { getActivation } from "@actlab/actlab";
+ * import { derivativeCheck } from "@actlab/actlab/activations";
  * derivativeCheck(getActivation("silu")).maxError < 1e-7; // true
  * ```
  */

@@ -29,7 +29,7 @@ const builtinNames = new Set<string>();
  *
  * @example
  * ```ts
- * import { normalizeActivationName } from "@actlab/actlab";
+ * import { normalizeActivationName } from "@actlab/actlab/activations";
  * normalizeActivationName(" GELU-tanh "); // "gelu_tanh"
  * ```
  */
@@ -195,7 +195,7 @@ export function getGated(name: string): GatedActivation {
  *
  * @example
  * ```ts
- * import { hasActivation } from "@actlab/actlab";
+ * import { hasActivation } from "@actlab/actlab/activations";
  * hasActivation("swish"); // true
  * ```
  */
@@ -227,7 +227,7 @@ export function listActivations(options: { kind?: ActivationKind } = {}): Activa
  *
  * @example
  * ```ts
- * import { isBuiltinActivation } from "@actlab/actlab";
+ * import { isBuiltinActivation } from "@actlab/actlab/activations";
  * isBuiltinActivation("gelu"); // true
  * ```
  */

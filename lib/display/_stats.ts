@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { mean, std, studentTQuantile } from "../experiments/stats.ts";
+import { mean, std, studentTQuantile } from "../core/stats.ts";
 
 export { mean, studentTQuantile as tQuantile };
 

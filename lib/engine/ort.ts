@@ -39,7 +39,7 @@ function ortBinaryDir(): string {
  *
  * @example
  * ```ts
- * import { ortCudaStatus } from "@actlab/actlab";
+ * import { ortCudaStatus } from "@actlab/actlab/engine";
  * const { available, reason } = ortCudaStatus();
  * ```
  */
@@ -62,7 +62,9 @@ export function ortCudaStatus(): { available: boolean; reason: string } {
  *
  * @example
  * ```ts
- * import { activationModel, createOrtSession, getActivation } from "@actlab/actlab";
+ * import { activationModel } from "@actlab/actlab/onnx";
+ * import { createOrtSession } from "@actlab/actlab/engine";
+ * import { getActivation } from "@actlab/actlab";
  * const model = activationModel(getActivation("gelu")); // bytes; a file path works too
  * const { session, provider, reason } = await createOrtSession(model);
  * console.log(provider, reason, session.inputNames); // "cpu", "CPU, because …", ["x"]
@@ -109,7 +111,7 @@ export async function createOrtSession(
  *
  * @example
  * ```ts
- * import { ortVersion } from "@actlab/actlab";
+ * import { ortVersion } from "@actlab/actlab/engine";
  * ortVersion(); // "1.30.0"
  * ```
  */

@@ -193,7 +193,8 @@ export async function initEngine(
  *
  * @example
  * ```ts
- * import { engineInfo, initEngine } from "@actlab/actlab";
+ * import { engineInfo } from "@actlab/actlab/engine";
+ * import { initEngine } from "@actlab/actlab";
  * await initEngine({ backend: "cpu" });
  * engineInfo()?.backend; // "cpu"
  * ```
@@ -208,7 +209,7 @@ export function engineInfo(): EngineInfo | undefined {
  *
  * @example
  * ```ts
- * import { availableBackends } from "@actlab/actlab";
+ * import { availableBackends } from "@actlab/actlab/engine";
  * for (const b of await availableBackends()) console.log(b.backend, b.ok, b.detail);
  * ```
  */

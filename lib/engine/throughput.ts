@@ -43,7 +43,8 @@ async function time(run: () => tf.Tensor[], minMs: number): Promise<{ ms: number
  *
  * @example
  * ```ts
- * import { activationThroughput, getActivation, initEngine } from "@actlab/actlab";
+ * import { activationThroughput } from "@actlab/actlab/engine";
+ * import { getActivation, initEngine } from "@actlab/actlab";
  * await initEngine({ backend: "wasm" });
  * const t = await activationThroughput(getActivation("gelu"), { size: 1 << 18 });
  * console.log(`${t.gbPerS.toFixed(2)} GB/s`);
@@ -71,7 +72,8 @@ export async function activationThroughput(
  *
  * @example
  * ```ts
- * import { initEngine, matmulThroughput } from "@actlab/actlab";
+ * import { initEngine } from "@actlab/actlab";
+ * import { matmulThroughput } from "@actlab/actlab/engine";
  * await initEngine({ backend: "cpu" });
  * const { gflops } = await matmulThroughput({ n: 128 });
  * ```

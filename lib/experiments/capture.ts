@@ -6,8 +6,8 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { sampleBatch } from "../../datasets/batches.ts";
-import { createRng } from "../../datasets/rng.ts";
+import { sampleBatch } from "../core/batches.ts";
+import { createRng } from "../core/rng.ts";
 import type { GatedActivation, UnaryActivation } from "../activations/types.ts";
 import { type Gpt, gptForward } from "../gpt/model.ts";
 import type { Ops } from "../gpt/ops.ts";
@@ -38,7 +38,8 @@ export interface MlpActivationRecord {
  *
  * @example
  * ```ts ignore
- * import { gptForward, recordingOps, tfjsOps } from "@actlab/actlab";
+ * import { gptForward, tfjsOps } from "@actlab/actlab/gpt";
+ * import { recordingOps } from "@actlab/actlab/experiments";
  * const { ops, records } = recordingOps(tfjsOps());
  * tf.tidy(() => gptForward(ops, model.params, model.config, model.activation, ids));
  * records.map((r) => r.layer); // [0, 1, 2, 3]

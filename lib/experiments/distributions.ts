@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { createRng } from "../../datasets/rng.ts";
+import { createRng } from "../core/rng.ts";
 import { normalCdf } from "../activations/_math.ts";
 import { type ActivationRef, resolveActivationRef, scalarOf } from "./_ref.ts";
 
@@ -45,7 +45,7 @@ const SQRT2PI = Math.sqrt(2 * Math.PI);
  *
  * @example
  * ```ts
- * import { normalOutputStats } from "@actlab/actlab";
+ * import { normalOutputStats } from "@actlab/actlab/experiments";
  * const relu = normalOutputStats("relu");
  * console.assert(Math.abs(relu.mean - 1 / Math.sqrt(2 * Math.PI)) < 1e-9); // 0.3989
  * console.assert(Math.abs(relu.zeroFraction - 0.5) < 1e-9);

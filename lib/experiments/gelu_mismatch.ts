@@ -7,8 +7,8 @@
  */
 import * as aq from "arquero";
 import * as tf from "@tensorflow/tfjs";
-import { sampleBatch } from "../../datasets/batches.ts";
-import { createRng } from "../../datasets/rng.ts";
+import { sampleBatch } from "../core/batches.ts";
+import { createRng } from "../core/rng.ts";
 import { getActivation } from "../activations/registry.ts";
 import { Gpt } from "../gpt/model.ts";
 import { generate } from "../gpt/sample.ts";

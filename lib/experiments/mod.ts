@@ -1,40 +1,19 @@
 /**
- * Experiments as functions: statistics for convergence tables (more to come: sweeps over
- * activations × seeds). Returns plain data; never draws.
+ * Experiments as functions: sweeps over activations × seeds with their convergence summaries,
+ * output distributions, activation capture and sparsity, low-precision emulation and the GELU
+ * mismatch study. Returns plain data and arquero tables; never draws (`lib/display/` does).
  *
  * @example
  * ```ts
- * import { summarize, welchTTest } from "@actlab/actlab";
- * const gelu = [1.912, 1.905, 1.918];
- * const relu = [1.951, 1.947, 1.962];
- * summarize(gelu).ciHalfWidth;
- * welchTTest(gelu, relu).p;
+ * import { normalOutputStats } from "./mod.ts";
+ * normalOutputStats("relu").mean; // 1/√(2π) ≈ 0.3989
  * ```
  *
  * @module
  */
-export {
-  incompleteBeta,
-  logGamma,
-  mean,
-  std,
-  studentTCdf,
-  studentTQuantile,
-  summarize,
-  variance,
-  welchTTest,
-} from "./stats.ts";
-export type { Summary, WelchResult } from "./stats.ts";
 export { geluMismatch } from "./gelu_mismatch.ts";
 export type { GeluMismatch, GeluMismatchOptions, GeluMismatchRow } from "./gelu_mismatch.ts";
-export {
-  mergeSweeps,
-  parseShard,
-  summarizeTrials,
-  sweep,
-  sweepTrials,
-  writeTextAtomic,
-} from "./sweep.ts";
+export { mergeSweeps, parseShard, summarizeTrials, sweep, sweepTrials } from "./sweep.ts";
 export type {
   Shard,
   SweepOptions,
@@ -43,7 +22,6 @@ export type {
   TrialResult,
   TrialSpec,
 } from "./sweep.ts";
-export { writeSweepReport } from "./report.ts";
 export { normalOutputStats, normalStatsTable, sampledDistribution } from "./distributions.ts";
 export type {
   ActivationRef,

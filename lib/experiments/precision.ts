@@ -15,7 +15,7 @@
  *
  * @module
  */
-import { createRng } from "../../datasets/rng.ts";
+import { createRng } from "../core/rng.ts";
 import { type ActivationRef, resolveActivationRef } from "./_ref.ts";
 
 /** A floating-point storage format. */
@@ -159,7 +159,7 @@ export function roundToFormat(x: number, format: FloatFormat, options: RoundOpti
  *
  * @example
  * ```ts
- * import { quantize } from "@actlab/actlab";
+ * import { quantize } from "@actlab/actlab/experiments";
  * const q = quantize([0.1, 1000, -3], "fp8_e4m3", { overflow: "saturate" });
  * console.assert(q[1] === 448 && q[2] === -3);
  * ```

@@ -8,22 +8,14 @@
  */
 import * as aq from "arquero";
 import type { CharDataset } from "../../datasets/char_dataset.ts";
-import { sha256Hex } from "../../datasets/files.ts";
+import { sha256Hex } from "../core/hash.ts";
 import { getActivation } from "../activations/registry.ts";
 import { gptConfig, type PresetName } from "../gpt/config.ts";
 import { createGpt } from "../gpt/model.ts";
-import {
-  type EvalInfo,
-  type StepInfo,
-  trainGpt,
-  TrainingDivergedError,
-  type TrainOptions,
-} from "../gpt/train.ts";
-import "../onnx/train.ts"; // registers the "ort" training engine
-import { summarize, welchTTest } from "./stats.ts";
-import { writeTextAtomic } from "../_fs.ts";
-
-export { writeTextAtomic };
+import { type EvalInfo, type StepInfo, TrainingDivergedError } from "../gpt/step.ts";
+import { trainGpt, type TrainOptions } from "../train/train.ts";
+import { summarize, welchTTest } from "../core/stats.ts";
+import { writeTextAtomic } from "../core/fs.ts";
 
 /** Which part of the trials this process runs: trial k belongs to shard k mod count. */
 export interface Shard {
@@ -140,7 +132,7 @@ export interface SweepSettings {
  *
  * @example
  * ```ts
- * import { parseShard } from "@actlab/actlab";
+ * import { parseShard } from "@actlab/actlab/experiments";
  * parseShard("2/4"); // { index: 2, count: 4 }
  * parseShard(undefined, { SLURM_ARRAY_TASK_ID: "3", SLURM_ARRAY_TASK_COUNT: "8" }); // 3/8
  * ```
@@ -194,7 +186,7 @@ export function parseShard(
  *
  * @example
  * ```ts
- * import { sweepTrials } from "@actlab/actlab";
+ * import { sweepTrials } from "@actlab/actlab/experiments";
  * sweepTrials(["relu", "gelu"], [1, 2], { index: 1, count: 2 });
  * // [{ activation: "relu", seed: 2 }, { activation: "gelu", seed: 2 }]
  * ```
@@ -430,7 +422,7 @@ async function runTrial(
  *
  * @example
  * ```ts ignore
- * import { mergeSweeps } from "@actlab/actlab";
+ * import { mergeSweeps } from "@actlab/actlab/experiments";
  * const { summary } = await mergeSweeps(["runs/shard0", "runs/shard1"]);
  * ```
  */

@@ -6,8 +6,8 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { atomicWriteFile } from "../../datasets/files.ts";
-import { CharTokenizer } from "../../datasets/tokenizer.ts";
+import { atomicWriteFile } from "../core/fs.ts";
+import { CharTokenizer } from "../core/tokenizer.ts";
 import { type GptConfig, validateGptConfig } from "./config.ts";
 import { Gpt } from "./model.ts";
 import { decodeSafetensors, encodeSafetensors, type SafetensorsTensor } from "./safetensors.ts";

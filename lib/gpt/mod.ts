@@ -1,11 +1,12 @@
 /**
  * The mini-GPT: typed config with presets, the model written once against a small ops interface
- * (tfjs now, an ONNX trace later), training (AdamW, warmup + cosine, clipping, evaluation),
- * sampling and safetensors checkpoints.
+ * (tfjs eagerly, an ONNX trace in `lib/onnx/`), the eager training step (AdamW, warmup + cosine,
+ * clipping), sampling and safetensors checkpoints. The training loop is in `lib/train/`.
  *
  * @example
  * ```ts ignore
- * import { createGpt, generate, gptConfig, trainGpt } from "./mod.ts";
+ * import { createGpt, generate, gptConfig } from "./mod.ts";
+ * import { trainGpt } from "../train/mod.ts";
  * import { loadTinyShakespeare } from "../../datasets/mod.ts";
  * const ds = await loadTinyShakespeare();
  * const config = gptConfig({ preset: "nano", vocabSize: ds.tokenizer.size });
@@ -62,23 +63,11 @@ export { learningRateAt } from "./schedule.ts";
 export type { ScheduleConfig } from "./schedule.ts";
 export { tfjsOps } from "./tfjs_ops.ts";
 export type { TfjsOpsOptions } from "./tfjs_ops.ts";
-export {
-  createTrainEngine,
-  estimateLoss,
-  registerTrainEngine,
-  timeTrainingSteps,
-  Trainer,
-  trainGpt,
-  TrainingDivergedError,
-} from "./train.ts";
+export { Trainer, TrainingDivergedError } from "./step.ts";
 export type {
   EvalInfo,
   StepInfo,
-  StepTiming,
-  TrainData,
   TrainEngine,
   TrainEngineFactory,
   TrainEngineOptions,
-  TrainOptions,
-  TrainResult,
-} from "./train.ts";
+} from "./step.ts";

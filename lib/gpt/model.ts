@@ -15,8 +15,8 @@
 import * as tf from "@tensorflow/tfjs";
 import { getActivation } from "../activations/mod.ts";
 import type { ActivationDef } from "../activations/types.ts";
-import { createRng } from "../../datasets/rng.ts";
-import type { CharTokenizer } from "../../datasets/tokenizer.ts";
+import { createRng } from "../core/rng.ts";
+import type { CharTokenizer } from "../core/tokenizer.ts";
 import { type GptConfig, mlpHiddenSize } from "./config.ts";
 import type { Ops } from "./ops.ts";
 import { tfjsOps } from "./tfjs_ops.ts";

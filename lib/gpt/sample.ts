@@ -4,8 +4,8 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { createRng, type Rng } from "../../datasets/rng.ts";
-import type { CharTokenizer } from "../../datasets/tokenizer.ts";
+import { createRng, type Rng } from "../core/rng.ts";
+import type { CharTokenizer } from "../core/tokenizer.ts";
 import type { Gpt } from "./model.ts";
 
 /** Options of {@link generate}. */
@@ -30,7 +30,7 @@ export interface GenerateOptions {
  * @example
  * ```ts
  * import { sampleToken } from "./sample.ts";
- * import { createRng } from "../../datasets/rng.ts";
+ * import { createRng } from "../core/rng.ts";
  * console.assert(sampleToken([0.1, 3, 0.2], { temperature: 0, rng: createRng(1) }) === 1);
  * ```
  */

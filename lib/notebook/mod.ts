@@ -5,7 +5,7 @@
  *
  * @example
  * ```ts ignore
- * import { formatFailure, runNotebook } from "@actlab/actlab";
+ * import { formatFailure, runNotebook } from "@actlab/actlab/notebook";
  * const report = await runNotebook("notebooks/00_quickstart.ipynb", { fast: true });
  * console.log(report.ok ? `ran in ${report.seconds} s` : formatFailure(report.failure!));
  * ```

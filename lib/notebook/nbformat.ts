@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { writeTextAtomic } from "../_fs.ts";
+import { writeTextAtomic } from "../core/fs.ts";
 
 /** A MIME bundle as stored in a notebook: strings (or lists of lines) and JSON objects. */
 export type OutputData = Record<string, string | string[] | object>;

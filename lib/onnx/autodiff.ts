@@ -59,7 +59,7 @@ export type OnnxGradientRule = (
  *
  * @example
  * ```ts
- * import { GraphBuilder, RecordingBuilder } from "@actlab/actlab";
+ * import { GraphBuilder, RecordingBuilder } from "@actlab/actlab/onnx";
  * const rec = new RecordingBuilder(new GraphBuilder());
  * const y = rec.op("Mul", ["x", rec.constant(2)]);
  * console.assert(rec.nodes.length === 1 && rec.nodes[0].outputs[0] === y);
@@ -302,7 +302,7 @@ const RULES = new Map<string, OnnxGradientRule>([
  *
  * @example
  * ```ts
- * import { registerOnnxGradient } from "@actlab/actlab";
+ * import { registerOnnxGradient } from "@actlab/actlab/onnx";
  * // y = sin x: dx = dy·cos x
  * registerOnnxGradient("Sin", ({ g }, node, dy) => [g.op("Mul", [dy, g.op("Cos", [node.inputs[0]])])]);
  * ```
@@ -327,7 +327,7 @@ export function registerOnnxGradient(
  *
  * @example
  * ```ts
- * import { onnxGradientOps } from "@actlab/actlab";
+ * import { onnxGradientOps } from "@actlab/actlab/onnx";
  * console.assert(onnxGradientOps().includes("Gelu"));
  * ```
  */
@@ -374,7 +374,7 @@ function sigmoidChains(
  *
  * @example
  * ```ts
- * import { differentiateRecorded, GraphBuilder, RecordingBuilder } from "@actlab/actlab";
+ * import { differentiateRecorded, GraphBuilder, RecordingBuilder } from "@actlab/actlab/onnx";
  * const g = new GraphBuilder();
  * const rec = new RecordingBuilder(g);
  * const y = rec.op("Tanh", ["x"]);

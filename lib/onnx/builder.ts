@@ -50,7 +50,7 @@ export type ValueSpec = (string | number)[] | {
  *
  * @example
  * ```ts
- * import { GraphBuilder } from "@actlab/actlab";
+ * import { GraphBuilder } from "@actlab/actlab/onnx";
  * const g = new GraphBuilder();
  * g.output(g.op("Relu", ["x"]), "y");
  * const bytes = g.model({ inputs: { x: ["n"] }, outputs: { y: ["n"] } });
@@ -176,7 +176,9 @@ export class GraphBuilder implements OnnxBuilder {
  *
  * @example
  * ```ts
- * import { activationModel, createOrtSession, getActivation } from "@actlab/actlab";
+ * import { activationModel } from "@actlab/actlab/onnx";
+ * import { createOrtSession } from "@actlab/actlab/engine";
+ * import { getActivation } from "@actlab/actlab";
  * const { session } = await createOrtSession(activationModel(getActivation("gelu")));
  * ```
  */

@@ -24,7 +24,8 @@ const VALUES = [-3, -0.25, 2, 7].map(Math.fround);
  *
  * @example
  * ```ts
- * import { getActivation, ortActivationError } from "@actlab/actlab";
+ * import { getActivation } from "@actlab/actlab";
+ * import { ortActivationError } from "@actlab/actlab/onnx";
  * (await ortActivationError(getActivation("gelu"))) < 1e-6; // true
  * ```
  */

@@ -6,7 +6,7 @@
  */
 import type { Gpt } from "../gpt/model.ts";
 import { assembleParams, gptForward, gptLoss } from "../gpt/model.ts";
-import { atomicWriteFile } from "../_fs.ts";
+import { atomicWriteFile } from "../core/fs.ts";
 import { GraphBuilder } from "./builder.ts";
 import { onnxTraceOps } from "./trace.ts";
 
@@ -20,7 +20,7 @@ export type OnnxGraphKind = "logits" | "loss";
  *
  * @example
  * ```ts ignore
- * import { gptToOnnx } from "@actlab/actlab";
+ * import { gptToOnnx } from "@actlab/actlab/onnx";
  * const bytes = await gptToOnnx(model); // Uint8Array, an ONNX ModelProto
  * ```
  */

@@ -7,7 +7,8 @@
  *
  * @example
  * ```ts
- * import { activationModel, getActivation } from "@actlab/actlab";
+ * import { activationModel } from "@actlab/actlab/onnx";
+ * import { getActivation } from "@actlab/actlab";
  * const bytes = activationModel(getActivation("swiglu"));
  * ```
  *

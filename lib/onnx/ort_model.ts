@@ -5,8 +5,8 @@
  * @module
  */
 import * as ort from "onnxruntime-node";
-import { createRng } from "../../datasets/rng.ts";
-import type { CharTokenizer } from "../../datasets/tokenizer.ts";
+import { createRng } from "../core/rng.ts";
+import type { CharTokenizer } from "../core/tokenizer.ts";
 import type { GptConfig } from "../gpt/config.ts";
 import type { Gpt } from "../gpt/model.ts";
 import { type GenerateOptions, sampleToken } from "../gpt/sample.ts";

@@ -72,7 +72,7 @@ export interface GradientTapeOptions {
  *
  * @example
  * ```ts
- * import { GradientTape, GraphBuilder } from "@actlab/actlab";
+ * import { GradientTape, GraphBuilder } from "@actlab/actlab/onnx";
  * const g = new GraphBuilder();
  * const tape = new GradientTape(g);
  * const x = tape.input("x", [2, 3]);

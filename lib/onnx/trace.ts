@@ -24,7 +24,7 @@ function noLowering(name: string): Error {
  *
  * @example
  * ```ts
- * import { GraphBuilder, onnxTraceOps } from "@actlab/actlab";
+ * import { GraphBuilder, onnxTraceOps } from "@actlab/actlab/onnx";
  * const g = new GraphBuilder();
  * const ops = onnxTraceOps(g);
  * const y = ops.softmax(ops.scale("x", 2)); // nodes Mul, Softmax recorded in g

@@ -6,8 +6,8 @@
  * buffers (two sets, alternating), so a step allocates nothing on the JavaScript side. Only the
  * batch and three scalars go in; only the loss and the gradient norm are read.
  *
- * The trainer implements the training-engine interface of `lib/gpt/train.ts` and registers itself
- * as engine `"ort"`, so `trainGpt(model, data, { engine: "ort" })` and
+ * The trainer implements the training-engine interface of `lib/gpt/step.ts`; `lib/train/` offers
+ * it as engine `"ort"`, so `trainGpt(model, data, { engine: "ort" })` and
  * `deno task train --engine ort` train through it with the same schedule, batches, evaluation,
  * history and callbacks as the tfjs engine; the weights are written back into the model's tfjs
  * variables at every evaluation and at the end, so checkpoints are the same either way.
@@ -30,16 +30,11 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import * as ort from "onnxruntime-node";
-import type { Batch } from "../../datasets/batches.ts";
+import type { Batch } from "../core/batches.ts";
 import type { TrainConfig } from "../gpt/config.ts";
 import type { Gpt } from "../gpt/model.ts";
 import { learningRateAt } from "../gpt/schedule.ts";
-import {
-  registerTrainEngine,
-  type StepInfo,
-  type TrainEngine,
-  TrainingDivergedError,
-} from "../gpt/train.ts";
+import { type StepInfo, type TrainEngine, TrainingDivergedError } from "../gpt/step.ts";
 import { createOrtSession, type OrtProvider } from "../engine/ort.ts";
 import {
   adamNames,
@@ -75,7 +70,10 @@ const f32 = (data: Float32Array, dims: readonly number[]) =>
  *
  * @example
  * ```ts ignore
- * import { createGpt, gptConfig, OrtTrainer, sampleBatch, createRng, trainConfig } from "@actlab/actlab";
+ * import { createGpt, createRng, gptConfig } from "@actlab/actlab";
+ * import { OrtTrainer } from "@actlab/actlab/onnx";
+ * import { sampleBatch } from "@actlab/actlab/core";
+ * import { trainConfig } from "@actlab/actlab/gpt";
  * const model = createGpt(gptConfig({ preset: "nano", vocabSize: 65 }));
  * const trainer = await OrtTrainer.create(model, trainConfig({ preset: "nano" }), { threads: 1 });
  * const rng = createRng(1);
@@ -341,9 +339,3 @@ async function tensorData(t: ort.Tensor): Promise<Float32Array> {
   if (t.location === "cpu") return t.data as Float32Array;
   return await t.getData() as Float32Array;
 }
-
-registerTrainEngine("ort", (model, config, options) =>
-  OrtTrainer.create(model, config, {
-    provider: options?.provider as OrtTrainerOptions["provider"],
-    threads: options?.threads,
-  }));

@@ -23,7 +23,7 @@ import { onnxTraceOps } from "./trace.ts";
  *
  * @example
  * ```ts
- * import { adamNames } from "@actlab/actlab";
+ * import { adamNames } from "@actlab/actlab/onnx";
  * console.assert(adamNames("wte.weight").m === "adam_m/wte.weight");
  * ```
  */
@@ -37,7 +37,7 @@ export const adamNames = (name: string): { m: string; v: string } => ({
  *
  * @example
  * ```ts
- * import { nextName } from "@actlab/actlab";
+ * import { nextName } from "@actlab/actlab/onnx";
  * console.assert(nextName("adam_v/wte.weight") === "next/adam_v/wte.weight");
  * ```
  */
@@ -48,7 +48,7 @@ export const nextName = (name: string): string => `next/${name}`;
  *
  * @example
  * ```ts
- * import { gradName } from "@actlab/actlab";
+ * import { gradName } from "@actlab/actlab/onnx";
  * console.assert(gradName("ln_f.weight") === "grad/ln_f.weight");
  * ```
  */
@@ -60,7 +60,7 @@ export const gradName = (name: string): string => `grad/${name}`;
  *
  * @example
  * ```ts
- * import { STEP_SCALARS } from "@actlab/actlab";
+ * import { STEP_SCALARS } from "@actlab/actlab/onnx";
  * console.assert(STEP_SCALARS.length === 3);
  * ```
  */
@@ -71,7 +71,7 @@ export const STEP_SCALARS = ["step_size", "eps_hat", "decay_factor"] as const;
  *
  * @example
  * ```ts
- * import { stepScalars } from "@actlab/actlab";
+ * import { stepScalars } from "@actlab/actlab/onnx";
  * const [stepSize] = stepScalars(1, 1e-3, { beta1: 0.9, beta2: 0.99, adamEps: 1e-8, weightDecay: 0.1 });
  * console.assert(Math.abs(stepSize - 1e-3 * Math.sqrt(0.01) / 0.1) < 1e-12);
  * ```
@@ -182,7 +182,9 @@ function prune(g: GraphBuilder, outputs: readonly string[], inputs: readonly str
  *
  * @example
  * ```ts
- * import { getActivation, gptConfig, gptTrainingGraph, trainConfig } from "@actlab/actlab";
+ * import { getActivation, gptConfig } from "@actlab/actlab";
+ * import { gptTrainingGraph } from "@actlab/actlab/onnx";
+ * import { trainConfig } from "@actlab/actlab/gpt";
  * const config = gptConfig({ preset: "tiny", vocabSize: 12 });
  * const graph = gptTrainingGraph(config, getActivation("gelu"), {
  *   batchSize: 4,
@@ -294,7 +296,8 @@ export function gptTrainingGraph(
  *
  * @example
  * ```ts
- * import { getActivation, gptConfig, gptLossGraph } from "@actlab/actlab";
+ * import { getActivation, gptConfig } from "@actlab/actlab";
+ * import { gptLossGraph } from "@actlab/actlab/onnx";
  * const bytes = gptLossGraph(gptConfig({ preset: "tiny", vocabSize: 12 }), getActivation("relu"));
  * console.assert(bytes.length > 0);
  * ```

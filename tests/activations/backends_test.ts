@@ -6,17 +6,10 @@
  */
 import { assert, assertEquals } from "@std/assert";
 import * as tf from "@tensorflow/tfjs";
-import {
-  availableBackends,
-  fusedBackends,
-  getActivation,
-  initEngine,
-  listActivations,
-  measureAccuracy,
-  setFusedKernels,
-  sha256Hex,
-  type UnaryActivation,
-} from "@actlab/actlab";
+import { availableBackends } from "@actlab/actlab/engine";
+import { fusedBackends, measureAccuracy, setFusedKernels } from "@actlab/actlab/activations";
+import { getActivation, initEngine, listActivations, type UnaryActivation } from "@actlab/actlab";
+import { sha256Hex } from "@actlab/actlab/core";
 
 const backends = await availableBackends();
 const FORWARD_TOLERANCE = 1e-6;

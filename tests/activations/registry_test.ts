@@ -10,13 +10,12 @@ import {
   getActivation,
   getGated,
   getUnary,
-  hasActivation,
   initEngine,
-  isBuiltinActivation,
   listActivations,
   registerActivation,
   unregisterActivation,
 } from "@actlab/actlab";
+import { hasActivation, isBuiltinActivation } from "@actlab/actlab/activations";
 
 await initEngine({ backend: "cpu" });
 

@@ -1,6 +1,6 @@
 import { assertEquals } from "@std/assert";
 import { join } from "node:path";
-import { atomicWriteFile, sha256Hex } from "../../datasets/mod.ts";
+import { atomicWriteFile, sha256Hex } from "../../lib/core/mod.ts";
 
 Deno.test('sha256Hex() matches the FIPS 180-2 test vector for "abc"', async () => {
   assertEquals(

@@ -1,6 +1,7 @@
 import { assert, assertEquals, assertRejects } from "@std/assert";
 import { join } from "node:path";
-import { loadTinyShakespeare, sha256Hex, TINY_SHAKESPEARE } from "../../datasets/mod.ts";
+import { loadTinyShakespeare, TINY_SHAKESPEARE } from "../../datasets/mod.ts";
+import { sha256Hex } from "../../lib/core/mod.ts";
 
 /** The shared copy CI points ACTLAB_DATA_DIR at; tests that need the real text skip without it. */
 const dataDir = Deno.env.get("ACTLAB_DATA_DIR");

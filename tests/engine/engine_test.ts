@@ -1,16 +1,14 @@
 import { assert, assertEquals, assertRejects, assertStringIncludes } from "@std/assert";
 import * as tf from "@tensorflow/tfjs";
 import * as ort from "onnxruntime-node";
+import { activationModel } from "@actlab/actlab/onnx";
 import {
-  activationModel,
   availableBackends,
   createOrtSession,
   engineInfo,
-  getActivation,
-  getUnary,
-  initEngine,
   ortCudaStatus,
-} from "@actlab/actlab";
+} from "@actlab/actlab/engine";
+import { getActivation, getUnary, initEngine } from "@actlab/actlab";
 
 const backends = Object.fromEntries((await availableBackends()).map((b) => [b.backend, b]));
 const options = { sanitizeOps: false, sanitizeResources: false };

@@ -1,12 +1,6 @@
 import { assert, assertEquals } from "@std/assert";
-import {
-  charDataset,
-  createGpt,
-  geluMismatch,
-  gptConfig,
-  initEngine,
-  syntheticText,
-} from "@actlab/actlab";
+import { charDataset, createGpt, geluMismatch, gptConfig, initEngine } from "@actlab/actlab";
+import { syntheticText } from "@actlab/actlab/datasets";
 
 await initEngine({ backend: "wasm" });
 const options = { sanitizeOps: false, sanitizeResources: false };

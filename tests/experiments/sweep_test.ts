@@ -2,14 +2,12 @@ import { assert, assertEquals, assertRejects, assertThrows } from "@std/assert";
 import {
   charDataset,
   initEngine,
-  mergeSweeps,
-  parseShard,
   registerActivation,
   sweep,
-  sweepTrials,
-  syntheticText,
   unregisterActivation,
 } from "@actlab/actlab";
+import { mergeSweeps, parseShard, sweepTrials } from "@actlab/actlab/experiments";
+import { syntheticText } from "@actlab/actlab/datasets";
 import * as tf from "@tensorflow/tfjs";
 
 await initEngine({ backend: "wasm" });

@@ -6,7 +6,8 @@
 import { assert } from "@std/assert";
 import { availableBackends, initEngine } from "../../lib/engine/mod.ts";
 import { createGpt, gptConfig, trainConfig, Trainer } from "../../lib/gpt/mod.ts";
-import { createRng, sampleBatch, syntheticDataset } from "../../datasets/mod.ts";
+import { createRng, sampleBatch } from "../../lib/core/mod.ts";
+import { syntheticDataset } from "../../datasets/mod.ts";
 
 const ds = syntheticDataset({ length: 5000 });
 const available = (await availableBackends()).filter((b) => b.ok).map((b) => b.backend);

@@ -12,8 +12,8 @@ import {
   gptConfig,
   loadCheckpoint,
   saveCheckpoint,
-  trainGpt,
 } from "../../lib/gpt/mod.ts";
+import { trainGpt } from "../../lib/train/mod.ts";
 import { syntheticDataset } from "../../datasets/mod.ts";
 
 await initEngine({ backend: "wasm" });

@@ -10,7 +10,7 @@ import { initEngine } from "../../lib/engine/mod.ts";
 import { createGpt, gptConfig, trainConfig, Trainer } from "../../lib/gpt/mod.ts";
 import { decodeSafetensors, encodeSafetensors } from "../../lib/gpt/safetensors.ts";
 import type { SafetensorsTensor } from "../../lib/gpt/safetensors.ts";
-import { createRng, sampleBatch } from "../../datasets/mod.ts";
+import { createRng, sampleBatch } from "../../lib/core/mod.ts";
 
 const PYTHON = "/usr/bin/python3";
 const SCRIPT = fileURLToPath(new URL("./torch_parity.py", import.meta.url));

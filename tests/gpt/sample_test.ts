@@ -1,8 +1,10 @@
 import * as tf from "@tensorflow/tfjs";
 import { assert, assertEquals, assertRejects } from "@std/assert";
 import { initEngine } from "../../lib/engine/mod.ts";
-import { createGpt, generate, gptConfig, sampleToken, trainGpt } from "../../lib/gpt/mod.ts";
-import { createRng, syntheticDataset } from "../../datasets/mod.ts";
+import { createGpt, generate, gptConfig, sampleToken } from "../../lib/gpt/mod.ts";
+import { trainGpt } from "../../lib/train/mod.ts";
+import { createRng } from "../../lib/core/mod.ts";
+import { syntheticDataset } from "../../datasets/mod.ts";
 
 await initEngine({ backend: "wasm" });
 const ds = syntheticDataset({ length: 20_000 });

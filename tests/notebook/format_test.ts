@@ -9,7 +9,7 @@ import {
 import { notebookToJson, readNotebook, writeNotebook } from "../../lib/notebook/nbformat.ts";
 import { hasPlotly, notebookToHtml } from "../../lib/notebook/html.ts";
 import { importSpecifiers, stripAnsi } from "../../lib/notebook/_diagnose.ts";
-import { parseArgs } from "../../lib/notebook/cli.ts";
+import { parseArgs } from "../../cli/notebooks.ts";
 import { cell, notebook } from "./_util.ts";
 
 Deno.test("notebooks are written as Jupyter writes them: sorted keys, lines split, atomic", async () => {

@@ -237,7 +237,7 @@ Deno.test({
       const path = `${dir}/bad.ipynb`;
       await writeNotebook(path, notebook([cell("1 + 1"), cell("undefinedName.foo")]));
       const out = await new Deno.Command(Deno.execPath(), {
-        args: ["run", "-A", `${ROOT}/lib/notebook/cli.ts`, path, "--out", `${dir}/out`, "--quiet"],
+        args: ["run", "-A", `${ROOT}/cli/notebooks.ts`, path, "--out", `${dir}/out`, "--quiet"],
         cwd: ROOT,
         stdout: "piped",
         stderr: "piped",
@@ -248,7 +248,7 @@ Deno.test({
       assertStringIncludes(stderr, "1 │ undefinedName.foo");
       assertStringIncludes(stderr, "ReferenceError: undefinedName is not defined");
       const usage = await new Deno.Command(Deno.execPath(), {
-        args: ["run", "-A", `${ROOT}/lib/notebook/cli.ts`, "--timeout", "soon"],
+        args: ["run", "-A", `${ROOT}/cli/notebooks.ts`, "--timeout", "soon"],
         cwd: ROOT,
         stdout: "piped",
         stderr: "piped",

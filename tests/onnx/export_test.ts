@@ -7,7 +7,6 @@ import * as ort from "onnxruntime-node";
 import * as tf from "@tensorflow/tfjs";
 import {
   createGpt,
-  createOrtSession,
   exportOnnx,
   generate,
   getUnary,
@@ -18,6 +17,7 @@ import {
   registerActivation,
   unregisterActivation,
 } from "@actlab/actlab";
+import { createOrtSession } from "@actlab/actlab/engine";
 
 await initEngine({ backend: "wasm" });
 const VOCAB = 23;

@@ -4,14 +4,10 @@
  */
 import { assertEquals, assertStringIncludes, assertThrows } from "@std/assert";
 import * as ort from "onnxruntime-node";
-import {
-  accuracyGrid,
-  activationModel,
-  createOrtSession,
-  getActivation,
-  listActivations,
-  scaledError,
-} from "@actlab/actlab";
+import { accuracyGrid, scaledError } from "@actlab/actlab/activations";
+import { activationModel } from "@actlab/actlab/onnx";
+import { createOrtSession } from "@actlab/actlab/engine";
+import { getActivation, listActivations } from "@actlab/actlab";
 
 const xs = accuracyGrid();
 const values = [-3, -0.25, 2, 7].map(Math.fround);

@@ -4,27 +4,25 @@
  * Tiny preset, synthetic data: each test runs in about a second on two cores.
  */
 import * as tf from "@tensorflow/tfjs";
-import { trainCli } from "../gpt/_cli.ts";
+import { trainCli } from "../cli/_cli.ts";
 import { assert, assertEquals, assertRejects, assertThrows } from "@std/assert";
 import {
   checkpointBytes,
   checkpointFromBytes,
   createGpt,
   createRng,
-  estimateLoss,
   gptConfig,
   initEngine,
-  ortCudaStatus,
-  OrtTrainer,
   registerActivation,
-  registerOnnxGradient,
-  sampleBatch,
   syntheticDataset,
-  trainConfig,
   trainGpt,
-  TrainingDivergedError,
   unregisterActivation,
 } from "@actlab/actlab";
+import { estimateLoss } from "@actlab/actlab/train";
+import { ortCudaStatus } from "@actlab/actlab/engine";
+import { OrtTrainer, registerOnnxGradient } from "@actlab/actlab/onnx";
+import { sampleBatch } from "@actlab/actlab/core";
+import { trainConfig, TrainingDivergedError } from "@actlab/actlab/gpt";
 import type { Gpt } from "@actlab/actlab";
 
 await initEngine({ backend: "wasm" });

@@ -1,5 +1,5 @@
 import { assert, assertEquals, assertThrows } from "@std/assert";
-import { createRng } from "../../datasets/mod.ts";
+import { createRng } from "../../lib/core/mod.ts";
 
 Deno.test("createRng() with the same seed yields the same sequence", () => {
   const a = createRng(123), b = createRng(123);

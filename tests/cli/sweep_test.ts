@@ -4,7 +4,7 @@
  */
 import { assert, assertEquals, assertStringIncludes } from "@std/assert";
 
-const cli = new URL("../../lib/experiments/cli.ts", import.meta.url).pathname;
+const cli = new URL("../../cli/sweep.ts", import.meta.url).pathname;
 const dataDir = Deno.env.get("ACTLAB_DATA_DIR") ??
   new URL("../../../shared/datasets", import.meta.url).pathname;
 const haveData = (() => {

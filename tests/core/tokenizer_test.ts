@@ -1,5 +1,5 @@
 import { assertEquals, assertThrows } from "@std/assert";
-import { CharTokenizer } from "../../datasets/mod.ts";
+import { CharTokenizer } from "../../lib/core/mod.ts";
 
 Deno.test("CharTokenizer.fromText() orders the vocabulary by code point, like sorted(set(text))", () => {
   const tok = CharTokenizer.fromText("hello, World!\n");

@@ -11,12 +11,10 @@ import {
   activationThroughput,
   availableBackends,
   type BackendChoice,
-  fusedBackends,
-  getActivation,
-  initEngine,
-  listActivations,
   matmulThroughput,
-} from "../mod.ts";
+} from "../lib/engine/mod.ts";
+import { fusedBackends } from "../lib/activations/mod.ts";
+import { getActivation, initEngine, listActivations } from "../mod.ts";
 
 const { values } = parseArgs({
   options: {

@@ -15,22 +15,23 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { loadTinyShakespeare } from "../../datasets/tinyshakespeare/loader.ts";
-import { syntheticDataset } from "../../datasets/synthetic/generator.ts";
-import type { CharDataset } from "../../datasets/char_dataset.ts";
-import { progress as progressBar } from "../display/progress.ts";
-import { type BackendChoice, initEngine } from "../engine/mod.ts";
-import { saveCheckpoint } from "./checkpoint.ts";
+import { loadTinyShakespeare } from "../datasets/tinyshakespeare/loader.ts";
+import { syntheticDataset } from "../datasets/synthetic/generator.ts";
+import type { CharDataset } from "../datasets/char_dataset.ts";
+import { progress as progressBar } from "../lib/display/progress.ts";
+import { type BackendChoice, initEngine } from "../lib/engine/mod.ts";
+import { saveCheckpoint } from "../lib/gpt/checkpoint.ts";
 import {
   gptConfig,
   type GptConfigOptions,
   presets,
   trainConfig,
   type TrainConfigOptions,
-} from "./config.ts";
-import { createGpt } from "./model.ts";
-import { generate } from "./sample.ts";
-import { timeTrainingSteps, trainGpt, TrainingDivergedError } from "./train.ts";
+} from "../lib/gpt/config.ts";
+import { createGpt } from "../lib/gpt/model.ts";
+import { generate } from "../lib/gpt/sample.ts";
+import { TrainingDivergedError } from "../lib/gpt/step.ts";
+import { timeTrainingSteps, trainGpt } from "../lib/train/train.ts";
 
 interface Flag {
   readonly kind: "int" | "number" | "string" | "bool";
@@ -227,8 +228,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     backend: ((args["backend"] as string) ?? "auto") as BackendChoice,
   });
   const stepEngine = (args["engine"] as string | undefined) ?? "tfjs";
-  if (stepEngine === "ort") await import("../onnx/train.ts"); // registers the "ort" engine
-  else if (stepEngine !== "tfjs") {
+  if (stepEngine !== "tfjs" && stepEngine !== "ort") {
     console.error(`unknown --engine "${stepEngine}": choose tfjs or ort`);
     return 2;
   }

@@ -1,9 +1,9 @@
-/** Runs `deno task train` (lib/gpt/cli.ts) in a subprocess for the CLI tests. */
+/** Runs `deno task train` (cli/train.ts) in a subprocess for the CLI tests. */
 import { fileURLToPath } from "node:url";
 
-const CLI = fileURLToPath(new URL("../../lib/gpt/cli.ts", import.meta.url));
+const CLI = fileURLToPath(new URL("../../cli/train.ts", import.meta.url));
 
-/** The exit code, stdout split into lines, and stderr of `deno run -A lib/gpt/cli.ts ...args`. */
+/** The exit code, stdout split into lines, and stderr of `deno run -A cli/train.ts ...args`. */
 export async function trainCli(
   ...args: string[]
 ): Promise<{ code: number; lines: string[]; stderr: string }> {

@@ -13,18 +13,18 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { loadTinyShakespeare } from "../../datasets/tinyshakespeare/loader.ts";
-import { type BackendChoice, initEngine } from "../engine/tfjs.ts";
-import type { PresetName } from "../gpt/config.ts";
-import { writeSweepReport } from "./report.ts";
+import { loadTinyShakespeare } from "../datasets/tinyshakespeare/loader.ts";
+import { type BackendChoice, initEngine } from "../lib/engine/tfjs.ts";
+import type { PresetName } from "../lib/gpt/config.ts";
+import { writeSweepReport } from "../lib/report/sweep_report.ts";
 import {
   mergeSweeps,
   parseShard,
   sweep,
   type SweepResult,
   type TrialResult,
-  writeTextAtomic,
-} from "./sweep.ts";
+} from "../lib/experiments/sweep.ts";
+import { writeTextAtomic } from "../lib/core/fs.ts";
 
 /** Defaults of `deno task sweep`: sized to finish in about 10 minutes on a 2-core CPU. */
 export const SWEEP_DEFAULTS = {

@@ -7,14 +7,11 @@ import { assert, assertAlmostEquals, assertEquals, assertThrows } from "@std/ass
 import {
   incompleteBeta,
   logGamma,
-  mean,
-  std,
   studentTCdf,
   studentTQuantile,
-  summarize,
   variance,
-  welchTTest,
-} from "@actlab/actlab";
+} from "@actlab/actlab/core";
+import { mean, std, summarize, welchTTest } from "@actlab/actlab";
 
 Deno.test("mean, variance and std use the n − 1 sample convention", () => {
   assertEquals(mean([1, 2, 3, 4]), 2.5);

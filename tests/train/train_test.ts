@@ -10,10 +10,11 @@ import {
   learningRateAt,
   trainConfig,
   Trainer,
-  trainGpt,
   TrainingDivergedError,
 } from "../../lib/gpt/mod.ts";
-import { createRng, sampleBatch, syntheticDataset } from "../../datasets/mod.ts";
+import { trainGpt } from "../../lib/train/mod.ts";
+import { createRng, sampleBatch } from "../../lib/core/mod.ts";
+import { syntheticDataset } from "../../datasets/mod.ts";
 
 await initEngine({ backend: "wasm" });
 const ds = syntheticDataset({ length: 20_000 });

@@ -27,7 +27,7 @@ export function mean(xs: ArrayLike<number>): number {
  *
  * @example
  * ```ts
- * import { variance } from "@actlab/actlab";
+ * import { variance } from "@actlab/actlab/core";
  * variance([1, 2, 3, 4]); // 1.6666666666666667
  * ```
  */
@@ -102,7 +102,7 @@ function betaContinuedFraction(a: number, b: number, x: number): number {
  *
  * @example
  * ```ts
- * import { incompleteBeta } from "@actlab/actlab";
+ * import { incompleteBeta } from "@actlab/actlab/core";
  * incompleteBeta(0.5, 2, 2); // 0.5
  * ```
  */
@@ -124,7 +124,7 @@ export function incompleteBeta(x: number, a: number, b: number): number {
  *
  * @example
  * ```ts
- * import { studentTCdf } from "@actlab/actlab";
+ * import { studentTCdf } from "@actlab/actlab/core";
  * studentTCdf(2.262157162740992, 9); // 0.975
  * ```
  */
@@ -141,7 +141,7 @@ export function studentTCdf(t: number, df: number): number {
  *
  * @example
  * ```ts
- * import { studentTQuantile } from "@actlab/actlab";
+ * import { studentTQuantile } from "@actlab/actlab/core";
  * studentTQuantile(0.975, 9); // 2.262157162740992
  * ```
  */

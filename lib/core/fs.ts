@@ -12,7 +12,7 @@ import { dirname } from "node:path";
  *
  * @example
  * ```ts
- * import { atomicWriteFile } from "./_fs.ts";
+ * import { atomicWriteFile } from "./fs.ts";
  * const dir = await Deno.makeTempDir();
  * await atomicWriteFile(`${dir}/a/b.txt`, new TextEncoder().encode("hi"));
  * console.assert(await Deno.readTextFile(`${dir}/a/b.txt`) === "hi");
@@ -42,7 +42,7 @@ export async function atomicWriteFile(path: string, data: Uint8Array): Promise<v
  *
  * @example
  * ```ts
- * import { writeTextAtomic } from "./_fs.ts";
+ * import { writeTextAtomic } from "./fs.ts";
  * const dir = await Deno.makeTempDir();
  * await writeTextAtomic(`${dir}/summary.csv`, "activation,n\n");
  * ```

@@ -1,5 +1,5 @@
 import { assert, assertEquals, assertNotEquals, assertThrows } from "@std/assert";
-import { BatchSampler, createRng, sampleBatch, splitTrainVal } from "../../datasets/mod.ts";
+import { BatchSampler, createRng, sampleBatch, splitTrainVal } from "../../lib/core/mod.ts";
 
 const data = Int32Array.from({ length: 1000 }, (_, i) => i);
 

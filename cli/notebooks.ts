@@ -9,7 +9,12 @@
  *
  * @module
  */
-import { type CellEvent, formatFailure, runNotebook, type RunReport } from "./runner.ts";
+import {
+  type CellEvent,
+  formatFailure,
+  runNotebook,
+  type RunReport,
+} from "../lib/notebook/runner.ts";
 
 const USAGE = `Run Jupyter notebooks through Deno's kernel and write them with their outputs.
 
@@ -47,7 +52,7 @@ export interface CliOptions {
  *
  * @example
  * ```ts
- * import { parseArgs } from "./cli.ts";
+ * import { parseArgs } from "./notebooks.ts";
  * const o = parseArgs(["a.ipynb", "--fast", "--out", "out"]);
  * console.assert(o.fast && o.outDir === "out" && o.paths[0] === "a.ipynb");
  * ```
@@ -163,7 +168,7 @@ function kb(bytes: number): string {
  *
  * @example
  * ```ts ignore
- * import { main } from "./cli.ts";
+ * import { main } from "./notebooks.ts";
  * Deno.exit(await main(["notebooks/00_quickstart.ipynb", "--fast"]));
  * ```
  */

@@ -15,8 +15,8 @@ import { plotlyScriptPath } from "../display/static_image.ts";
 import { convergenceTable, table } from "../display/table.ts";
 import { notebookToHtml } from "../notebook/html.ts";
 import type { Cell, Notebook } from "../notebook/nbformat.ts";
-import type { SweepSettings, TrialResult } from "./sweep.ts";
-import { writeTextAtomic } from "./sweep.ts";
+import type { SweepSettings, TrialResult } from "../experiments/sweep.ts";
+import { writeTextAtomic } from "../core/fs.ts";
 import type * as aq from "arquero";
 
 function markdownCell(text: string): Cell {
@@ -39,7 +39,8 @@ function outputCell(title: string, shown: Displayable): Cell {
  *
  * @example
  * ```ts ignore
- * import { sweep, writeSweepReport } from "@actlab/actlab";
+ * import { sweep } from "@actlab/actlab";
+ * import { writeSweepReport } from "@actlab/actlab/report";
  * const r = await sweep(data, { out: "results/sweep" });
  * await writeSweepReport("results/sweep", r.trials, r.summary, r.settings);
  * ```
