@@ -15,6 +15,8 @@
  */
 export { atomicWriteFile, writeTextAtomic } from "./fs.ts";
 export { sha256Hex } from "./hash.ts";
+export { lockFolder } from "./lock.ts";
+export type { FolderLock, LockOwner } from "./lock.ts";
 export { createRng } from "./rng.ts";
 export type { Rng } from "./rng.ts";
 export { CharTokenizer } from "./tokenizer.ts";

@@ -92,9 +92,25 @@ async function tryTensorflow(): Promise<Attempt> {
   };
 }
 
+/**
+ * Vulkan's window-system layer complains on stderr ("XDG_RUNTIME_DIR is invalid or not set") when
+ * the variable is missing, as on servers and in CI, although a compute-only adapter needs no
+ * display. Point it at a private temporary folder before the first probe, so probing is quiet.
+ */
+function quietWindowSystem(): void {
+  try {
+    const dir = Deno.env.get("XDG_RUNTIME_DIR");
+    if (dir && Deno.statSync(dir).isDirectory) return;
+    Deno.env.set("XDG_RUNTIME_DIR", Deno.makeTempDirSync({ prefix: "actlab-xdg-" }));
+  } catch {
+    // no env permission: probing still works, only louder
+  }
+}
+
 async function tryWebgpu(requireHardware: boolean): Promise<Attempt> {
   const gpu = (globalThis.navigator as { gpu?: GPU } | undefined)?.gpu;
   if (!gpu) return { ok: false, device: "", reason: "navigator.gpu is absent in this runtime" };
+  quietWindowSystem();
   let adapter: GPUAdapter | null = null;
   try {
     adapter = await gpu.requestAdapter({ powerPreference: "high-performance" });

@@ -6,16 +6,29 @@
  *
  * @module
  */
+import * as tf from "@tensorflow/tfjs";
 import * as aq from "arquero";
+import { resolve } from "node:path";
 import type { CharDataset } from "../../datasets/char_dataset.ts";
-import { sha256Hex } from "../core/hash.ts";
-import { getActivation } from "../activations/registry.ts";
-import { gptConfig, type PresetName } from "../gpt/config.ts";
-import { createGpt } from "../gpt/model.ts";
-import { type EvalInfo, type StepInfo, TrainingDivergedError } from "../gpt/step.ts";
-import { trainGpt, type TrainOptions } from "../train/train.ts";
-import { summarize, welchTTest } from "../core/stats.ts";
 import { writeTextAtomic } from "../core/fs.ts";
+import { sha256Hex } from "../core/hash.ts";
+import { lockFolder } from "../core/lock.ts";
+import { mean, summarize, welchTTest } from "../core/stats.ts";
+import { getActivation, isBuiltinActivation } from "../activations/registry.ts";
+import { ortCudaStatus } from "../engine/ort.ts";
+import type { BackendName } from "../engine/tfjs.ts";
+import type { PresetName } from "../gpt/config.ts";
+import type { EvalInfo, StepInfo } from "../gpt/step.ts";
+import type { TrainOptions } from "../train/train.ts";
+import {
+  checkTrialRecord,
+  runTrial,
+  type SweepSettings,
+  type SweepTrainOverrides,
+  type TrialResult,
+  type TrialSpec,
+} from "./_trial.ts";
+import type { WorkerInit } from "./_trial_worker.ts";
 
 /** Which part of the trials this process runs: trial k belongs to shard k mod count. */
 export interface Shard {
@@ -41,10 +54,13 @@ export interface SweepOptions {
   readonly evalIters?: number;
   /** Where training steps run: `tfjs` (the active backend) or `ort` (compiled ONNX Runtime). */
   readonly engine?: "tfjs" | "ort";
-  /** ONNX Runtime options (`provider`, `threads`) for the `ort` engine. */
+  /**
+   * ONNX Runtime options for the `ort` engine: `provider` (default `auto`) and intra-op `threads`
+   * per trial (default 1, so that any `jobs` gives the same numbers).
+   */
   readonly engineOptions?: TrainOptions["engineOptions"];
   /** Other training overrides (learning rate, batch size, …). */
-  readonly train?: Omit<TrainOptions, "onStep" | "onEval" | "signal" | "seed" | "iters" | "preset">;
+  readonly train?: SweepTrainOverrides;
   /** The baseline of the Welch tests. Default: `gelu` when swept, else the first activation. */
   readonly baseline?: string;
   /** Target validation loss for steps-to-target. Default: the worst mean final loss. */
@@ -53,76 +69,45 @@ export interface SweepOptions {
   readonly out?: string;
   /** Run only this shard of the trials. */
   readonly shard?: Shard;
-  /** Called when a trial starts, before training. */
-  readonly onTrialStart?: (trial: TrialSpec, index: number, total: number) => void;
-  /** Called after each step of the running trial. */
+  /**
+   * Trials run side by side, each in its own worker: a count, or `"auto"` (the default): one per
+   * core, at most one per trial. Activations registered in this process (not built in) cannot be
+   * sent to a worker: such sweeps run one trial at a time, and say so through `onNotice`.
+   */
+  readonly jobs?: number | "auto";
+  /** Called when a trial starts, before training; `slot` is its worker (0 with one job). */
+  readonly onTrialStart?: (trial: TrialSpec, index: number, total: number, slot: number) => void;
+  /** Called after each step of a running trial. */
   readonly onStep?: (trial: TrialSpec, info: StepInfo) => void | Promise<void>;
-  /** Called after each evaluation of the running trial. */
+  /** Called after each evaluation of a running trial. */
   readonly onEval?: (trial: TrialSpec, info: EvalInfo) => void | Promise<void>;
   /** Called when a trial ends (or was found finished on disk). */
   readonly onTrial?: (result: TrialResult, skipped: boolean) => void | Promise<void>;
-  /** Stops after the running trial. */
+  /** Things worth knowing that are not errors (a repaired file, fewer jobs). Default: stderr. */
+  readonly onNotice?: (message: string) => void;
+  /**
+   * Stops the sweep: running trials are abandoned and not recorded (a re-run redoes them);
+   * the result has `interrupted: true`.
+   */
   readonly signal?: AbortSignal;
 }
 
-/** One trial: an activation and a seed. */
-export interface TrialSpec {
-  /** Activation name (canonical). */
-  readonly activation: string;
-  /** Seed of weights, batches and sampling. */
-  readonly seed: number;
-}
-
-/** A finished trial. */
-export interface TrialResult extends TrialSpec {
-  /** `completed`, or `diverged` (NaN/∞ loss; `divergedAt` says when). */
-  readonly status: "completed" | "diverged";
-  /** Step at which a diverged trial's loss was not finite. */
-  readonly divergedAt?: number;
-  /** Final validation and training loss (NaN when diverged). */
-  readonly finalValLoss: number;
-  /** Final training loss (NaN when diverged). */
-  readonly finalTrainLoss: number;
-  /** Every evaluation: iter, trainLoss, valLoss, elapsedS. */
-  readonly evals: readonly EvalInfo[];
-  /** Median milliseconds per training step. */
-  readonly msPerStep: number;
-  /** Parameter count of the model. */
-  readonly params: number;
-  /** Wall time of the trial in seconds. */
-  readonly wallS: number;
-  /** The settings key of the sweep it belongs to. */
-  readonly settings: string;
-}
+export type { SweepSettings, TrialResult, TrialSpec };
 
 /** What {@link sweep} returns. */
 export interface SweepResult {
-  /** Every trial of this shard, finished now or earlier. */
+  /** Every finished trial of this shard, now or earlier, in the sweep's order. */
   readonly trials: TrialResult[];
   /** Per activation: n, diverged, final val loss mean/std/95% CI, Welch p vs baseline, … */
   readonly summary: aq.ColumnTable;
-  /** The settings every trial shares (preset, iters, …) and their key. */
+  /** The settings every trial shares (preset, iters, engine, device, …) and their key. */
   readonly settings: SweepSettings;
-}
-
-/** The settings that make trials comparable; trials of different settings never mix. */
-export interface SweepSettings {
-  /** Model and training preset. */
-  readonly preset: PresetName;
-  /** Training steps (null: the preset's). */
-  readonly iters: number | null;
-  /** Evaluation cadence (null: the preset's). */
-  readonly evalEvery: number | null;
-  /** Evaluation batches (null: the preset's). */
-  readonly evalIters: number | null;
-  /** Dataset name and token count. */
-  readonly dataset: string;
-  /** Other training overrides. */
-  readonly train: Record<string, unknown>;
-  /** The training engine (not part of the key: both engines give the same numbers to ~1e-6). */
-  readonly engine?: string;
-  /** A short hash of the above. */
-  readonly key: string;
+  /** True when the signal stopped the sweep before every trial finished. */
+  readonly interrupted: boolean;
+  /** Trials that were running when the sweep stopped: not recorded, a re-run redoes them. */
+  readonly discarded: readonly TrialSpec[];
+  /** How many trials ran side by side. */
+  readonly jobs: number;
 }
 
 /**
@@ -206,27 +191,117 @@ function trialFile(out: string, t: TrialSpec): string {
 }
 
 async function readJson<T>(path: string): Promise<T | undefined> {
+  let text: string;
   try {
-    return JSON.parse(await Deno.readTextFile(path)) as T;
+    text = await Deno.readTextFile(path);
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) return undefined;
+    throw e;
+  }
+  try {
+    return JSON.parse(text) as T;
+  } catch (e) {
     throw new Error(
       `Cannot read ${path}: ${e instanceof Error ? e.message : e}. Delete it to rerun that trial.`,
     );
   }
 }
 
-function median(xs: readonly number[]): number {
-  if (xs.length === 0) return NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  return s[s.length >> 1];
+async function readTrial(path: string): Promise<TrialResult | undefined> {
+  const value = await readJson<unknown>(path);
+  return value === undefined ? undefined : checkTrialRecord(value, path);
+}
+
+/** Canonical names, refusing an activation listed twice under two of its names. */
+function canonicalActivations(names: readonly string[]): string[] {
+  if (names.length === 0) {
+    throw new Error("sweep: no activations given; name at least one, e.g. relu,gelu.");
+  }
+  const seen = new Map<string, string>();
+  for (const given of names) {
+    const name = getActivation(given).name; // validates every name before any training
+    const earlier = seen.get(name);
+    if (earlier !== undefined) {
+      throw new Error(
+        earlier === given
+          ? `sweep: activation "${given}" is listed twice; list each activation once.`
+          : `sweep: "${earlier}" and "${given}" are the same activation (${name}); list it once.`,
+      );
+    }
+    seen.set(name, given);
+  }
+  return [...seen.keys()];
+}
+
+function seedList(seeds: SweepOptions["seeds"]): number[] {
+  const list = typeof seeds === "number" || seeds === undefined
+    ? Array.from({ length: (seeds as number | undefined) ?? 2 }, (_, i) => i + 1)
+    : [...seeds];
+  if (list.length === 0) throw new Error("sweep: no seeds (give seeds: N ≥ 1 or a list).");
+  const bad = list.find((s) => !Number.isInteger(s));
+  if (bad !== undefined) throw new Error(`sweep: seed ${bad} is not an integer.`);
+  if (new Set(list).size !== list.length) {
+    throw new Error(`sweep: seeds ${list.join(", ")} repeat a seed; list each seed once.`);
+  }
+  return list;
+}
+
+function resolveJobs(jobs: SweepOptions["jobs"], trials: number): number {
+  if (jobs === undefined || jobs === "auto") {
+    return Math.max(1, Math.min(trials, navigator.hardwareConcurrency || 1));
+  }
+  if (!Number.isInteger(jobs) || jobs < 1) {
+    throw new Error(`sweep: jobs must be a whole number ≥ 1 or "auto", got ${jobs}.`);
+  }
+  return Math.max(1, Math.min(jobs, trials));
+}
+
+/** The settings of a sweep, with every choice that changes numbers in the key. */
+async function sweepSettings(data: CharDataset, options: SweepOptions): Promise<SweepSettings> {
+  const engine = options.engine ?? "tfjs";
+  if (engine !== "tfjs" && engine !== "ort") {
+    throw new Error(`sweep: unknown engine "${engine}"; choose tfjs or ort.`);
+  }
+  let device: string = tf.getBackend();
+  let threads: number | null = null;
+  if (engine === "ort") {
+    const provider = options.engineOptions?.provider ?? "auto";
+    device = provider === "auto" ? (ortCudaStatus().available ? "cuda" : "cpu") : provider;
+    threads = options.engineOptions?.threads ?? 1;
+  }
+  const base = {
+    preset: options.preset ?? "nano",
+    iters: options.iters ?? null,
+    evalEvery: options.evalEvery ?? null,
+    evalIters: options.evalIters ?? null,
+    dataset: `${data.name}:${data.train.length + data.val.length}`,
+    train: { ...(options.train ?? {}) },
+    engine,
+    device,
+    threads,
+  };
+  const key = (await sha256Hex(new TextEncoder().encode(JSON.stringify(base)))).slice(0, 12);
+  return { ...base, key };
+}
+
+/** What `sweep.json` holds: the settings, and which trials this folder was asked for. */
+interface SweepFile extends SweepSettings {
+  readonly activations?: readonly string[];
+  readonly seeds?: readonly number[];
+  readonly shard?: Shard;
+}
+
+function describe(s: SweepSettings): string {
+  const { key: _key, ...rest } = s;
+  return JSON.stringify(rest);
 }
 
 /**
- * The summary table of finished trials: per activation (in the order given), completed and
- * diverged counts, final validation loss mean, std and 95% Student-t CI, Welch's two-sided p
+ * The summary table of finished trials: per activation (in the order given), completed,
+ * diverged and unstable counts, final validation loss mean, std and 95% Student-t CI, Welch's two-sided p
  * against the baseline, steps to reach the target loss (first evaluation at or below it; mean
- * over the trials that reached it, and how many did), median ms/step and parameters.
+ * over the trials that reached it, and how many did), ms/step (each trial's median over its
+ * steps, averaged over the seeds) and parameters.
  *
  * @example
  * ```ts ignore
@@ -255,6 +330,7 @@ export function summarizeTrials(
       activation: name,
       n: s.n,
       diverged: trials.filter((t) => t.activation === name && t.status === "diverged").length,
+      unstable: done(name).filter((t) => t.unstable).length,
       val_loss_mean: s.mean,
       val_loss_std: s.std,
       ci95_low: s.ciLow,
@@ -264,7 +340,7 @@ export function summarizeTrials(
       target_loss: target,
       steps_to_target: summarize(reach.filter(Number.isFinite)).mean,
       reached_target: reach.filter(Number.isFinite).length,
-      ms_per_step: median(done(name).map((t) => t.msPerStep)),
+      ms_per_step: mean(done(name).map((t) => t.msPerStep)),
       params: done(name)[0]?.params ?? NaN,
     };
   });
@@ -272,8 +348,11 @@ export function summarizeTrials(
 }
 
 /**
- * Runs a sweep: trains the mini-GPT for every activation × seed (of this shard), writing each
- * trial to `out/trials/` when it finishes and skipping trials already there, then summarizes.
+ * Runs a sweep: trains the mini-GPT for every activation × seed (of this shard), `jobs` trials
+ * side by side in workers, writing each trial to `out/trials/` when it finishes and skipping
+ * trials already there, then summarizes. The output folder is locked while the sweep runs; an
+ * interrupted trial is never written; trials whose settings differ (engine, device, threads,
+ * steps, …) never share a folder.
  *
  * @example
  * ```ts ignore
@@ -284,174 +363,335 @@ export function summarizeTrials(
  * ```
  */
 export async function sweep(data: CharDataset, options: SweepOptions = {}): Promise<SweepResult> {
-  const activations = (options.activations ?? ["relu", "gelu", "swiglu", "relu2"])
-    .map((a) => getActivation(a).name); // validates every name before any training
-  const seeds = typeof options.seeds === "number" || options.seeds === undefined
-    ? Array.from({ length: (options.seeds as number | undefined) ?? 2 }, (_, i) => i + 1)
-    : [...options.seeds];
-  if (seeds.length === 0) throw new Error("sweep: no seeds (give seeds: N ≥ 1 or a list).");
-  const preset = options.preset ?? "nano";
-  const base = {
-    preset,
-    iters: options.iters ?? null,
-    evalEvery: options.evalEvery ?? null,
-    evalIters: options.evalIters ?? null,
-    dataset: `${data.name}:${data.train.length + data.val.length}`,
-    train: { ...(options.train ?? {}) },
-  };
-  const settings: SweepSettings = {
-    ...base,
-    engine: options.engine ?? "tfjs",
-    key: (await sha256Hex(new TextEncoder().encode(JSON.stringify(base)))).slice(0, 12),
-  };
+  const activations = canonicalActivations(
+    options.activations ?? ["relu", "gelu", "swiglu", "relu2"],
+  );
+  const seeds = seedList(options.seeds);
+  const settings = await sweepSettings(data, options);
+  const notice = options.onNotice ?? ((m: string) => console.warn(m));
+  const specs = sweepTrials(activations, seeds, options.shard);
   const out = options.out;
-  if (out) {
-    await Deno.mkdir(`${out}/trials`, { recursive: true });
-    const existing = await readJson<SweepSettings>(`${out}/sweep.json`);
-    if (existing && existing.key !== settings.key) {
-      throw new Error(
-        `${out} holds a sweep with other settings (${JSON.stringify(existing)}); ` +
-          `use another --out folder, or delete ${out} to start over.`,
+  const lock = out ? await lockFolder(out, "sweep") : undefined;
+  try {
+    if (lock?.tookOverFrom) {
+      notice(
+        `${out}: took over the lock of a sweep that is no longer running (pid ${lock.tookOverFrom.pid}).`,
       );
     }
-    if (!existing) await writeTextAtomic(`${out}/sweep.json`, JSON.stringify(settings, null, 2));
-  }
-  const specs = sweepTrials(activations, seeds, options.shard);
-  const trials: TrialResult[] = [];
-  for (const [k, spec] of specs.entries()) {
-    if (options.signal?.aborted) break;
-    const path = out ? trialFile(out, spec) : undefined;
-    const found = path ? await readJson<TrialResult>(path) : undefined;
-    if (found && found.settings === settings.key) {
-      trials.push(found);
-      await options.onTrial?.(found, true);
-      continue;
-    }
-    options.onTrialStart?.(spec, k, specs.length);
-    const result = await runTrial(data, spec, settings, options);
-    if (path) await writeTextAtomic(path, JSON.stringify(result));
-    trials.push(result);
     if (out) {
-      // The shard's finished trials so far as JSON Lines, rewritten whole (atomically) each time.
-      const lines = trials.map((t) => JSON.stringify(t)).join("\n") + "\n";
-      await writeTextAtomic(`${out}/trials${shardSuffix(options.shard)}.jsonl`, lines);
+      await Deno.mkdir(`${out}/trials`, { recursive: true });
+      const existing = await readJson<SweepFile>(`${out}/sweep.json`);
+      if (existing && existing.key !== settings.key) {
+        throw new Error(
+          `${out} holds a sweep with other settings (${describe(existing)}; this one: ` +
+            `${describe(settings)}). Use another output folder, or delete ${out} to start over.`,
+        );
+      }
+      const file: SweepFile = { ...settings, activations, seeds, shard: options.shard };
+      await writeTextAtomic(`${out}/sweep.json`, JSON.stringify(file, null, 2));
+      await checkJsonl(`${out}/trials${shardSuffix(options.shard)}.jsonl`, notice);
     }
-    await options.onTrial?.(result, false);
+    const done = new Map<number, TrialResult>();
+    const todo: number[] = [];
+    for (const [k, spec] of specs.entries()) {
+      const found = out ? await readTrial(trialFile(out, spec)) : undefined;
+      if (found && found.settings === settings.key) {
+        done.set(k, found);
+        await options.onTrial?.(found, true);
+      } else todo.push(k);
+    }
+    let writes = Promise.resolve();
+    const record = (k: number, result: TrialResult) => {
+      done.set(k, result);
+      if (!out) return writes;
+      writes = writes.then(async () => {
+        await writeTextAtomic(trialFile(out, specs[k]), JSON.stringify(result));
+        await writeJsonl(out, options.shard, specs, done);
+      });
+      return writes;
+    };
+    let jobs = resolveJobs(options.jobs, todo.length);
+    const local = activations.filter((a) => !isBuiltinActivation(a));
+    if (jobs > 1 && local.length > 0) {
+      notice(
+        `sweep: ${local.join(", ")} ${local.length > 1 ? "are" : "is"} registered in this ` +
+          `process, not built in, so workers cannot run ${local.length > 1 ? "them" : "it"}: ` +
+          `running one trial at a time.`,
+      );
+      jobs = 1;
+    }
+    const running = new Set<number>();
+    const run = jobs === 1 ? runHere : runInWorkers;
+    await run({ data, specs, todo, settings, options, jobs, running, record, notice });
+    await writes;
+    const trials = [...done.keys()].sort((a, b) => a - b).map((k) => done.get(k)!);
+    const interrupted = trials.length < specs.length && (options.signal?.aborted ?? false);
+    const summary = summarizeTrials(trials, {
+      activations,
+      baseline: options.baseline,
+      targetLoss: options.targetLoss,
+    });
+    if (out) {
+      await writeJsonl(out, options.shard, specs, done);
+      await writeTextAtomic(`${out}/summary${shardSuffix(options.shard)}.csv`, summary.toCSV());
+    }
+    const discarded = [...running].sort((a, b) => a - b).map((k) => specs[k]);
+    return { trials, summary, settings, interrupted, discarded, jobs };
+  } finally {
+    await lock?.release();
   }
-  const summary = summarizeTrials(trials, {
-    activations,
-    baseline: options.baseline,
-    targetLoss: options.targetLoss,
-  });
-  if (out) {
-    await writeTextAtomic(`${out}/summary${shardSuffix(options.shard)}.csv`, summary.toCSV());
-  }
-  return { trials, summary, settings };
 }
 
 function shardSuffix(shard?: Shard): string {
   return shard ? `.shard${shard.index}of${shard.count}` : "";
 }
 
-async function runTrial(
-  data: CharDataset,
-  spec: TrialSpec,
-  settings: SweepSettings,
-  options: SweepOptions,
-): Promise<TrialResult> {
-  const config = gptConfig({
-    preset: settings.preset,
-    vocabSize: data.tokenizer.size,
-    activation: spec.activation,
-  });
-  const model = createGpt(config, { seed: spec.seed, tokenizer: data.tokenizer });
-  const t0 = performance.now();
-  const stepMs: number[] = [];
-  const common = {
-    activation: spec.activation,
-    seed: spec.seed,
-    params: model.numParams,
-    settings: settings.key,
+/** Rewrites the shard's `trials.jsonl` from its finished trials, in the sweep's order. */
+async function writeJsonl(
+  out: string,
+  shard: Shard | undefined,
+  specs: readonly TrialSpec[],
+  done: ReadonlyMap<number, TrialResult>,
+): Promise<void> {
+  const lines = specs.flatMap((_, k) => done.has(k) ? [JSON.stringify(done.get(k))] : []);
+  await writeTextAtomic(
+    `${out}/trials${shardSuffix(shard)}.jsonl`,
+    lines.length ? lines.join("\n") + "\n" : "",
+  );
+}
+
+/** Says when an existing `trials.jsonl` is damaged; the sweep rebuilds it from `trials/`. */
+async function checkJsonl(path: string, notice: (m: string) => void): Promise<void> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return;
+    throw e;
+  }
+  const lines = text.split("\n");
+  for (const [i, line] of lines.entries()) {
+    if (line.trim() === "") continue;
+    try {
+      checkTrialRecord(JSON.parse(line), `${path}:${i + 1}`);
+    } catch (e) {
+      notice(
+        `${path}: line ${i + 1} is damaged (${e instanceof Error ? e.message : e}); ` +
+          `rebuilding the file from the per-trial files in trials/.`,
+      );
+      return;
+    }
+  }
+}
+
+interface Runner {
+  readonly data: CharDataset;
+  readonly specs: readonly TrialSpec[];
+  readonly todo: readonly number[];
+  readonly settings: SweepSettings;
+  readonly options: SweepOptions;
+  readonly jobs: number;
+  /** Indexes of the trials running now (left holding those abandoned at an interrupt). */
+  readonly running: Set<number>;
+  readonly record: (k: number, result: TrialResult) => Promise<void>;
+  readonly notice: (message: string) => void;
+}
+
+/** One trial at a time in this thread. */
+async function runHere(r: Runner): Promise<void> {
+  const { options, specs } = r;
+  for (const k of r.todo) {
+    if (options.signal?.aborted) return;
+    const spec = specs[k];
+    options.onTrialStart?.(spec, k, specs.length, 0);
+    r.running.add(k);
+    const result = await runTrial(r.data, spec, r.settings, options.train ?? {}, {
+      signal: options.signal,
+      onStep: (info) => options.onStep?.(spec, info),
+      onEval: (info) => options.onEval?.(spec, info),
+      onNotice: r.notice,
+    });
+    if (!result) return; // interrupted: not a result; `running` keeps it as discarded
+    r.running.delete(k);
+    await r.record(k, result);
+    await options.onTrial?.(result, false);
+  }
+}
+
+/** `jobs` workers, each taking the next trial when it finishes one. */
+async function runInWorkers(r: Runner): Promise<void> {
+  const { options, specs, data, notice } = r;
+  const queue = [...r.todo];
+  const url = new URL("./_trial_worker.ts", import.meta.url).href;
+  const workers: Worker[] = [];
+  const init: WorkerInit = {
+    type: "init",
+    data: { name: data.name, vocab: data.tokenizer.vocab, train: data.train, val: data.val },
+    backend: tf.getBackend() as BackendName,
+    settings: r.settings,
+    train: options.train ?? {},
+  };
+  let stop: (() => void) | undefined;
+  const stopped = new Promise<void>((resolve) => (stop = resolve));
+  const onAbort = () => stop!();
+  options.signal?.addEventListener("abort", onAbort);
+  const slot = async (index: number): Promise<void> => {
+    const worker = new Worker(url, { type: "module", name: `trial-worker-${index}` });
+    workers.push(worker);
+    const inbox: MessageEvent[] = [];
+    let wake: (() => void) | undefined;
+    worker.onmessage = (e) => {
+      inbox.push(e);
+      wake?.();
+    };
+    worker.onerror = (e) => {
+      e.preventDefault();
+      inbox.push(new MessageEvent("message", { data: { type: "error", message: e.message } }));
+      wake?.();
+    };
+    const next = async (): Promise<{ type: string; [k: string]: unknown }> => {
+      while (inbox.length === 0) await new Promise<void>((res) => (wake = res));
+      return inbox.shift()!.data;
+    };
+    worker.postMessage(init);
+    const ready = await next();
+    if (ready.type === "error") throw new Error(`trial worker ${index}: ${ready.message}`);
+    while (queue.length > 0 && !options.signal?.aborted) {
+      const k = queue.shift()!;
+      const spec = specs[k];
+      options.onTrialStart?.(spec, k, specs.length, index);
+      r.running.add(k);
+      worker.postMessage({ type: "run", spec });
+      for (;;) {
+        const msg = await next();
+        if (msg.type === "step") await options.onStep?.(spec, msg.info as StepInfo);
+        else if (msg.type === "eval") await options.onEval?.(spec, msg.info as EvalInfo);
+        else if (msg.type === "notice") notice(msg.message as string);
+        else if (msg.type === "error") {
+          throw new Error(
+            `Trial ${spec.activation} seed ${spec.seed} failed in worker ${index}: ${msg.message}`,
+          );
+        } else if (msg.type === "done") {
+          const result = msg.result as TrialResult;
+          r.running.delete(k);
+          await r.record(k, result);
+          await options.onTrial?.(result, false);
+          break;
+        }
+      }
+    }
   };
   try {
-    const r = await trainGpt(model, data, {
-      ...options.train,
-      preset: settings.preset,
-      seed: spec.seed,
-      ...(settings.iters !== null ? { iters: settings.iters } : {}),
-      ...(settings.evalEvery !== null ? { evalEvery: settings.evalEvery } : {}),
-      ...(settings.evalIters !== null ? { evalIters: settings.evalIters } : {}),
-      engine: options.engine ?? "tfjs",
-      engineOptions: options.engineOptions,
-      signal: options.signal,
-      onStep: async (info) => {
-        stepMs.push(info.ms);
-        await options.onStep?.(spec, info);
-      },
-      onEval: (info) => options.onEval?.(spec, info),
-    });
-    return {
-      ...common,
-      status: "completed",
-      finalValLoss: r.final.valLoss,
-      finalTrainLoss: r.final.trainLoss,
-      evals: r.evals,
-      msPerStep: median(stepMs),
-      wallS: (performance.now() - t0) / 1000,
-    };
-  } catch (e) {
-    if (!(e instanceof TrainingDivergedError)) throw e;
-    return {
-      ...common,
-      status: "diverged",
-      divergedAt: e.iter,
-      finalValLoss: NaN,
-      finalTrainLoss: NaN,
-      evals: e.evals,
-      msPerStep: median(stepMs),
-      wallS: (performance.now() - t0) / 1000,
-    };
+    const slots = Array.from({ length: r.jobs }, (_, i) => slot(i));
+    await Promise.race([Promise.all(slots), stopped]);
   } finally {
-    model.dispose();
+    options.signal?.removeEventListener("abort", onAbort);
+    for (const w of workers) w.terminate();
   }
 }
 
 /**
  * Joins the trials of several sweep folders (shards of one sweep, run anywhere) and summarizes
- * them. All folders must hold the same settings.
+ * them. All folders must hold the same settings (engine, device and threads included). With
+ * `out`, writes the merged sweep there as a sweep folder of its own (a new folder, never one of
+ * the inputs). Warns through `onNotice` when a shard of the sweep is absent or a trial the shards
+ * were asked for is missing.
  *
  * @example
  * ```ts ignore
  * import { mergeSweeps } from "@actlab/actlab/experiments";
- * const { summary } = await mergeSweeps(["runs/shard0", "runs/shard1"]);
+ * const { summary } = await mergeSweeps(["runs/shard0", "runs/shard1"], { out: "runs/all" });
  * ```
  */
 export async function mergeSweeps(
   dirs: readonly string[],
-  options: { baseline?: string; targetLoss?: number } = {},
+  options: {
+    baseline?: string;
+    targetLoss?: number;
+    out?: string;
+    onNotice?: (message: string) => void;
+  } = {},
 ): Promise<{ trials: TrialResult[]; summary: aq.ColumnTable; settings: SweepSettings }> {
   if (dirs.length === 0) throw new Error("sweep merge: give at least one sweep folder.");
-  let settings: SweepSettings | undefined;
+  const notice = options.onNotice ?? ((m: string) => console.warn(m));
+  if (options.out) {
+    const target = resolve(options.out);
+    if (dirs.some((d) => resolve(d) === target)) {
+      throw new Error(
+        `sweep merge: --out ${options.out} is one of the folders being merged; give a new folder.`,
+      );
+    }
+    const entries = await Array.fromAsync(Deno.readDir(options.out)).catch(() => []);
+    if (entries.length > 0) {
+      throw new Error(`sweep merge: ${options.out} exists and is not empty; give a new folder.`);
+    }
+  }
+  let settings: SweepFile | undefined;
   const byKey = new Map<string, TrialResult>();
+  const shards = new Map<number, Set<number>>();
+  const expected = new Set<string>();
   for (const dir of dirs) {
-    const s = await readJson<SweepSettings>(`${dir}/sweep.json`);
+    const s = await readJson<SweepFile>(`${dir}/sweep.json`);
     if (!s) {
       throw new Error(
         `${dir} is not a sweep folder (no sweep.json); pass the --out folders of the shards.`,
       );
     }
     if (settings && s.key !== settings.key) {
-      throw new Error(`${dir} has other settings than ${dirs[0]}: they are different sweeps.`);
+      throw new Error(
+        `${dir} has other settings than ${dirs[0]}: they are different sweeps ` +
+          `(${describe(s)} vs ${describe(settings)}).`,
+      );
     }
     settings = s;
+    if (s.shard) {
+      const seen = shards.get(s.shard.count) ?? new Set<number>();
+      seen.add(s.shard.index);
+      shards.set(s.shard.count, seen);
+    }
+    if (s.activations && s.seeds) {
+      for (const t of sweepTrials(s.activations, s.seeds, s.shard)) {
+        expected.add(`${t.activation} seed ${t.seed}`);
+      }
+    }
     for await (const entry of Deno.readDir(`${dir}/trials`)) {
       if (!entry.isFile || !entry.name.endsWith(".json")) continue;
-      const t = (await readJson<TrialResult>(`${dir}/trials/${entry.name}`))!;
-      if (t.settings === s.key) byKey.set(`${t.activation}\u0000${t.seed}`, t);
+      const t = (await readTrial(`${dir}/trials/${entry.name}`))!;
+      if (t.settings === s.key) byKey.set(`${t.activation} seed ${t.seed}`, t);
     }
+  }
+  for (const [count, seen] of shards) {
+    const missing = Array.from({ length: count }, (_, i) => i).filter((i) => !seen.has(i));
+    if (missing.length) {
+      notice(
+        `sweep merge: shard${missing.length > 1 ? "s" : ""} ${
+          missing.map((i) => `${i}/${count}`).join(", ")
+        } of ${count} ${missing.length > 1 ? "are" : "is"} not among the folders given: ` +
+          `${missing.length > 1 ? "their" : "its"} trials are absent from the merge.`,
+      );
+    }
+  }
+  const absent = [...expected].filter((k) => !byKey.has(k));
+  if (absent.length) {
+    notice(
+      `sweep merge: ${absent.length} trial(s) not finished in the shards: ${absent.join(", ")}.`,
+    );
   }
   const trials = [...byKey.values()].sort((a, b) =>
     a.activation === b.activation ? a.seed - b.seed : a.activation < b.activation ? -1 : 1
   );
-  return { trials, summary: summarizeTrials(trials, options), settings: settings! };
+  const summary = summarizeTrials(trials, options);
+  const { activations: _a, seeds: _s, shard: _h, ...plain } = settings!;
+  if (options.out) {
+    await Deno.mkdir(`${options.out}/trials`, { recursive: true });
+    await writeTextAtomic(
+      `${options.out}/sweep.json`,
+      JSON.stringify({ ...plain, mergedFrom: dirs }, null, 2),
+    );
+    for (const t of trials) await writeTextAtomic(trialFile(options.out, t), JSON.stringify(t));
+    const lines = trials.map((t) => JSON.stringify(t)).join("\n");
+    await writeTextAtomic(`${options.out}/trials.jsonl`, lines ? lines + "\n" : "");
+    await writeTextAtomic(`${options.out}/summary.csv`, summary.toCSV());
+  }
+  return { trials, summary, settings: plain };
 }

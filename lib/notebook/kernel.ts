@@ -36,6 +36,8 @@ export interface KernelOptions {
 export interface ExecuteOptions {
   /** Give up after this many ms; the kernel is then killed (default: no limit). */
   timeoutMs?: number;
+  /** Run without counting it as a cell: no history, no execution count, no result output. */
+  silent?: boolean;
 }
 
 /** The content of an `execute_reply`. */
@@ -309,8 +311,8 @@ export class Kernel {
     options.onSent?.(header.msg_id);
     const msg = await this.#requestWithHeader(header, {
       code,
-      silent: false,
-      store_history: true,
+      silent: options.silent ?? false,
+      store_history: !options.silent,
       user_expressions: {},
       allow_stdin: false,
       stop_on_error: true,

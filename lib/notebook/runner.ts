@@ -256,13 +256,53 @@ function tagsOf(cell: Cell): string[] {
  * if (run.failure) console.error(run.failure.evalue);
  * ```
  */
+/** Run once in each kernel: records promise rejections that nothing handles. */
+const WATCH_REJECTIONS = `globalThis.__actlabRejections = [];
+globalThis.addEventListener("unhandledrejection", (e) => {
+  e.preventDefault();
+  globalThis.__actlabRejections.push(e.reason);
+});`;
+
+/** Run after each cell: fails with the first rejection recorded since the last check. */
+const CHECK_REJECTIONS = `await new Promise((r) => setTimeout(r, 0));
+{
+  const seen = globalThis.__actlabRejections?.splice(0) ?? [];
+  if (seen.length) throw seen[0] instanceof Error ? seen[0] : new Error(String(seen[0]));
+}`;
+
+/**
+ * Refuses a notebook written for another kernel (Python, R, …) before anything runs or is
+ * written, naming its kernelspec.
+ */
+function checkKernelspec(nb: Notebook, name: string): void {
+  const spec = nb.metadata?.kernelspec as {
+    name?: string;
+    language?: string;
+    display_name?: string;
+  } | undefined;
+  const lang = (nb.metadata?.language_info as { name?: string } | undefined)?.name ??
+    spec?.language;
+  const isDeno = spec?.name === "deno" ||
+    (spec === undefined && (lang === undefined || lang === "typescript"));
+  if (isDeno && (lang === undefined || lang === "typescript")) return;
+  throw new Error(
+    `${name} is written for another kernel: kernelspec "${spec?.name ?? "?"}" ` +
+      `("${spec?.display_name ?? "?"}", language ${
+        lang ?? "?"
+      }). actlab runs notebooks in Deno's ` +
+      `kernel only, and left the file untouched. Run it with its own kernel (jupyter nbconvert ` +
+      `--execute), or set its kernelspec to Deno if its cells are TypeScript.`,
+  );
+}
+
 export async function executeNotebook(
   input: Notebook,
   options: ExecuteNotebookOptions = {},
 ): Promise<ExecutionResult> {
   const t0 = performance.now();
-  const nb = clone(input);
   const name = options.name ?? "notebook";
+  checkKernelspec(input, name);
+  const nb = clone(input);
   const cwd = options.cwd ?? Deno.cwd();
   const cellTimeoutMs = options.cellTimeoutMs ?? 600_000;
   const warnings: string[] = [];
@@ -306,6 +346,7 @@ export async function executeNotebook(
   }
   const startSeconds = (performance.now() - t0) / 1000;
   const stop = kernel.onIopub((msg) => collector.handle(msg));
+  await kernel.execute(WATCH_REJECTIONS, { silent: true, timeoutMs: 30_000 }).catch(() => {});
   nb.metadata = {
     ...nb.metadata,
     kernelspec: { display_name: "Deno", language: "typescript", name: "deno" },
@@ -371,6 +412,31 @@ export async function executeNotebook(
       cell.execution_count = reply.execution_count ?? null;
       for (const o of cell.outputs ?? []) {
         if (o.output_type === "execute_result") o.execution_count = cell.execution_count;
+      }
+      if (reply.status === "ok") {
+        // A promise the cell left rejected without a handler: the kernel drops it silently.
+        const before = cell.outputs!.length;
+        const check = await kernel.execute(CHECK_REJECTIONS, { silent: true, timeoutMs: 30_000 })
+          .catch(() => undefined);
+        if (check && check.status !== "ok") {
+          cell.outputs!.splice(before); // the check's own raw error: replaced by the one below
+          reply = {
+            ...reply,
+            status: "error",
+            ename: "UnhandledRejection",
+            evalue: `a promise of this cell rejected and nothing handled it: ${
+              stripAnsi(check.evalue ?? "")
+            } (await it, or add .catch())`,
+            traceback: check.traceback ?? [],
+          };
+          cell.outputs!.push({
+            output_type: "error",
+            ename: reply.ename!,
+            evalue: reply.evalue!,
+            traceback: [`${reply.ename}: ${reply.evalue}`],
+          });
+          collector.sawError.add(msgId);
+        }
       }
       const ok = reply.status === "ok";
       options.onCell?.({
@@ -571,7 +637,15 @@ export async function runNotebook(path: string, options: RunOptions = {}): Promi
   const outDir = absolute(options.outDir ?? ".out/notebooks");
   await Deno.mkdir(outDir, { recursive: true });
   const stem = basename(nbPath).replace(/\.ipynb$/, "");
-  const outNotebook = options.inPlace ? nbPath : `${outDir}/${stem}.ipynb`;
+  // In place only when every cell ran: a failed run never replaces published outputs (of the
+  // failed cell nor of the cells after it); its executed copy goes to the output folder instead.
+  const inPlace = options.inPlace && !result.failure;
+  if (options.inPlace && result.failure) {
+    warnings.push(
+      `${path} was left unchanged because a cell failed; the partial run is in ${outDir}`,
+    );
+  }
+  const outNotebook = inPlace ? nbPath : `${outDir}/${stem}.ipynb`;
   await writeNotebook(outNotebook, nb);
   const notebookBytes = (await Deno.stat(outNotebook)).size;
   let outHtml: string | undefined, htmlBytes: number | undefined;

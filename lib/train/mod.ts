@@ -17,10 +17,12 @@
  * @module
  */
 export {
+  checkSplits,
   createTrainEngine,
   estimateLoss,
   registerTrainEngine,
   timeTrainingSteps,
   trainGpt,
+  UNSTABLE_RISE,
 } from "./train.ts";
 export type { StepTiming, TrainData, TrainOptions, TrainResult } from "./train.ts";

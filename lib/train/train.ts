@@ -146,6 +146,8 @@ export interface TrainOptions extends TrainConfigOptions {
   readonly engine?: "tfjs" | "ort" | (string & Record<never, never>);
   /** Options of the engine (ONNX Runtime: `provider`, `threads`). */
   readonly engineOptions?: TrainEngineOptions;
+  /** Warnings that are not errors (a loss far above its start). Default: `console.warn`. */
+  readonly onNotice?: (message: string) => void;
 }
 
 /** The outcome of {@link trainGpt}. */
@@ -162,6 +164,45 @@ export interface TrainResult {
   readonly config: TrainConfig;
   /** `"completed"`, or `"aborted"` when the signal fired. */
   readonly stopped: "completed" | "aborted";
+  /**
+   * Set when an evaluation's training loss rose more than {@link UNSTABLE_RISE} × the first
+   * evaluation's: training went the wrong way without a NaN (a learning rate far too high, an
+   * activation that explodes). The run finished, but its numbers are suspect.
+   */
+  readonly unstable?: { readonly iter: number; readonly loss: number; readonly start: number };
+}
+
+/**
+ * A run whose training loss at an evaluation exceeds this multiple of its first evaluation's is
+ * flagged unstable (the loss of an untrained model is about ln V; training should only lower it).
+ */
+export const UNSTABLE_RISE = 1.2;
+
+/**
+ * Throws an error naming the split when a split of `data` is too short for one sequence of the
+ * model's context (`blockSize + 1` tokens), before anything is allocated.
+ *
+ * @example
+ * ```ts
+ * import { checkSplits } from "./train.ts";
+ * const ids = (n: number) => new Int32Array(n);
+ * checkSplits({ train: ids(100), val: ids(20) }, 16); // fine
+ * let message = "";
+ * try { checkSplits({ train: ids(100), val: ids(20) }, 64); } catch (e) { message = String(e); }
+ * console.assert(message.includes("validation split has 20 tokens"));
+ * ```
+ */
+export function checkSplits(data: TrainData, blockSize: number): void {
+  for (const [split, ids] of [["training", data.train], ["validation", data.val]] as const) {
+    if (ids.length < blockSize + 1) {
+      throw new RangeError(
+        `The ${split} split has ${ids.length} tokens, fewer than the context length + 1 ` +
+          `(${blockSize} + 1): use a smaller context (blockSize, --block-size ${
+            Math.max(1, ids.length - 1)
+          } or less) or more text.`,
+      );
+    }
+  }
 }
 
 /** Arquero table of evaluations with the reference's snake_case columns. */
@@ -206,12 +247,25 @@ export async function trainGpt(
   data: TrainData,
   options: TrainOptions = {},
 ): Promise<TrainResult> {
-  const { onStep, onEval, signal, engine, engineOptions, ...configOptions } = options;
+  const { onStep, onEval, signal, engine, engineOptions, onNotice, ...configOptions } = options;
   const config = trainConfig(configOptions);
   const shape = { batchSize: config.batchSize, blockSize: model.config.blockSize };
   const batchRng = createRng(config.seed);
   const evalRng = createRng(config.seed).fork(1);
+  checkSplits(data, model.config.blockSize);
   const trainer = await createTrainEngine(engine ?? "tfjs", model, config, engineOptions);
+  let unstable: TrainResult["unstable"];
+  const watch = (info: EvalInfo) => {
+    const start = evals[0]?.trainLoss ?? info.trainLoss;
+    if (unstable || !(info.trainLoss > start * UNSTABLE_RISE)) return;
+    unstable = { iter: info.iter, loss: info.trainLoss, start };
+    (onNotice ?? console.warn)(
+      `Training is going the wrong way: at step ${info.iter} the training loss is ` +
+        `${info.trainLoss.toFixed(3)}, above ${UNSTABLE_RISE}× its start (${start.toFixed(3)}), ` +
+        `with activation "${model.activation.name}". The run is flagged unstable; lower the ` +
+        `learning rate or check the activation.`,
+    );
+  };
   const evaluate = async () => {
     await trainer.syncModel?.(); // observers of onEval see the current weights in the model
     return await estimateLoss(model, data, {
@@ -253,6 +307,7 @@ export async function trainGpt(
             steps,
           );
         }
+        watch(info);
         evals.push(info);
         await onEval?.(info);
       }
@@ -281,6 +336,7 @@ export async function trainGpt(
         valLoss: l.val,
         elapsedS: (performance.now() - t0) / 1000,
       };
+      watch(info);
       evals.push(info);
       await onEval?.(info);
     }
@@ -295,6 +351,7 @@ export async function trainGpt(
     final: evals.at(-1)!,
     config,
     stopped,
+    ...(unstable ? { unstable } : {}),
   };
 }
 

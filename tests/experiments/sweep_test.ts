@@ -168,6 +168,8 @@ Deno.test({
         `${t.activation}: ort ${t.finalValLoss} vs tfjs ${onTfjs.trials[i].finalValLoss}`,
       );
     }
-    assertEquals(onOrt.settings.key, onTfjs.settings.key, "engine is not part of the settings key");
+    assert(onOrt.settings.key !== onTfjs.settings.key, "engine is part of the settings key");
+    assertEquals([onOrt.settings.device, onOrt.settings.threads], ["cpu", 1]);
+    assertEquals([onTfjs.settings.device, onTfjs.settings.threads], ["wasm", null]);
   },
 });
