@@ -56,13 +56,18 @@ let nativeTried: Attempt | undefined;
 async function tryTensorflow(): Promise<Attempt> {
   if (nativeTried) return nativeTried;
   const errors: string[] = [];
-  for (const pkg of ["@tensorflow/tfjs-node-gpu", "@tensorflow/tfjs-node"]) {
+  // Literal specifiers, so the imports can be analysed (and rewritten when published).
+  const natives: ReadonlyArray<[string, () => Promise<unknown>]> = [
+    ["@tensorflow/tfjs-node-gpu", () => import("@tensorflow/tfjs-node-gpu")],
+    ["@tensorflow/tfjs-node", () => import("@tensorflow/tfjs-node")],
+  ];
+  for (const [pkg, load] of natives) {
     // A failed first import leaves its kernels registered; the second package re-registers
     // them, and tfjs warns once per kernel. Quiet (PROD) for the duration of the import.
     const prod = tf.env().getBool("PROD");
     tf.env().set("PROD", true);
     try {
-      await import(pkg);
+      await load();
       if (tf.findBackendFactory("tensorflow") !== null) {
         return nativeTried = {
           ok: true,
