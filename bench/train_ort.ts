@@ -2,17 +2,18 @@
  * Training-step speed of the nano mini-GPT on ONNX Runtime (the compiled step: forward, backward,
  * clipping and AdamW in one graph) next to the PyTorch reference
  * (`../shared/reference/torch_minigpt.py --time-only N`), run in the same session and
- * interleaved (ORT, PyTorch, ORT, PyTorch, …) so all see the same machine load. Each times N
- * steps after 5 warm-ups on Tiny Shakespeare and reports the median; this script prints the
- * median over rounds and the ratio ORT / PyTorch.
+ * interleaved so all see the same machine load. Each run times N steps after 5 warm-ups on Tiny
+ * Shakespeare and reports its median; this script prints the median over rounds for every thread
+ * setting of both sides, then the ratios that matter:
  *
- * PyTorch runs twice per round: as the reference runs it (`--threads 1`, which limits PyTorch's
- * intra-op threads but not OpenBLAS's: with Debian's libopenblas0-pthread its matrix products
- * still use every core, about 1.7 of 2 here), and with `OPENBLAS_NUM_THREADS=1`, truly one
- * thread: the like-for-like match for ORT's `--threads 1`.
+ * - **1 thread each**: ORT `threads: 1` against PyTorch with `torch.set_num_threads(1)` and
+ *   `OPENBLAS_NUM_THREADS=1` (truly one thread);
+ * - **best against best**: the fastest setting of each side. PyTorch's candidates: one thread;
+ *   the reference as it runs (`--threads 1`, but Debian's OpenBLAS still spins every core); and
+ *   `--threads <cores>`. ORT's: 1 thread and its default (every core).
  *
- *   deno run -A bench/train_ort.ts [--activations gelu,swiglu] [--steps 30] [--rounds 3]
- *     [--threads 1] [--data ../shared/datasets/tinyshakespeare/input.txt]
+ *   deno run -A bench/train_ort.ts [--activations gelu,swiglu,relu] [--steps 30] [--rounds 3]
+ *     [--data ../shared/datasets/tinyshakespeare/input.txt]
  *     [--python /usr/bin/python3] [--reference ../shared/reference/torch_minigpt.py]
  *
  * Timings on a shared machine are noisy: compare numbers from one run of this script only.
@@ -26,10 +27,9 @@ import { trainConfig } from "../lib/gpt/mod.ts";
 const here = new URL(".", import.meta.url).pathname;
 const { values } = parseArgs({
   options: {
-    activations: { type: "string", default: "gelu,swiglu" },
+    activations: { type: "string", default: "gelu,swiglu,relu" },
     steps: { type: "string", default: "30" },
     rounds: { type: "string", default: "3" },
-    threads: { type: "string", default: "1" },
     data: {
       type: "string",
       default: `${here}../../shared/datasets/tinyshakespeare/input.txt`,
@@ -39,7 +39,7 @@ const { values } = parseArgs({
   },
 });
 const steps = Number(values.steps), rounds = Number(values.rounds);
-const threads = Number(values.threads);
+const cores = navigator.hardwareConcurrency;
 const median = (xs: readonly number[]) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
@@ -49,7 +49,7 @@ const list = (xs: readonly number[]) => `[${xs.map((x) => x.toFixed(1)).join(", 
 await initEngine({ backend: "wasm" }); // holds the model's weights; steps run on ONNX Runtime
 const data = charDataset(await Deno.readTextFile(values.data));
 
-async function ortMs(activation: string): Promise<number> {
+async function ortMs(activation: string, threads: number | undefined): Promise<number> {
   const config = gptConfig({ preset: "nano", vocabSize: data.tokenizer.size, activation });
   const model = createGpt(config, { seed: 1337 });
   try {
@@ -66,7 +66,11 @@ async function ortMs(activation: string): Promise<number> {
 }
 
 /** The reference's median ms/step, or why there is none. */
-async function torchMs(activation: string, oneThread: boolean): Promise<number | string> {
+async function torchMs(
+  activation: string,
+  threads: number,
+  env: Record<string, string>,
+): Promise<number | string> {
   try {
     const out = await new Deno.Command(values.python, {
       args: [
@@ -78,9 +82,9 @@ async function torchMs(activation: string, oneThread: boolean): Promise<number |
         "--act",
         activation,
         "--threads",
-        "1",
+        String(threads),
       ],
-      env: oneThread ? { OPENBLAS_NUM_THREADS: "1", OMP_NUM_THREADS: "1" } : {},
+      env,
       stdout: "piped",
       stderr: "piped",
     }).output();
@@ -95,37 +99,90 @@ async function torchMs(activation: string, oneThread: boolean): Promise<number |
   }
 }
 
+interface Setting {
+  readonly side: "ORT" | "PyTorch";
+  readonly label: string;
+  readonly oneThread: boolean;
+  readonly run: (activation: string) => Promise<number | string>;
+}
+const ONE = { OPENBLAS_NUM_THREADS: "1", OMP_NUM_THREADS: "1" };
+const SETTINGS: Setting[] = [
+  { side: "ORT", label: "ORT, 1 thread", oneThread: true, run: (a) => ortMs(a, 1) },
+  { side: "ORT", label: `ORT, default threads`, oneThread: false, run: (a) => ortMs(a, undefined) },
+  {
+    side: "PyTorch",
+    label: "PyTorch, 1 thread (OPENBLAS_NUM_THREADS=1)",
+    oneThread: true,
+    run: (a) => torchMs(a, 1, ONE),
+  },
+  {
+    side: "PyTorch",
+    label: "PyTorch as the reference runs (--threads 1)",
+    oneThread: false,
+    run: (a) => torchMs(a, 1, {}),
+  },
+  {
+    side: "PyTorch",
+    label: `PyTorch, --threads ${cores}`,
+    oneThread: false,
+    run: (a) => torchMs(a, cores, {}),
+  },
+];
+
 console.log(
   `nano preset (B 12, T 64, 4 layers, 128 wide), ${steps} timed steps after 5 warm-ups, ` +
-    `${rounds} interleaved rounds; onnxruntime-node ${ortVersion()}, ${threads} thread(s)`,
+    `${rounds} interleaved rounds; onnxruntime-node ${ortVersion()}; ${cores} cores`,
 );
+const summary: string[] = [];
 for (const activation of values.activations.split(",")) {
-  const ort: number[] = [], torch: number[] = [], torch1: number[] = [];
-  let torchNote = "";
+  const times = SETTINGS.map(() => [] as number[]);
+  const notes = SETTINGS.map(() => "");
   for (let r = 0; r < rounds; r++) {
-    ort.push(await ortMs(activation));
-    for (const [oneThread, into] of [[false, torch], [true, torch1]] as const) {
-      const t = await torchMs(activation, oneThread);
-      if (typeof t === "number") into.push(t);
-      else torchNote = t;
+    for (const [i, s] of SETTINGS.entries()) {
+      const t = await s.run(activation);
+      if (typeof t === "number") times[i].push(t);
+      else notes[i] = t;
     }
   }
-  const o = median(ort);
-  console.log(`${activation}: ORT ${o.toFixed(1)} ms/step ${list(ort)}`);
-  if (torch.length === 0 || torch1.length === 0) {
-    console.log(`  PyTorch ${torchNote}`);
+  console.log(`\n${activation}`);
+  const med = times.map((xs) => (xs.length ? median(xs) : NaN));
+  for (const [i, s] of SETTINGS.entries()) {
+    const shown = times[i].length
+      ? `${med[i].toFixed(1).padStart(7)} ms/step ${list(times[i])}`
+      : notes[i];
+    console.log(`  ${s.label.padEnd(46)} ${shown}`);
+  }
+  const best = (side: Setting["side"], oneThread?: boolean) => {
+    const idx = SETTINGS.flatMap((s, i) =>
+      s.side === side && (oneThread === undefined || s.oneThread === oneThread) &&
+        Number.isFinite(med[i])
+        ? [i]
+        : []
+    );
+    return idx.length ? idx.reduce((a, b) => (med[a] <= med[b] ? a : b)) : -1;
+  };
+  const [o1, p1, ob, pb] = [best("ORT", true), best("PyTorch", true), best("ORT"), best("PyTorch")];
+  if (p1 < 0 || pb < 0) {
+    console.log("  no PyTorch figures: no ratios");
     continue;
   }
-  for (
-    const [label, xs] of [
-      ["PyTorch as the reference runs (OpenBLAS threads free)", torch],
-      ["PyTorch on one thread (OPENBLAS_NUM_THREADS=1)       ", torch1],
-    ] as const
-  ) {
-    console.log(
-      `  ${label} ${median(xs).toFixed(1)} ms/step ${list(xs)}   ORT/PyTorch ${
-        (o / median(xs)).toFixed(2)
-      }×`,
-    );
-  }
+  const one = med[o1] / med[p1], b = med[ob] / med[pb];
+  console.log(`  1 thread each:      ORT / PyTorch = ${one.toFixed(2)}×`);
+  console.log(
+    `  best against best:  ORT / PyTorch = ${b.toFixed(2)}× (${SETTINGS[ob].label} vs ${
+      SETTINGS[pb].label
+    })`,
+  );
+  summary.push(
+    `| ${activation} | ${med[o1].toFixed(1)} | ${med[p1].toFixed(1)} | ${one.toFixed(2)} | ${
+      med[ob].toFixed(1)
+    } | ${med[pb].toFixed(1)} | ${b.toFixed(2)} |`,
+  );
+}
+if (summary.length) {
+  console.log(
+    "\n| activation | ORT 1 thread | PyTorch 1 thread | ratio | ORT best | PyTorch best | ratio |",
+  );
+  console.log("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
+  for (const line of summary) console.log(line);
 }

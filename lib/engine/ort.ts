@@ -72,7 +72,12 @@ export function ortCudaStatus(): { available: boolean; reason: string } {
  */
 export async function createOrtSession(
   model: string | Uint8Array,
-  options: { provider?: "auto" | OrtProvider; threads?: number } = {},
+  options: {
+    provider?: "auto" | OrtProvider;
+    threads?: number;
+    /** Record ONNX Runtime's profile: a JSON trace file `<prefix>_<time>.json` in the cwd. */
+    profilePrefix?: string;
+  } = {},
 ): Promise<OrtSessionInfo> {
   const want = options.provider ?? "auto";
   if (!["auto", "cuda", "cpu"].includes(want)) {
@@ -81,6 +86,9 @@ export async function createOrtSession(
   const base: ort.InferenceSession.SessionOptions = {
     graphOptimizationLevel: "all",
     ...(options.threads ? { intraOpNumThreads: options.threads, interOpNumThreads: 1 } : {}),
+    ...(options.profilePrefix
+      ? { enableProfiling: true, profileFilePrefix: options.profilePrefix }
+      : {}),
   };
   const open = (providers: string[]) =>
     typeof model === "string"

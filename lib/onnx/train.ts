@@ -57,6 +57,11 @@ export interface OrtTrainerOptions {
   readonly threads?: number;
   /** Sequences per batch the step graph is compiled for. Default `config.batchSize`. */
   readonly batchSize?: number;
+  /**
+   * Profile the step session (CPU): ONNX Runtime writes a JSON trace `<prefix>_<time>.json`
+   * into the working directory when the trainer is disposed (`bench/profile_ort.ts` reads it).
+   */
+  readonly profilePrefix?: string;
 }
 
 type Feeds = Record<string, ort.Tensor>;
@@ -150,7 +155,13 @@ export class OrtTrainer implements TrainEngine {
       provider: options.provider,
       threads: options.threads,
     });
-    const step = await openStepSession(graph.bytes, model, evalSession.provider, options.threads);
+    const step = await openStepSession(
+      graph.bytes,
+      model,
+      evalSession.provider,
+      options.threads,
+      options.profilePrefix,
+    );
     const state = new Map<string, ort.Tensor>();
     for (const spec of model.specs) {
       const v = model.variables.get(spec.name);
@@ -284,6 +295,7 @@ export class OrtTrainer implements TrainEngine {
 
   /** Releases the ONNX Runtime sessions (not the model). */
   async dispose(): Promise<void> {
+    if (this.#options.profilePrefix) this.#step.endProfiling();
     await this.#step.release();
     await this.#eval.release();
     await this.#grads?.release();
@@ -312,9 +324,10 @@ async function openStepSession(
   model: Gpt,
   provider: OrtProvider,
   threads: number | undefined,
+  profilePrefix: string | undefined,
 ): Promise<ort.InferenceSession> {
   if (provider === "cpu") {
-    return (await createOrtSession(bytes, { provider: "cpu", threads })).session;
+    return (await createOrtSession(bytes, { provider: "cpu", threads, profilePrefix })).session;
   }
   const keep: Record<string, "gpu-buffer"> = {};
   for (const spec of model.specs) {
