@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Builds lib/activations/wasm/kernels.c into lib/activations/wasm/_kernels_wasm.ts (base64).
-# Needs Debian's clang and lld (clang-14 or newer: `apt-get install clang lld`).
+# Regenerates the GENERATED regions of lib/activations/wasm/kernels.c from the registry
+# (tools/gen_kernels.ts), then builds it into lib/activations/wasm/_kernels_wasm.ts (base64).
+# Needs Deno, and Debian's clang and lld (clang-14 or newer: `apt-get install clang lld`).
 # The module works inside tfjs-wasm's memory, so it must own no linear memory: the build fails
 # if the output has a data section or touches the stack pointer.
 set -euo pipefail
@@ -9,6 +10,7 @@ src=lib/activations/wasm/kernels.c
 out=lib/activations/wasm/_kernels_wasm.ts
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+deno run --allow-read --allow-write --allow-env --allow-ffi tools/gen_kernels.ts
 clang --target=wasm32 -nostdlib -O3 -msimd128 -mnontrapping-fptoint \
   -Wl,--no-entry -Wl,--import-memory -Wl,--strip-all -o "$tmp/k.wasm" "$src"
 dis=$(llvm-objdump -d "$tmp/k.wasm")

@@ -1,10 +1,19 @@
 """Golden values of every built-in activation and its derivative, from mpmath at 160 digits.
 
 An independent definition of each function (written from the formulas, not from the TypeScript),
-so tests/activations/reference_test.ts can check the float64 references to ~1e-14.
+so tests/activations/reference_test.ts can check the float64 references to ~1e-14. The names and
+their order come from the registry (asked through Deno): a built-in without a definition below,
+or a definition the registry does not have, stops the script with the name.
 Run: /usr/bin/python3 tools/golden_activations.py > tests/activations/golden.json
+
+Output: {"unary": {name: {"limits": [f(-inf), f(+inf)], "points": [[x, f, f'], ...]}},
+         "gated": {name: [[gate, value, f, df/dgate, df/dvalue], ...]}}, numbers as strings
+(25 digits; "Infinity" where the limit is infinite).
 """
 import json
+import pathlib
+import subprocess
+import sys
 
 import mpmath as mp
 
@@ -50,18 +59,82 @@ UNARY = {
     "relu6_2": lambda x: min(max(x, 0), 6) ** 2,
 }
 
+GATED = {
+    "glu": lambda g, v: sig(g) * v,
+    "bilinear": lambda g, v: g * v,
+    "reglu": lambda g, v: max(g, 0) * v,
+    "geglu": lambda g, v: g * Phi(g) * v,
+    "swiglu": lambda g, v: g * sig(g) * v,
+    "gtu": lambda g, v: sig(g) * mp.tanh(v),
+}
+
 POINTS = ["-30", "-12.5", "-7", "-4.25", "-3.5", "-2", "-1", "-0.7", "-0.3125", "-1e-3",
           "-1e-8", "1e-8", "1e-3", "0.3125", "0.7", "1", "1.5", "2", "2.75", "4.25", "5.5", "7",
           "9", "12.5", "30"]
 
-out = {}
-for name, f in UNARY.items():
+GATES = ["-4.25", "-1", "-0.3125", "1e-3", "0.7", "2", "5.5"]
+VALUES = ["-1.5", "0.5", "3"]
+HUGE = mp.mpf(10) ** 50  # f(±HUGE) stands for the limit at ±inf
+
+
+def registry_names():
+    """The registry's built-in activations by kind, in its order (via Deno)."""
+    code = (
+        'import { isBuiltinActivation, listActivations } from "./lib/activations/mod.ts";'
+        'const names = (kind) => listActivations({ kind }).map((d) => d.name)'
+        "  .filter(isBuiltinActivation);"
+        'console.log(JSON.stringify({ unary: names("unary"), gated: names("gated") }));'
+    )
+    root = pathlib.Path(__file__).resolve().parent.parent
+    out = subprocess.run(["deno", "eval", code], cwd=root, capture_output=True, text=True)
+    if out.returncode != 0:
+        sys.exit(f"could not list the registry through `deno eval`:\n{out.stderr}")
+    return json.loads(out.stdout)
+
+
+def num(y):
+    if abs(y) > 1e40:
+        return "Infinity" if y > 0 else "-Infinity"
+    if 0 < abs(y) < mp.mpf(10) ** -400:  # beyond float64: the limit 0, from its side
+        return "0" if y > 0 else "-0"
+    return mp.nstr(y, 25, min_fixed=-1, max_fixed=1)
+
+
+names = registry_names()
+for kind, table in (("unary", UNARY), ("gated", GATED)):
+    missing = [n for n in names[kind] if n not in table]
+    extra = [n for n in table if n not in names[kind]]
+    if missing or extra:
+        sys.exit(
+            f"{kind}: the registry has {missing or 'no others'} without an mpmath definition here, "
+            f"and {extra or 'none'} defined here are not in the registry: edit "
+            f"{'UNARY' if kind == 'unary' else 'GATED'} in tools/golden_activations.py"
+        )
+
+unary = {}
+for name in names["unary"]:
+    f = UNARY[name]
     rows = []
     for p in POINTS:
         x = mp.mpf(float(p))  # the float64 the test passes in, exactly
-        y = f(x)
-        d = mp.diff(f, x)
-        rows.append([float(x), mp.nstr(y, 25, min_fixed=-1, max_fixed=1), mp.nstr(d, 25, min_fixed=-1, max_fixed=1)])
-    out[name] = rows
-lines = [f"  {json.dumps(k)}: {json.dumps(v)}" for k, v in out.items()]
-print("{\n" + ",\n".join(lines) + "\n}")
+        rows.append([float(x), num(f(x)), num(mp.diff(f, x))])
+    unary[name] = {"limits": [num(f(-HUGE)), num(f(HUGE))], "points": rows}
+
+gated = {}
+for name in names["gated"]:
+    f = GATED[name]
+    rows = []
+    for gs in GATES:
+        for vs in VALUES:
+            g, v = mp.mpf(float(gs)), mp.mpf(float(vs))
+            dg = mp.diff(lambda t: f(t, v), g)
+            dv = mp.diff(lambda t: f(g, t), v)
+            rows.append([float(g), float(v), num(f(g, v)), num(dg), num(dv)])
+    gated[name] = rows
+
+
+def block(table):
+    return ",\n".join(f"    {json.dumps(k)}: {json.dumps(v)}" for k, v in table.items())
+
+
+print('{\n  "unary": {\n' + block(unary) + '\n  },\n  "gated": {\n' + block(gated) + "\n  }\n}")

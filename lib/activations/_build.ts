@@ -1,10 +1,13 @@
 /**
  * Builders that turn a plain description (float64 reference, derivative, tfjs forward and
- * gradient) into a registry entry with a gradient-correct `apply`.
+ * gradient, or the one {@link UnaryMath} they all derive from) into a registry entry with a
+ * gradient-correct `apply`.
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { F64, TENSORS } from "./_algebra.ts";
+import type { UnaryMath } from "./_algebra.ts";
 import { fusedKernelFor } from "./_fused.ts";
 import type {
   ActivationParams,
@@ -15,8 +18,8 @@ import type {
   UnaryOnnxLowering,
 } from "./types.ts";
 
-/** What a unary activation is made of; {@link defineUnary} turns it into a registry entry. */
-export interface UnarySpec {
+/** The fields every unary spec has, however its math is given. */
+interface UnarySpecBase {
   name: string;
   aliases?: readonly string[];
   description: string;
@@ -30,36 +33,67 @@ export interface UnarySpec {
    * jumps); finite-difference checks stay away from them.
    */
   kinks?: readonly number[];
+  onnx?: UnaryOnnxLowering;
+}
+
+/**
+ * An activation written once as {@link UnaryMath}: its float64 reference and derivative, tfjs
+ * forward and gradient, and (with `fused`) its WGSL and C kernels all come from `math`.
+ */
+export interface UnaryMathSpec extends UnarySpecBase {
+  /** f and f′ side by side, over any algebra. */
+  math: UnaryMath;
+  /**
+   * Compile `math` into fused float32 kernels: WGSL for webgpu (at run time) and C for wasm
+   * (`deno task build:wasm` regenerates `wasm/kernels.c` and rebuilds the module).
+   */
+  fused?: boolean;
+}
+
+/** An activation given as four separate functions (float64 and tfjs). */
+export interface UnaryFunctionsSpec extends UnarySpecBase {
+  math?: undefined;
+  fused?: false;
   reference(x: number): number;
   derivative(x: number): number;
   /** f(x) from tfjs ops, float32 in and out. */
   forward(x: tf.Tensor): tf.Tensor;
   /** f'(x) from tfjs ops; the backward pass multiplies it by dy. Omitted: tfjs autodiff. */
   gradient?(x: tf.Tensor): tf.Tensor;
-  onnx?: UnaryOnnxLowering;
 }
+
+/** What a unary activation is made of; {@link defineUnary} turns it into a registry entry. */
+export type UnarySpec = UnaryMathSpec | UnaryFunctionsSpec;
 
 /** A unary registry entry plus the bookkeeping the builder adds. */
 export interface BuiltUnary extends UnaryActivation {
   /** Points where f is not twice differentiable (for tests and plots). */
   readonly kinks: readonly number[];
+  /** The one definition of f and f′ the other forms derive from, where the entry has one. */
+  readonly math?: UnaryMath;
+  /** Whether fused WGSL and C kernels are generated from `math` (the fused-kernel set). */
+  readonly fused: boolean;
 }
 
 function asFloat(x: tf.Tensor): tf.Tensor {
   return x.dtype === "float32" ? x : tf.cast(x, "float32");
 }
 
-/**
- * x·g for a gate g that may underflow to exactly 0: gives 0 where g is 0, so x = ±∞ yields the
- * limit 0 instead of ∞·0 = NaN. NaN inputs stay NaN (their gate is NaN).
- */
-export function gateProduct(x: tf.Tensor, g: tf.Tensor): tf.Tensor {
-  return tf.where(tf.equal(g, 0), g, tf.mul(x, g));
+/** The four functions of a spec, derived from its math where it has one. */
+function functionsOf(spec: UnarySpec) {
+  const { math } = spec;
+  if (math === undefined) return spec;
+  return {
+    reference: (x: number) => math.f(F64, x),
+    derivative: (x: number) => math.df(F64, x),
+    forward: (x: tf.Tensor) => math.f(TENSORS, x),
+    gradient: (x: tf.Tensor) => math.df(TENSORS, x),
+  };
 }
 
 /** Builds a unary registry entry whose `apply` runs a fused kernel where one exists. */
 export function defineUnary(spec: UnarySpec): BuiltUnary {
-  const { forward, gradient } = spec;
+  const { reference, derivative, forward, gradient } = functionsOf(spec);
   const composite = gradient
     ? tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
       const [input, save] = args as [tf.Tensor, tf.GradSaveFunc];
@@ -81,8 +115,10 @@ export function defineUnary(spec: UnarySpec): BuiltUnary {
     params: spec.params,
     withParams: spec.withParams,
     kinks: spec.kinks ?? [],
-    reference: spec.reference,
-    derivative: spec.derivative,
+    math: spec.math,
+    fused: spec.fused ?? false,
+    reference,
+    derivative,
     onnx: spec.onnx,
     apply(x: tf.Tensor): tf.Tensor {
       const input = asFloat(x);

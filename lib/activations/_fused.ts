@@ -2,7 +2,8 @@
  * Fused elementwise kernels: one pass over memory for an activation (and one for its gradient)
  * instead of the several passes its tfjs composite takes. Each fused activation is a tfjs kernel
  * `Actlab_<name>` with gradient kernel `Actlab_<name>_grad`, implemented per backend
- * (`_fused_cpu.ts`: JavaScript float64; `_fused_wasm.ts`: SIMD WebAssembly).
+ * (`_fused_cpu.ts`: JavaScript float64, for every built-in; `_fused_wasm.ts`: SIMD WebAssembly
+ * and `_fused_webgpu.ts`: WGSL, for the entries with `fused: true`, generated from their math).
  *
  * @module
  */

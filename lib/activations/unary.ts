@@ -1,6 +1,8 @@
 /**
  * The built-in unary activations. Each entry puts the float64 reference and its derivative next
- * to the tfjs forward and gradient, so one can be read against the other.
+ * to the tfjs forward and gradient, so one can be read against the other; an entry with `math`
+ * writes f and f′ once, over the algebra of `_algebra.ts`, and all four (plus, with
+ * `fused: true`, its WGSL and C kernels) derive from it.
  *
  * Derivatives at kinks follow PyTorch's autograd (relu'(0) = 0, relu6'(6) = 0,
  * hardswish'(±3) = the inner formula), so gradients match a PyTorch reference bit for bit in
@@ -9,20 +11,14 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { defineUnary, gateProduct } from "./_build.ts";
+import { gateProduct } from "./_algebra.ts";
+import type { Algebra, UnaryMath } from "./_algebra.ts";
+import { defineUnary } from "./_build.ts";
 import { registerCpuKernels } from "./_fused_cpu.ts";
 import { registerWasmKernels } from "./_fused_wasm.ts";
 import { registerWebgpuKernels } from "./_fused_webgpu.ts";
 import type { BuiltUnary } from "./_build.ts";
-import {
-  gateProduct as gateProduct64,
-  INV_SQRT_2PI,
-  normalCdf,
-  normalPdf,
-  sigmoid,
-  softplus,
-  SQRT_2_OVER_PI,
-} from "./_math.ts";
+import { gateProduct as gateProduct64, sigmoid, softplus, SQRT_2_OVER_PI } from "./_math.ts";
 import type { ActivationParams, ActivationProperties, OnnxBuilder } from "./types.ts";
 
 const SMOOTH_SELF_GATED: ActivationProperties = {
@@ -256,48 +252,6 @@ export function celu(params: ActivationParams = CELU_DEFAULTS): BuiltUnary {
   });
 }
 
-/**
- * erfcx(z) = exp(z²)·erfc(z), z ≥ 0, as a degree-12 polynomial in t = (z − 3.75)/(z + 3.75):
- * the truncated Chebyshev series of `tools/fit_erfcx.py` in monomial form (float32 Horner
- * evaluation: relative error < 1.5e-6 over [0, 30], < 2e-7 for z < 3).
- */
-const ERFCX_POLY = [
-  0.14558972418308258,
-  -0.27342191338539124,
-  0.22600805759429932,
-  -0.1635722815990448,
-  0.10260436683893204,
-  -0.054799165576696396,
-  0.024142879992723465,
-  -0.008231693878769875,
-  0.001804018160328269,
-  -6.412790753529407e-06,
-  -0.0001542018580948934,
-  3.147532697767019e-05,
-  5.15199053552351e-06,
-];
-
-/**
- * Φ(x) from tfjs ops without tf.erf, whose polynomial (Abramowitz & Stegun 7.1.26) has an
- * absolute error of 1.5e-7 that GELU's x then scales up. Uses ½·e^(−x²/2)·erfcx(|x|/√2), so the
- * lower tail keeps its relative accuracy.
- */
-function normalCdfTensor(x: tf.Tensor): tf.Tensor {
-  return tf.tidy(() => {
-    const z = tf.mul(tf.abs(x), Math.SQRT1_2);
-    const t = tf.sub(1, tf.div(7.5, tf.add(z, 3.75))); // (z − 3.75)/(z + 3.75), finite at z = ∞
-    let p: tf.Tensor = tf.fill(x.shape, ERFCX_POLY[ERFCX_POLY.length - 1]);
-    for (let i = ERFCX_POLY.length - 2; i >= 0; i--) p = tf.add(tf.mul(p, t), ERFCX_POLY[i]);
-    const tail = tf.mul(tf.mul(0.5, tf.exp(tf.mul(-0.5, tf.square(x)))), p);
-    return tf.where(tf.less(x, 0), tail, tf.sub(1, tail));
-  });
-}
-
-/** φ(x) from tfjs ops. */
-function normalPdfTensor(x: tf.Tensor): tf.Tensor {
-  return tf.mul(INV_SQRT_2PI, tf.exp(tf.mul(-0.5, tf.square(x))));
-}
-
 /** GELU, exact form: x·Φ(x) with Φ the standard normal CDF (erf). */
 export const gelu: BuiltUnary = defineUnary({
   name: "gelu",
@@ -306,10 +260,12 @@ export const gelu: BuiltUnary = defineUnary({
   formula: String.raw`x\,\Phi(x) = \tfrac{x}{2}\left(1 + \operatorname{erf}(x/\sqrt{2})\right)`,
   properties: SMOOTH_SELF_GATED,
   source: "Hendrycks & Gimpel 2016",
-  reference: (x) => gateProduct64(x, normalCdf(x)),
-  derivative: (x) => normalCdf(x) + gateProduct64(x, normalPdf(x)),
-  forward: (x) => gateProduct(x, normalCdfTensor(x)),
-  gradient: (x) => tf.add(normalCdfTensor(x), gateProduct(x, normalPdfTensor(x))),
+  // f = x·Φ(x),  f′ = Φ(x) + x·φ(x)
+  math: {
+    f: (m, x) => m.gate(x, m.normalCdf(x)),
+    df: (m, x) => m.add(m.normalCdf(x), m.gate(x, m.normalPdf(x))),
+  },
+  fused: true,
   onnx: (g, x) => g.op("Gelu", [x], { approximate: "none" }),
 });
 
@@ -326,10 +282,12 @@ export function geluTanhWith(params: ActivationParams = GELU_TANH_DEFAULTS): Bui
   checkParams("gelu_tanh", params, GELU_TANH_DEFAULTS);
   const { cubic } = { ...GELU_TANH_DEFAULTS, ...params };
   const standard = cubic === GELU_TANH_CUBIC;
-  /** 2u(x), where 0.5(1 + tanh u) = σ(2u): no 1 + tanh cancellation for negative x. */
-  const u2 = (x: number) => 2 * SQRT_2_OVER_PI * (x + cubic * x * x * x);
-  const u2Tensor = (x: tf.Tensor) =>
-    tf.mul(2 * SQRT_2_OVER_PI, tf.add(x, tf.mul(cubic, tf.pow(x, 3))));
+  // 0.5(1 + tanh u) = σ(2u): no 1 + tanh cancellation for negative x.
+  // 2u(x) = 2√(2/π)(x + c·x³) and its slope 2u′(x) = 2√(2/π)(1 + 3c·x²).
+  const u2 = <T>(m: Algebra<T>, x: T) =>
+    m.mul(m.c(2 * SQRT_2_OVER_PI), m.add(x, m.mul(m.mul(m.mul(m.c(cubic), x), x), x)));
+  const du2 = <T>(m: Algebra<T>, x: T) =>
+    m.mul(m.c(2 * SQRT_2_OVER_PI), m.add(m.c(1), m.mul(m.mul(m.c(3 * cubic), x), x)));
   return defineUnary({
     name: paramName("gelu_tanh", { cubic }, GELU_TANH_DEFAULTS),
     aliases: standard
@@ -351,18 +309,13 @@ export function geluTanhWith(params: ActivationParams = GELU_TANH_DEFAULTS): Bui
     source: "Hendrycks & Gimpel 2016",
     params: { cubic },
     withParams: (p) => geluTanhWith({ cubic, ...p }),
-    reference: (x) => gateProduct64(x, sigmoid(u2(x))),
-    derivative: (x) => {
-      const du2 = 2 * SQRT_2_OVER_PI * (1 + 3 * cubic * x * x);
-      const s = sigmoid(u2(x));
-      return s + gateProduct64(x * du2, s * sigmoid(-u2(x)));
+    math: {
+      // f = x·σ(2u),  f′ = σ(2u) + x·2u′·σ′(2u)
+      f: (m, x) => m.gate(x, m.sigmoid(u2(m, x))),
+      df: (m, x) =>
+        m.add(m.sigmoid(u2(m, x)), m.gate(m.mul(x, du2(m, x)), m.sigmoidSlope(u2(m, x)))),
     },
-    forward: (x) => gateProduct(x, tf.sigmoid(u2Tensor(x))),
-    gradient: (x) => {
-      const s = tf.sigmoid(u2Tensor(x));
-      const du2 = tf.mul(2 * SQRT_2_OVER_PI, tf.add(1, tf.mul(3 * cubic, tf.square(x))));
-      return tf.add(s, gateProduct(tf.mul(x, du2), tf.mul(s, tf.sub(1, s))));
-    },
+    fused: standard,
     onnx: standard ? (g, x) => g.op("Gelu", [x], { approximate: "tanh" }) : (g, x) => {
       const cube = g.op("Mul", [g.op("Mul", [x, x]), x]);
       const inner = g.op("Add", [x, g.op("Mul", [cube, g.constant(cubic)])]);
@@ -376,19 +329,12 @@ export function geluTanhWith(params: ActivationParams = GELU_TANH_DEFAULTS): Bui
 export const geluTanh: BuiltUnary = geluTanhWith();
 
 /** Self-gated x·σ(βx) and its derivative, shared by SiLU (β = 1) and quick GELU (β = 1.702). */
-function sigmoidGated(beta: number) {
+function sigmoidGated(beta: number): UnaryMath {
+  const bx = <T>(m: Algebra<T>, x: T) => (beta === 1 ? x : m.mul(m.c(beta), x));
+  // f = x·σ(βx),  f′ = σ(βx) + βx·σ′(βx)
   return {
-    reference: (x: number) => gateProduct64(x, sigmoid(beta * x)),
-    derivative: (x: number) => {
-      const s = sigmoid(beta * x);
-      return s + gateProduct64(beta * x, s * sigmoid(-beta * x));
-    },
-    forward: (x: tf.Tensor) => gateProduct(x, tf.sigmoid(beta === 1 ? x : tf.mul(beta, x))),
-    gradient: (x: tf.Tensor) => {
-      const bx = beta === 1 ? x : tf.mul(beta, x);
-      const s = tf.sigmoid(bx);
-      return tf.add(s, gateProduct(bx, tf.mul(s, tf.sub(1, s))));
-    },
+    f: (m, x) => m.gate(x, m.sigmoid(bx(m, x))),
+    df: (m, x) => m.add(m.sigmoid(bx(m, x)), m.gate(bx(m, x), m.sigmoidSlope(bx(m, x)))),
   };
 }
 
@@ -403,7 +349,8 @@ export const quickGelu: BuiltUnary = defineUnary({
   formula: String.raw`x\,\sigma(1.702\,x)`,
   properties: SMOOTH_SELF_GATED,
   source: "Hendrycks & Gimpel 2016",
-  ...sigmoidGated(QUICK_GELU_BETA),
+  math: sigmoidGated(QUICK_GELU_BETA),
+  fused: true,
   onnx: (g, x) => g.op("Mul", [x, sigmoidOnnx(g, g.op("Mul", [x, g.constant(1.702)]))]),
 });
 
@@ -415,7 +362,8 @@ export const silu: BuiltUnary = defineUnary({
   formula: String.raw`x\,\sigma(x)`,
   properties: SMOOTH_SELF_GATED,
   source: "Elfwing et al. 2017; Ramachandran et al. 2017",
-  ...sigmoidGated(1),
+  math: sigmoidGated(1),
+  fused: true,
   onnx: (g, x) => g.op("Mul", [x, sigmoidOnnx(g, x)]),
 });
 
@@ -664,5 +612,7 @@ export const BUILTIN_UNARY: readonly BuiltUnary[] = [
 ];
 
 for (const def of BUILTIN_UNARY) registerCpuKernels(def);
-registerWasmKernels();
-registerWebgpuKernels();
+/** The fused-kernel set: every built-in whose entry says `fused: true`. */
+export const FUSED_UNARY: readonly BuiltUnary[] = BUILTIN_UNARY.filter((def) => def.fused);
+registerWasmKernels(FUSED_UNARY);
+registerWebgpuKernels(FUSED_UNARY);

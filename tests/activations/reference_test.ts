@@ -1,12 +1,26 @@
 /**
- * The float64 references themselves: against independent mpmath values, the numbers people
- * quote, the limits at ±∞, and a finite difference of every reference derivative.
+ * The float64 references themselves: against independent mpmath values (golden.json, from
+ * tools/golden_activations.py), the numbers people quote, the limits at ±∞, and a finite
+ * difference of every reference derivative.
  */
 import { assert, assertAlmostEquals, assertEquals } from "@std/assert";
-import { derivativeCheck, erf, erfc, normalCdf } from "@actlab/actlab/activations";
-import { getGated, getUnary, listActivations, type UnaryActivation } from "@actlab/actlab";
+import {
+  derivativeCheck,
+  erf,
+  erfc,
+  isBuiltinActivation,
+  normalCdf,
+} from "@actlab/actlab/activations";
+import { getGated, getUnary, listActivations } from "@actlab/actlab";
 
-const golden: Record<string, [number, string, string][]> = JSON.parse(
+interface Golden {
+  /** Per unary built-in: f at ±∞ and [x, f(x), f′(x)] rows. */
+  unary: Record<string, { limits: [string, string]; points: [number, string, string][] }>;
+  /** Per gated built-in: [gate, value, f, ∂f/∂gate, ∂f/∂value] rows. */
+  gated: Record<string, [number, number, string, string, string][]>;
+}
+
+const golden: Golden = JSON.parse(
   await Deno.readTextFile(new URL("./golden.json", import.meta.url)),
 );
 
@@ -17,10 +31,10 @@ function rel(got: number, want: number): number {
   return got === want ? 0 : Math.abs(got - want) / Math.max(1e-300, Math.abs(want));
 }
 
-for (const [name, rows] of Object.entries(golden)) {
+for (const [name, { points }] of Object.entries(golden.unary)) {
   Deno.test(`${name}.reference() and .derivative() match mpmath to 1e-13 relative`, () => {
     const def = unary(name);
-    for (const [x, y, dy] of rows) {
+    for (const [x, y, dy] of points) {
       const want = Number(y);
       const wantD = Number(dy);
       const e = want === 0 ? Math.abs(def.reference(x)) : rel(def.reference(x), want);
@@ -32,9 +46,33 @@ for (const [name, rows] of Object.entries(golden)) {
   });
 }
 
-Deno.test("every built-in unary activation has golden values", () => {
-  const names = listActivations({ kind: "unary" }).map((d) => d.name);
-  for (const n of names) assert(n in golden, `no golden values for ${n}`);
+for (const [name, rows] of Object.entries(golden.gated)) {
+  Deno.test(`${name}.reference() and .derivative() match mpmath to 1e-13 relative`, () => {
+    const def = getGated(name);
+    for (const [g, v, y, dg, dv] of rows) {
+      const errors = [
+        [def.reference(g, v), Number(y)],
+        [def.derivative(g, v)[0], Number(dg)],
+        [def.derivative(g, v)[1], Number(dv)],
+      ].map(([got, want]) => (want === 0 ? Math.abs(got) : rel(got, want)));
+      assert(
+        errors[0] < 1e-13 && errors[1] < 1e-12 && errors[2] < 1e-12,
+        `${name}(${g}, ${v}): errors ${errors} against mpmath ${y}, [${dg}, ${dv}]`,
+      );
+    }
+  });
+}
+
+Deno.test("golden.json covers exactly the registry's built-ins, in its order", () => {
+  for (const kind of ["unary", "gated"] as const) {
+    const names = listActivations({ kind }).map((d) => d.name).filter(isBuiltinActivation);
+    assertEquals(
+      Object.keys(golden[kind]),
+      names,
+      `${kind}: regenerate with /usr/bin/python3 tools/golden_activations.py > ` +
+        `tests/activations/golden.json`,
+    );
+  }
 });
 
 Deno.test("erf() and erfc() hit known values and stay accurate in the tails", () => {
@@ -82,33 +120,10 @@ Deno.test("no overflow at large |x|: softplus(100) = 100, gelu_tanh(±20), sigmo
   assertEquals(unary("silu").reference(-1000), -0);
 });
 
-const LIMITS: Record<string, [number, number]> = {
-  identity: [-Infinity, Infinity],
-  relu: [0, Infinity],
-  relu6: [0, 6],
-  leaky_relu: [-Infinity, Infinity],
-  elu: [-1, Infinity],
-  selu: [-1.0507009873554805 * 1.6732632423543772, Infinity],
-  celu: [-1, Infinity],
-  gelu: [0, Infinity],
-  gelu_tanh: [0, Infinity],
-  quick_gelu: [0, Infinity],
-  silu: [0, Infinity],
-  mish: [0, Infinity],
-  hardswish: [0, Infinity],
-  hardsigmoid: [0, 1],
-  softplus: [0, Infinity],
-  sigmoid: [0, 1],
-  tanh: [-1, 1],
-  softsign: [-1, 1],
-  hardtanh: [-1, 1],
-  relu2: [0, Infinity],
-  relu6_2: [0, 36],
-};
-
-Deno.test("every unary reference takes its limits at ±∞ and propagates NaN", () => {
-  for (const def of listActivations({ kind: "unary" }) as UnaryActivation[]) {
-    const [lo, hi] = LIMITS[def.name];
+Deno.test("every unary reference takes mpmath's limits at ±∞ and propagates NaN", () => {
+  for (const [name, { limits }] of Object.entries(golden.unary)) {
+    const def = unary(name);
+    const [lo, hi] = limits.map(Number);
     assertAlmostEquals(def.reference(-Infinity), lo, 1e-15, `${def.name}(-∞)`);
     assertEquals(def.reference(Infinity), hi, `${def.name}(+∞)`);
     assert(Number.isNaN(def.reference(NaN)), `${def.name}(NaN) should be NaN`);

@@ -19,44 +19,28 @@ import { hasActivation, isBuiltinActivation } from "@actlab/actlab/activations";
 
 await initEngine({ backend: "cpu" });
 
-const UNARY = [
-  "identity",
-  "relu",
-  "relu6",
-  "leaky_relu",
-  "elu",
-  "selu",
-  "celu",
-  "gelu",
-  "gelu_tanh",
-  "quick_gelu",
-  "silu",
-  "mish",
-  "hardswish",
-  "hardsigmoid",
-  "softplus",
-  "sigmoid",
-  "tanh",
-  "softsign",
-  "hardtanh",
-  "relu2",
-  "relu6_2",
-];
-const GATED = ["glu", "bilinear", "reglu", "geglu", "swiglu", "gtu"];
+/** The built-ins' names by kind, in registry order, as golden.json records them. */
+const golden: Record<"unary" | "gated", Record<string, unknown>> = JSON.parse(
+  await Deno.readTextFile(new URL("./golden.json", import.meta.url)),
+);
 
-Deno.test("listActivations() lists every built-in, unary then gated", () => {
+Deno.test("listActivations() lists every built-in once, unary then gated, before user ones", () => {
+  const builtins = listActivations().filter((d) => isBuiltinActivation(d.name));
   assertEquals(
-    listActivations({ kind: "unary" }).filter((d) => isBuiltinActivation(d.name)).map((d) =>
-      d.name
-    ),
-    UNARY,
+    builtins.map((d) => d.name),
+    [...Object.keys(golden.unary), ...Object.keys(golden.gated)],
   );
-  assertEquals(
-    listActivations({ kind: "gated" }).filter((d) => isBuiltinActivation(d.name)).map((d) =>
-      d.name
-    ),
-    GATED,
-  );
+  assertEquals(builtins.map((d) => d.kind), [
+    ...Object.keys(golden.unary).map(() => "unary"),
+    ...Object.keys(golden.gated).map(() => "gated"),
+  ]);
+  registerActivation({ name: "last_test", reference: (x) => x, apply: (x) => x });
+  try {
+    assertEquals(listActivations().at(-1)?.name, "last_test");
+    assertEquals(listActivations().slice(0, builtins.length), builtins);
+  } finally {
+    unregisterActivation("last_test");
+  }
 });
 
 Deno.test("aliases people bring from elsewhere resolve to the canonical definitions", () => {

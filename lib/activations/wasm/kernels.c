@@ -1,10 +1,15 @@
 // Fused activation kernels for tfjs-wasm: one pass over float32 memory per activation (and one
 // for its gradient), vectorised by clang into f32x4 SIMD.
 //
-// Built with `deno task build:wasm` (tools/build_wasm.sh: clang + wasm-ld, -msimd128) into
-// lib/activations/wasm/_kernels_wasm.ts. The module imports tfjs-wasm's own memory and works
-// in place on tensors' buffers, so it must touch no linear memory of its own: no static data,
-// no stack (every helper is always-inline and array-free; the build checks both).
+// The helpers below are written by hand (and mirrored in _fused_webgpu.ts for WGSL); the two
+// GENERATED regions are written by tools/gen_kernels.ts: the erfcx32 polynomial from
+// _erfcx_coefficients.ts (tools/fit_erfcx.py), and each fused activation's f and f' from its one
+// definition (`math`) in unary.ts. `deno task build:wasm` (tools/build_wasm.sh) regenerates them
+// and compiles this file with clang + wasm-ld (-msimd128) into _kernels_wasm.ts.
+//
+// The module imports tfjs-wasm's own memory and works in place on tensors' buffers, so it must
+// touch no linear memory of its own: no static data, no stack (every helper is always-inline and
+// array-free; the build checks both).
 //
 // Accuracy (float32 arithmetic throughout, measured by tests/activations/backends_test.ts):
 // a few ulps against the float64 reference, within the 1e-6 (forward) and 1e-5 (gradient)
@@ -12,7 +17,6 @@
 //
 // exp32: Cody-Waite reduction x = k·ln2 + r with ln2 split in two (the high part has 9 bits, so
 // k·ln2_hi is exact), |r| ≤ ln2/2, Taylor polynomial of degree 7 (truncation < 6e-9 relative).
-// erfcx32: the Chebyshev series of tools/fit_erfcx.py (K = 3.75) to degree 12, Estrin's scheme.
 
 #include <stdint.h>
 
@@ -45,76 +49,53 @@ INLINE float exp32(float x) {
   return x < -103.9f ? 0.0f : (x > 88.73f ? __builtin_inff() : y);
 }
 
-/**
- * exp(z²)·erfc(z) for z ≥ 0: the degree-12 truncation of the Chebyshev series of
- * tools/fit_erfcx.py (K = 3.75) in monomial form, evaluated by Estrin's scheme (depth 4 instead
- * of Horner's 12, so the vector units overlap the work). Relative error < 2e-7 for z < 3, where
- * GELU needs it; it grows to 1.5e-6 as z → ∞, where Φ has rounded to 0 or 1 in float32.
- */
+// exp(z²)·erfc(z) for z ≥ 0: the degree-12 float32 truncation of the Chebyshev series of
+// tools/fit_erfcx.py in monomial form, by Estrin's scheme. Relative error < 4e-7 for z < 3, where
+// GELU needs it; it grows to 1.6e-6 as z → ∞, where Φ has rounded to 0 or 1 in float32.
+// BEGIN GENERATED erfcx
+// (written by tools/gen_kernels.ts from the registry: do not edit by hand)
 INLINE float erfcx32(float z) {
-  float t = 1.0f - 7.5f / (z + 3.75f);  // (z − 3.75)/(z + 3.75), exactly 1 at z = ∞
-  float t2 = t * t, t4 = t2 * t2, t8 = t4 * t4;
-  float p01 = 0.14558972418308258f + -0.27342191338539124f * t;
-  float p23 = 0.22600805759429932f + -0.1635722815990448f * t;
-  float p45 = 0.10260436683893204f + -0.054799165576696396f * t;
-  float p67 = 0.024142879992723465f + -0.008231693878769875f * t;
-  float p89 = 0.001804018160328269f + -6.412790753529407e-06f * t;
-  float pab = -0.0001542018580948934f + 3.147532697767019e-05f * t;
-  float low = (p01 + t2 * p23) + t4 * (p45 + t2 * p67);
-  float high = (p89 + t2 * pab) + t4 * 5.15199053552351e-06f;
-  return low + t8 * high;
+  float t = 1.0f - 7.5f / (z + 3.75f);
+  float p0_0 = 0.14558972418308258f + -0.27342191338539124f * t;
+  float p0_1 = 0.22600805759429932f + -0.1635722815990448f * t;
+  float p0_2 = 0.10260436683893204f + -0.054799165576696396f * t;
+  float p0_3 = 0.024142879992723465f + -0.008231693878769875f * t;
+  float p0_4 = 0.001804018160328269f + -0.000006412790753529407f * t;
+  float p0_5 = -0.0001542018580948934f + 0.00003147532697767019f * t;
+  float t2 = t * t;
+  float p1_0 = p0_0 + p0_1 * t2;
+  float p1_1 = p0_2 + p0_3 * t2;
+  float p1_2 = p0_4 + p0_5 * t2;
+  float t4 = t2 * t2;
+  float p2_0 = p1_0 + p1_1 * t4;
+  float p2_1 = p1_2 + 0.00000515199053552351f * t4;
+  float t8 = t4 * t4;
+  float p3_0 = p2_0 + p2_1 * t8;
+  return p3_0;
 }
+// END GENERATED erfcx
+
+// ---- The operations of lib/activations/_algebra.ts, in float32.
 
 /** x·g, but 0 where the gate g is exactly 0 (so x = ±inf gives the limit 0, not NaN). */
 INLINE float gate(float x, float g) { return g == 0.0f ? 0.0f : x * g; }
 
-INLINE float sigmoid32(float x) { return 1.0f / (1.0f + exp32(-x)); }
+INLINE float sigmoid32(float z) { return 1.0f / (1.0f + exp32(-z)); }
 
-// ---- GELU, exact: x·Φ(x), Φ(x) = ½·e^(−x²/2)·erfcx(|x|/√2) for x < 0, 1 − that for x ≥ 0.
-
-INLINE float normal_tail(float x) {
-  return 0.5f * erfcx32(__builtin_fabsf(x) * 0.70710678f) * exp32(-0.5f * x * x);
-}
-
-INLINE float gelu32(float x) {
-  float h = normal_tail(x);
-  return gate(x, x < 0.0f ? h : 1.0f - h);
-}
-
-INLINE float gelu_grad32(float x) {
-  float e = exp32(-0.5f * x * x);
-  float h = 0.5f * erfcx32(__builtin_fabsf(x) * 0.70710678f) * e;
-  return (x < 0.0f ? h : 1.0f - h) + gate(x, 0.39894228f * e);
-}
-
-// ---- x·σ(βx) with β = 1 (SiLU), 1.702 (quick GELU), and GELU's tanh form x·σ(2u(x)).
-
-INLINE float sig_gated32(float x, float beta) { return gate(x, sigmoid32(beta * x)); }
-
-/** σ(z)·σ(−z) from e = e^(−z) and s = σ(z): s·(e·s), without 1 − s cancellation (0 at e = ∞). */
-INLINE float sigmoid_slope(float e, float s) { return s == 0.0f ? 0.0f : s * (e * s); }
-
-INLINE float sig_gated_grad32(float x, float beta) {
-  float e = exp32(-beta * x);
+/** σ(z)·σ(−z) as s·(e·s) with e = e^(−z), s = σ(z): no 1 − s cancellation (0 at e = ∞). */
+INLINE float sigmoid_slope32(float z) {
+  float e = exp32(-z);
   float s = 1.0f / (1.0f + e);
-  return s + gate(beta * x, sigmoid_slope(e, s));
+  return s == 0.0f ? 0.0f : s * (e * s);
 }
 
-#define SQRT_2_OVER_PI 0.79788456f
-#define CUBIC 0.044715f
-
-INLINE float gelu_tanh32(float x) {
-  float u2 = 2.0f * SQRT_2_OVER_PI * (x + CUBIC * x * x * x);
-  return gate(x, sigmoid32(u2));
+/** Φ(x): h = ½·e^(−x²/2)·erfcx(|x|/√2) for x < 0, 1 − h for x ≥ 0. */
+INLINE float normal_cdf32(float x) {
+  float h = 0.5f * erfcx32(__builtin_fabsf(x) * 0.70710678f) * exp32(-0.5f * x * x);
+  return x < 0.0f ? h : 1.0f - h;
 }
 
-INLINE float gelu_tanh_grad32(float x) {
-  float u2 = 2.0f * SQRT_2_OVER_PI * (x + CUBIC * x * x * x);
-  float du2 = 2.0f * SQRT_2_OVER_PI * (1.0f + 3.0f * CUBIC * x * x);
-  float e = exp32(-u2);
-  float s = 1.0f / (1.0f + e);
-  return s + gate(x * du2, sigmoid_slope(e, s));
-}
+INLINE float normal_pdf32(float x) { return 0.39894228f * exp32(-0.5f * x * x); }
 
 // ---- Exported loops. Pointers are byte offsets into tfjs-wasm's memory.
 
@@ -129,12 +110,87 @@ INLINE float gelu_tanh_grad32(float x) {
     for (int32_t i = 0; i < n; i++) dx[i] = dy[i] * df(x[i]);                  \
   }
 
-#define SILU(x) sig_gated32(x, 1.0f)
-#define SILU_GRAD(x) sig_gated_grad32(x, 1.0f)
-#define QUICK(x) sig_gated32(x, 1.702f)
-#define QUICK_GRAD(x) sig_gated_grad32(x, 1.702f)
+// ---- Every activation whose registry entry has `fused: true`: f, f' and their loops.
+// BEGIN GENERATED activations
+// (written by tools/gen_kernels.ts from the registry: do not edit by hand)
+// gelu
+INLINE float gelu_f(float x) {
+  float v0 = normal_cdf32(x);
+  float v1 = gate(x, v0);
+  return v1;
+}
 
-KERNELS(gelu, gelu32, gelu_grad32)
-KERNELS(gelu_tanh, gelu_tanh32, gelu_tanh_grad32)
-KERNELS(silu, SILU, SILU_GRAD)
-KERNELS(quick_gelu, QUICK, QUICK_GRAD)
+INLINE float gelu_df(float x) {
+  float v0 = normal_cdf32(x);
+  float v1 = normal_pdf32(x);
+  float v2 = gate(x, v1);
+  float v3 = v0 + v2;
+  return v3;
+}
+KERNELS(gelu, gelu_f, gelu_df)
+
+// gelu_tanh
+INLINE float gelu_tanh_f(float x) {
+  float v0 = 0.044714998453855515f * x;
+  float v1 = v0 * x;
+  float v2 = v1 * x;
+  float v3 = x + v2;
+  float v4 = 1.5957691669464111f * v3;
+  float v5 = sigmoid32(v4);
+  float v6 = gate(x, v5);
+  return v6;
+}
+
+INLINE float gelu_tanh_df(float x) {
+  float v0 = 0.044714998453855515f * x;
+  float v1 = v0 * x;
+  float v2 = v1 * x;
+  float v3 = x + v2;
+  float v4 = 1.5957691669464111f * v3;
+  float v5 = sigmoid32(v4);
+  float v6 = 0.13414500653743744f * x;
+  float v7 = v6 * x;
+  float v8 = 1.0f + v7;
+  float v9 = 1.5957691669464111f * v8;
+  float v10 = x * v9;
+  float v11 = sigmoid_slope32(v4);
+  float v12 = gate(v10, v11);
+  float v13 = v5 + v12;
+  return v13;
+}
+KERNELS(gelu_tanh, gelu_tanh_f, gelu_tanh_df)
+
+// quick_gelu
+INLINE float quick_gelu_f(float x) {
+  float v0 = 1.7020000219345093f * x;
+  float v1 = sigmoid32(v0);
+  float v2 = gate(x, v1);
+  return v2;
+}
+
+INLINE float quick_gelu_df(float x) {
+  float v0 = 1.7020000219345093f * x;
+  float v1 = sigmoid32(v0);
+  float v2 = sigmoid_slope32(v0);
+  float v3 = gate(v0, v2);
+  float v4 = v1 + v3;
+  return v4;
+}
+KERNELS(quick_gelu, quick_gelu_f, quick_gelu_df)
+
+// silu
+INLINE float silu_f(float x) {
+  float v0 = sigmoid32(x);
+  float v1 = gate(x, v0);
+  return v1;
+}
+
+INLINE float silu_df(float x) {
+  float v0 = sigmoid32(x);
+  float v1 = sigmoid_slope32(x);
+  float v2 = gate(x, v1);
+  float v3 = v0 + v2;
+  return v3;
+}
+KERNELS(silu, silu_f, silu_df)
+// END GENERATED activations
