@@ -2,7 +2,8 @@
  * actlab: activation functions in transformers, from a Deno Jupyter notebook.
  *
  * This root module holds what a notebook needs day to day: the activation registry, engine
- * choice, the mini-GPT and its training, sweeps and their statistics, and the display helpers.
+ * choice, the mini-GPT and its training, sweeps and their statistics, the display helpers, and
+ * the cell helpers that train a model or run a sweep once and keep the result.
  * Everything else is in a subpath, one per layer of `lib/`:
  *
  * | import                          | for                                                       |
@@ -18,6 +19,7 @@
  * | `@actlab/actlab/display`        | Plotly figures, tables, progress, live charts, cell helpers |
  * | `@actlab/actlab/notebook`       | the headless notebook runner and nbformat                 |
  * | `@actlab/actlab/report`         | the sweep's offline HTML report                           |
+ * | `@actlab/actlab/cells`          | a trained GPT and a sweep for a cell, kept on disk        |
  *
  * @example
  * ```ts
@@ -103,3 +105,5 @@ export {
   timed,
   versions,
 } from "./lib/display/mod.ts";
+export { cachedSweep, trainedGpt } from "./lib/cells/mod.ts";
+export type { CellSweepSettings, TrainedGpt, TrainedGptSettings } from "./lib/cells/mod.ts";

@@ -29,7 +29,12 @@ export const COMPUTING_LAYERS = [
  * Presentation folders, bottom first: each may import any computing layer and the presentation
  * folders before it; no computing layer imports them.
  */
-export const PRESENTATION_LAYERS = ["lib/display", "lib/notebook", "lib/report"] as const;
+export const PRESENTATION_LAYERS = [
+  "lib/display",
+  "lib/notebook",
+  "lib/report",
+  "lib/cells",
+] as const;
 
 /** One import between two files. */
 export interface ImportEdge {

@@ -411,13 +411,17 @@ export async function sweep(data: CharDataset, options: SweepOptions = {}): Prom
       return writes;
     };
     let jobs = resolveJobs(options.jobs, todo.length);
-    const local = activations.filter((a) => !isBuiltinActivation(a));
+    // A spec of a built-in family (`leaky_relu(slope=0.2)`) parses the same in a worker.
+    const local = activations.filter((a) => !isBuiltinActivation(a.replace(/\(.*\)$/, "")));
     if (jobs > 1 && local.length > 0) {
-      notice(
-        `sweep: ${local.join(", ")} ${local.length > 1 ? "are" : "is"} registered in this ` +
-          `process, not built in, so workers cannot run ${local.length > 1 ? "them" : "it"}: ` +
-          `running one trial at a time.`,
-      );
+      // Asked for by number: say why it is not honoured; "auto" quietly picks what can run.
+      if (typeof options.jobs === "number") {
+        notice(
+          `sweep: ${local.join(", ")} ${local.length > 1 ? "are" : "is"} registered in this ` +
+            `process, not built in, so workers cannot run ${local.length > 1 ? "them" : "it"}: ` +
+            `running one trial at a time.`,
+        );
+      }
       jobs = 1;
     }
     const running = new Set<number>();

@@ -24,9 +24,10 @@ Deno.test("a loss that climbs far above its start without a NaN warns and flags 
   });
   model.dispose();
   assertEquals(r.stopped, "completed");
-  assert(r.unstable, "flagged");
-  assertEquals(r.unstable.iter, 10);
-  assert(r.unstable.loss > 1.2 * r.unstable.start);
+  const flagged = r.unstable;
+  if (!flagged) throw new Error("the run was not flagged unstable");
+  assertEquals(flagged.iter, 10);
+  assert(flagged.loss > 1.2 * flagged.start);
   assertEquals(notices.length, 1, "warned once");
   assertMatch(notices[0], /at step 10 the training loss is .* above 1\.2× its start .* "relu"/);
 });
