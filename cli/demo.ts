@@ -4,30 +4,31 @@
  *
  *   deno task demo [--backend auto|tensorflow|webgpu|wasm|cpu] [--size 262144]
  *
+ * Run with `--help` for every flag and its default.
+ *
  * @module
  */
-import { parseArgs } from "node:util";
-import {
-  activationThroughput,
-  availableBackends,
-  type BackendChoice,
-  matmulThroughput,
-} from "../lib/engine/mod.ts";
+import { activationThroughput, availableBackends, matmulThroughput } from "../lib/engine/mod.ts";
 import { fusedBackends } from "../lib/activations/mod.ts";
 import { getActivation, initEngine, listActivations } from "../mod.ts";
+import { command, type Parsed, runMain } from "./_args.ts";
+import { backendFlag } from "./_flags.ts";
 
-const { values } = parseArgs({
-  options: {
-    backend: { type: "string", default: "auto" },
-    size: { type: "string", default: String(1 << 18) },
+const FLAGS = {
+  backend: backendFlag,
+  size: {
+    kind: "int",
+    default: 1 << 18,
+    min: 1,
+    description: "float32 elements per throughput measurement",
   },
-});
+} as const;
 
 function pad(s: string, n: number): string {
   return s.length >= n ? s : s + " ".repeat(n - s.length);
 }
 
-const flags = (d: ReturnType<typeof getActivation>) =>
+const traits = (d: ReturnType<typeof getActivation>) =>
   [
     d.properties.smooth ? "smooth" : "kinked",
     d.properties.monotonic ? "monotonic" : "non-monotonic",
@@ -36,44 +37,66 @@ const flags = (d: ReturnType<typeof getActivation>) =>
     d.properties.sparse ? "sparse" : "",
   ].filter(Boolean).join(", ");
 
-console.log("actlab: activation functions\n");
-console.log(
-  `${pad("name", 14)}${pad("kind", 7)}${pad("f(-1)", 13)}${pad("f'(-1)", 13)}` +
-    `${pad("fused on", 10)}${pad("aliases", 30)}properties`,
-);
-for (const d of listActivations()) {
-  const f = d.kind === "unary" ? d.reference(-1) : d.reference(-1, 1);
-  const df = d.kind === "unary" ? d.derivative(-1) : d.derivative(-1, 1)[0];
+async function run({ values }: Parsed<typeof FLAGS>): Promise<number> {
+  console.log("actlab: activation functions\n");
   console.log(
-    `${pad(d.name, 14)}${pad(d.kind, 7)}${pad(f.toPrecision(7), 13)}${pad(df.toPrecision(7), 13)}` +
-      `${pad(fusedBackends(d.name).join(",") || "-", 10)}` +
-      `${pad((d.aliases ?? []).slice(0, 2).join(", "), 30)}${flags(d)}`,
+    `${pad("name", 14)}${pad("kind", 7)}${pad("f(-1)", 13)}${pad("f'(-1)", 13)}` +
+      `${pad("fused on", 10)}${pad("aliases", 30)}properties`,
   );
-}
-console.log("(gated: f(gate = -1, value = 1) and ∂f/∂gate)\n");
-
-const engine = await initEngine({ backend: values.backend as BackendChoice });
-console.log(`engine: tfjs ${engine.tfjsVersion} on '${engine.backend}' (${engine.device})`);
-for (const s of engine.skipped) console.log(`  skipped ${s.backend}: ${s.reason}`);
-console.log();
-
-const size = Number(values.size);
-const names = ["relu", "gelu", "gelu_tanh", "silu", "relu2", "swiglu"];
-console.log(`throughput, ${size.toLocaleString("en")} float32 elements (forward, fwd+bwd GB/s):`);
-for (const b of await availableBackends()) {
-  if (!b.ok) {
-    console.log(`  ${pad(b.backend, 11)}unavailable: ${b.detail.slice(0, 120)}`);
-    continue;
+  for (const d of listActivations()) {
+    const f = d.kind === "unary" ? d.reference(-1) : d.reference(-1, 1);
+    const df = d.kind === "unary" ? d.derivative(-1) : d.derivative(-1, 1)[0];
+    console.log(
+      `${pad(d.name, 14)}${pad(d.kind, 7)}${pad(f.toPrecision(7), 13)}${
+        pad(df.toPrecision(7), 13)
+      }` +
+        `${pad(fusedBackends(d.name).join(",") || "-", 10)}` +
+        `${pad((d.aliases ?? []).slice(0, 2).join(", "), 30)}${traits(d)}`,
+    );
   }
-  const info = await initEngine({ backend: b.backend });
-  const cells: string[] = [];
-  for (const name of names) {
-    const def = getActivation(name);
-    const f = await activationThroughput(def, { size, minMs: 60 });
-    const fb = await activationThroughput(def, { size, minMs: 60, backward: true });
-    cells.push(`${name} ${f.gbPerS.toFixed(2)}/${fb.gbPerS.toFixed(2)}`);
+  console.log("(gated: f(gate = -1, value = 1) and ∂f/∂gate)\n");
+
+  const engine = await initEngine({ backend: values.backend });
+  console.log(`engine: tfjs ${engine.tfjsVersion} on '${engine.backend}' (${engine.device})`);
+  for (const s of engine.skipped) console.log(`  skipped ${s.backend}: ${s.reason}`);
+  console.log();
+
+  const size = values.size;
+  const names = ["relu", "gelu", "gelu_tanh", "silu", "relu2", "swiglu"];
+  console.log(`throughput, ${size.toLocaleString("en")} float32 elements (forward, fwd+bwd GB/s):`);
+  for (const b of await availableBackends()) {
+    if (!b.ok) {
+      console.log(`  ${pad(b.backend, 11)}unavailable: ${b.detail.slice(0, 120)}`);
+      continue;
+    }
+    const info = await initEngine({ backend: b.backend });
+    const cells: string[] = [];
+    for (const name of names) {
+      const def = getActivation(name);
+      const f = await activationThroughput(def, { size, minMs: 60 });
+      const fb = await activationThroughput(def, { size, minMs: 60, backward: true });
+      cells.push(`${name} ${f.gbPerS.toFixed(2)}/${fb.gbPerS.toFixed(2)}`);
+    }
+    const mm = await matmulThroughput({ n: 256, minMs: 60 });
+    console.log(`  ${pad(b.backend, 11)}${info.device}`);
+    console.log(`             ${cells.join("  ")}  matmul-256 ${mm.gflops.toFixed(1)} GFLOP/s`);
   }
-  const mm = await matmulThroughput({ n: 256, minMs: 60 });
-  console.log(`  ${pad(b.backend, 11)}${info.device}`);
-  console.log(`             ${cells.join("  ")}  matmul-256 ${mm.gflops.toFixed(1)} GFLOP/s`);
+  return 0;
 }
+
+/**
+ * `deno task demo`: its flags, help and run.
+ *
+ * @example
+ * ```ts ignore
+ * Deno.exit(await demo.run(["--backend", "wasm"]));
+ * ```
+ */
+export const demo = command({
+  usage: "deno task demo",
+  summary: "The activation table, the engine `auto` chooses and why, and a short throughput " +
+    "benchmark of every backend present.",
+  flags: FLAGS,
+}, run);
+
+if (import.meta.main) await runMain(demo);

@@ -15,40 +15,95 @@ import {
   runNotebook,
   type RunReport,
 } from "../lib/notebook/runner.ts";
+import { command, type FlagSpecs, type Parsed, runMain, UsageError } from "./_args.ts";
 
-const USAGE = `Run Jupyter notebooks through Deno's kernel and write them with their outputs.
-
-usage: deno task notebooks [paths…] [options]
-
-  paths                notebooks or folders (default: notebooks/)
-  --fast               set ACTLAB_FAST=1 in the kernel (CI-sized runs)
-  --out DIR            where executed notebooks and HTML pages go (default .out/notebooks)
-  --in-place           write outputs into the notebooks themselves (HTML still goes to --out)
-  --timeout SECONDS    per-cell limit (default 600)
-  --env KEY=VALUE      extra environment for the kernel (repeatable)
-  --images MODE        static PNGs of figures via Chromium: auto (default), always, never
-  --inline-plotly      put plotly.js inside each HTML page instead of beside it
-  --no-html            write no HTML page
-  --quiet              print only failures and the summary
-  -h, --help           this text`;
+const FLAGS = {
+  fast: { kind: "bool", description: "set ACTLAB_FAST=1 in the kernel (CI-sized runs)" },
+  out: {
+    kind: "string",
+    default: ".out/notebooks",
+    arg: "DIR",
+    description: "where executed notebooks and HTML pages go",
+  },
+  "in-place": {
+    kind: "bool",
+    description: "write outputs into the notebooks themselves (HTML still goes to --out)",
+  },
+  timeout: {
+    kind: "number",
+    default: 600,
+    arg: "SECONDS",
+    expects: "seconds (a positive number)",
+    check: (s) => s > 0 ? undefined : `--timeout takes seconds (a positive number), got '${s}'`,
+    description: "per-cell limit",
+  },
+  env: {
+    kind: "list",
+    split: false,
+    arg: "KEY=VALUE",
+    check: (kv) => kv.indexOf("=") > 0 ? undefined : `--env takes KEY=VALUE, got '${kv}'`,
+    description: "extra environment for the kernel (repeatable)",
+  },
+  images: {
+    kind: "string",
+    default: "auto",
+    choices: ["auto", "always", "never"],
+    description: "static PNGs of figures via Chromium",
+  },
+  "inline-plotly": {
+    kind: "bool",
+    description: "put plotly.js inside each HTML page instead of beside it",
+  },
+  "no-html": { kind: "bool", description: "write no HTML page" },
+  quiet: { kind: "bool", description: "print only failures and the summary" },
+} as const satisfies FlagSpecs;
 
 /** Parsed command-line options of the notebook runner. */
 export interface CliOptions {
+  /** Notebooks or folders; empty = `notebooks/`. */
   paths: string[];
+  /** Set `ACTLAB_FAST=1` in the kernel. */
   fast: boolean;
+  /** Where executed notebooks and HTML pages go. */
   outDir: string;
+  /** Write outputs into the notebooks themselves. */
   inPlace: boolean;
+  /** Per-cell limit in seconds. */
   timeoutSeconds: number;
+  /** Extra environment for the kernel. */
   env: Record<string, string>;
+  /** Static PNGs of figures via Chromium. */
   images: "auto" | "always" | "never";
+  /** plotly.js inside each HTML page instead of beside it. */
   inlinePlotly: boolean;
+  /** Write an HTML page. */
   html: boolean;
+  /** Print only failures and the summary. */
   quiet: boolean;
+  /** `--help` was given. */
   help: boolean;
 }
 
+function options({ values: v, positionals, help }: Parsed<typeof FLAGS>): CliOptions {
+  return {
+    paths: [...positionals],
+    fast: v.fast,
+    outDir: v.out,
+    inPlace: v["in-place"],
+    timeoutSeconds: v.timeout,
+    env: Object.fromEntries(
+      v.env.map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)]),
+    ),
+    images: v.images,
+    inlinePlotly: v["inline-plotly"],
+    html: !v["no-html"],
+    quiet: v.quiet,
+    help,
+  };
+}
+
 /**
- * Parses the runner's arguments; throws with a message naming the bad argument.
+ * Parses the runner's arguments; throws a `UsageError` naming the bad argument.
  *
  * @example
  * ```ts
@@ -58,82 +113,7 @@ export interface CliOptions {
  * ```
  */
 export function parseArgs(args: readonly string[]): CliOptions {
-  const o: CliOptions = {
-    paths: [],
-    fast: false,
-    outDir: ".out/notebooks",
-    inPlace: false,
-    timeoutSeconds: 600,
-    env: {},
-    images: "auto",
-    inlinePlotly: false,
-    html: true,
-    quiet: false,
-    help: false,
-  };
-  const value = (i: number, flag: string): string => {
-    const v = args[i + 1];
-    if (v === undefined || v.startsWith("--")) throw new Error(`${flag} needs a value`);
-    return v;
-  };
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i];
-    const [flag, inline] = a.startsWith("--") && a.includes("=")
-      ? [a.slice(0, a.indexOf("=")), a.slice(a.indexOf("=") + 1)]
-      : [a, undefined];
-    const take = () => inline ?? value(i++, flag);
-    switch (flag) {
-      case "--fast":
-        o.fast = true;
-        break;
-      case "--out":
-        o.outDir = take();
-        break;
-      case "--in-place":
-        o.inPlace = true;
-        break;
-      case "--timeout": {
-        const v = take();
-        o.timeoutSeconds = Number(v);
-        if (!(o.timeoutSeconds > 0)) {
-          throw new Error(`--timeout takes seconds (a positive number), got '${v}'`);
-        }
-        break;
-      }
-      case "--env": {
-        const v = take();
-        const eq = v.indexOf("=");
-        if (eq <= 0) throw new Error(`--env takes KEY=VALUE, got '${v}'`);
-        o.env[v.slice(0, eq)] = v.slice(eq + 1);
-        break;
-      }
-      case "--images": {
-        const v = take();
-        if (v !== "auto" && v !== "always" && v !== "never") {
-          throw new Error(`--images takes auto, always or never, got '${v}'`);
-        }
-        o.images = v;
-        break;
-      }
-      case "--inline-plotly":
-        o.inlinePlotly = true;
-        break;
-      case "--no-html":
-        o.html = false;
-        break;
-      case "--quiet":
-        o.quiet = true;
-        break;
-      case "-h":
-      case "--help":
-        o.help = true;
-        break;
-      default:
-        if (a.startsWith("-")) throw new Error(`unknown option '${a}' (see --help)`);
-        o.paths.push(a);
-    }
-  }
-  return o;
+  return options(notebooks.parse(args));
 }
 
 /** Expands folders to the notebooks in them (sorted); keeps files as given. */
@@ -162,29 +142,13 @@ function kb(bytes: number): string {
   return bytes >= 1e6 ? `${(bytes / 1e6).toFixed(2)} MB` : `${Math.round(bytes / 1e3)} kB`;
 }
 
-/**
- * Runs the CLI and returns the exit code: 0 when every notebook ran, 1 when one failed, 2 on a
- * usage error.
- *
- * @example
- * ```ts ignore
- * import { main } from "./notebooks.ts";
- * Deno.exit(await main(["notebooks/00_quickstart.ipynb", "--fast"]));
- * ```
- */
-export async function main(args: readonly string[]): Promise<number> {
-  let o: CliOptions;
+async function run(parsed: Parsed<typeof FLAGS>): Promise<number> {
+  const o = options(parsed);
   let paths: string[];
   try {
-    o = parseArgs(args);
-    if (o.help) {
-      console.log(USAGE);
-      return 0;
-    }
     paths = await expand(o.paths);
   } catch (e) {
-    console.error(`notebooks: ${(e as Error).message}\n\n${USAGE}`);
-    return 2;
+    throw new UsageError((e as Error).message);
   }
   const reports: RunReport[] = [];
   for (const path of paths) {
@@ -238,4 +202,27 @@ export async function main(args: readonly string[]): Promise<number> {
   return failed.length ? 1 : 0;
 }
 
-if (import.meta.main) Deno.exit(await main(Deno.args));
+const notebooks = command({
+  usage: "deno task notebooks",
+  summary: "Runs Jupyter notebooks through Deno's kernel and writes them with their outputs (and " +
+    "an HTML page of each).",
+  flags: FLAGS,
+  positionals: { name: "PATH…", description: "notebooks or folders", defaultText: "notebooks/" },
+  notes: "Exit codes: 0 every notebook ran, 1 one failed, 2 bad arguments.",
+}, run);
+
+/**
+ * Runs the CLI and returns the exit code: 0 when every notebook ran, 1 when one failed, 2 on a
+ * usage error.
+ *
+ * @example
+ * ```ts ignore
+ * import { main } from "./notebooks.ts";
+ * Deno.exit(await main(["notebooks/00_quickstart.ipynb", "--fast"]));
+ * ```
+ */
+export function main(args: readonly string[]): Promise<number> {
+  return notebooks.run(args);
+}
+
+if (import.meta.main) await runMain(notebooks);

@@ -6,43 +6,90 @@
  *                   [--shard i/n] [--engine ort|tfjs] [--backend wasm] [--threads 1] [--data DIR]
  *   deno task sweep merge DIR… [--out DIR]
  *
- * Writes `<out>/trials/*.json` (one per finished trial) and `<out>/trials.jsonl`, `<out>/summary.csv`, `<out>/report.html`
- * (convergence table, CIs, loss curves; plotly.js beside it) and prints the convergence table. Shards come from `--shard`, SLURM_ARRAY_TASK_ID/COUNT or Kubernetes'
- * JOB_COMPLETION_INDEX (+ ACTLAB_SHARD_COUNT).
+ * Writes `<out>/trials/*.json` (one per finished trial), `<out>/trials.jsonl`,
+ * `<out>/summary.csv` and `<out>/report.html` (convergence table, CIs, loss curves; plotly.js
+ * beside it) and prints the convergence table. Shards come from `--shard` (0-based),
+ * SLURM_ARRAY_TASK_ID/COUNT or Kubernetes' JOB_COMPLETION_INDEX (+ ACTLAB_SHARD_COUNT). Run with
+ * `--help` for every flag and its default.
  *
  * @module
  */
-import { parseArgs } from "node:util";
 import { loadTinyShakespeare } from "../datasets/tinyshakespeare/loader.ts";
-import { type BackendChoice, initEngine } from "../lib/engine/tfjs.ts";
-import type { PresetName } from "../lib/gpt/config.ts";
+import { getActivation } from "../lib/activations/mod.ts";
+import { initEngine } from "../lib/engine/tfjs.ts";
 import { writeSweepReport } from "../lib/report/sweep_report.ts";
 import {
   mergeSweeps,
   parseShard,
+  type Shard,
   sweep,
   type SweepResult,
   type TrialResult,
 } from "../lib/experiments/sweep.ts";
 import { writeTextAtomic } from "../lib/core/fs.ts";
+import { command, type Parsed, runMain, UsageError } from "./_args.ts";
+import { backendFlag, dataFlag, presetFlag, threadsFlag } from "./_flags.ts";
 
-/** Defaults of `deno task sweep`: sized to finish in about 10 minutes on a 2-core CPU. */
-export const SWEEP_DEFAULTS = {
-  activations: ["relu", "gelu", "swiglu", "relu2"],
-  seeds: 2,
-  preset: "nano" as PresetName,
-  iters: 800,
-  evalEvery: 200,
-  evalIters: 10,
-  engine: "ort" as "ort" | "tfjs",
-  out: "results/sweep",
-};
+/**
+ * Checks `--shard i/n`: shards are numbered from 0, and `n/n` (the 1-based form of jest, vitest
+ * or playwright) is refused with a message that says so.
+ */
+function checkShard(flag: string): string | undefined {
+  const m = /^\s*(\d+)\/(\d+)\s*$/.exec(flag);
+  if (m && m[1] === m[2] && Number(m[2]) > 0) {
+    const n = Number(m[2]);
+    return `--shard ${flag.trim()}: shards are numbered from 0 (i/n with 0 ≤ i < n, as ` +
+      `SLURM_ARRAY_TASK_ID and JOB_COMPLETION_INDEX count), so the last of ${n} shards is ` +
+      `--shard ${n - 1}/${n}; ${n}/${n} is the 1-based form of jest or vitest.`;
+  }
+  try {
+    parseShard(flag, {});
+  } catch (e) {
+    return (e as Error).message;
+  }
+  return undefined;
+}
 
-const USAGE = `usage: deno task sweep [--activations a,b,…] [--seeds N] [--preset nano|tiny]
-                       [--iters N] [--eval-every N] [--eval-iters N] [--out DIR]
-                       [--shard i/n] [--engine ort|tfjs] [--backend auto|wasm|cpu|webgpu|tensorflow]
-                       [--threads N] [--data DIR]
-       deno task sweep merge DIR… [--out DIR]`;
+const FLAGS = {
+  activations: {
+    kind: "list",
+    default: ["relu", "gelu", "swiglu", "relu2"],
+    description: "activations to compare (registry names or aliases)",
+  },
+  seeds: { kind: "int", default: 2, min: 1, description: "seeds per activation (1…N)" },
+  preset: presetFlag,
+  iters: { kind: "int", default: 800, min: 0, description: "optimizer steps per trial" },
+  "eval-every": {
+    kind: "int",
+    default: 200,
+    min: 0,
+    description: "evaluate every N steps (0 = only at the end)",
+  },
+  "eval-iters": {
+    kind: "int",
+    default: 10,
+    min: 1,
+    description: "batches per evaluation and split",
+  },
+  out: { kind: "string", default: "results/sweep", arg: "DIR", description: "results folder" },
+  shard: {
+    kind: "string",
+    arg: "i/n",
+    description: "run only shard i of n, counted from 0 (0/4 … 3/4)",
+    defaultText: "from SLURM_ARRAY_TASK_ID/COUNT or JOB_COMPLETION_INDEX + ACTLAB_SHARD_COUNT, " +
+      "else every trial",
+    check: checkShard,
+  },
+  engine: {
+    kind: "string",
+    default: "ort",
+    choices: ["ort", "tfjs"],
+    description: "where steps run: ort (compiled ONNX Runtime training) or tfjs (--backend)",
+  },
+  backend: backendFlag,
+  threads: { ...threadsFlag, default: 1 },
+  data: dataFlag,
+} as const;
 
 function fmt(x: unknown, digits = 4): string {
   return typeof x === "number" ? (Number.isFinite(x) ? x.toFixed(digits) : "–") : String(x);
@@ -75,79 +122,62 @@ function markdown(result: Pick<SweepResult, "summary">): string {
   return lines.join("\n");
 }
 
-async function main(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: {
-      activations: { type: "string" },
-      seeds: { type: "string" },
-      preset: { type: "string" },
-      iters: { type: "string" },
-      "eval-every": { type: "string" },
-      "eval-iters": { type: "string" },
-      out: { type: "string" },
-      shard: { type: "string" },
-      backend: { type: "string", default: "auto" },
-      engine: { type: "string" },
-      threads: { type: "string" },
-      data: { type: "string" },
-      help: { type: "boolean", short: "h" },
+const merge = command({
+  usage: "deno task sweep merge",
+  summary: "Joins the result folders of a sweep's shards: prints the convergence table and " +
+    "writes summary.merged.csv and report.html.",
+  flags: {
+    out: {
+      kind: "string",
+      arg: "DIR",
+      description: "where the merged summary and report go",
+      defaultText: "the first DIR",
     },
-  });
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
-  }
-  if (positionals[0] === "merge") {
-    const dirs = positionals.slice(1);
-    const merged = await mergeSweeps(dirs);
-    console.log(markdown(merged));
-    const out = values.out ?? dirs[0];
-    await Deno.mkdir(out, { recursive: true });
-    await writeTextAtomic(`${out}/summary.merged.csv`, merged.summary.toCSV());
-    const page = await writeSweepReport(out, merged.trials, merged.summary, merged.settings);
-    console.error(`merged ${merged.trials.length} trials → ${out}/summary.merged.csv, ${page}`);
-    return 0;
-  }
-  if (positionals.length > 0) {
-    console.error(`unknown argument '${positionals[0]}'\n${USAGE}`);
-    return 2;
-  }
-  const int = (name: string, v: string | undefined, d: number) => {
-    if (v === undefined) return d;
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 0) {
-      throw new Error(`--${name} must be a whole number, got '${v}'.`);
+  },
+  positionals: { name: "DIR…", description: "the --out folders of the shards", min: 1 },
+}, async ({ values, positionals: dirs }) => {
+  const merged = await mergeSweeps(dirs);
+  console.log(markdown(merged));
+  const out = values.out ?? dirs[0];
+  await Deno.mkdir(out, { recursive: true });
+  await writeTextAtomic(`${out}/summary.merged.csv`, merged.summary.toCSV());
+  const page = await writeSweepReport(out, merged.trials, merged.summary, merged.settings);
+  console.error(`merged ${merged.trials.length} trials → ${out}/summary.merged.csv, ${page}`);
+  return 0;
+});
+
+async function run({ values }: Parsed<typeof FLAGS>): Promise<number> {
+  // Every flag is checked before the engine starts or data loads.
+  for (const name of values.activations) {
+    try {
+      getActivation(name);
+    } catch (e) {
+      throw new UsageError((e as Error).message);
     }
-    return n;
-  };
-  const preset = (values.preset ?? SWEEP_DEFAULTS.preset) as PresetName;
-  if (preset !== "nano" && preset !== "tiny") {
-    throw new Error(`--preset must be nano or tiny, got '${preset}'.`);
   }
-  const engine = await initEngine({ backend: values.backend as BackendChoice });
+  let shard: Shard | undefined;
+  try {
+    shard = parseShard(values.shard);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  const engine = await initEngine({ backend: values.backend });
   const data = await loadTinyShakespeare(values.data ? { dir: values.data } : {});
-  const out = values.out ?? SWEEP_DEFAULTS.out;
-  const shard = parseShard(values.shard);
+  const out = values.out;
   const opts = {
-    activations: values.activations?.split(",").map((s) => s.trim()).filter(Boolean) ??
-      SWEEP_DEFAULTS.activations,
-    seeds: int("seeds", values.seeds, SWEEP_DEFAULTS.seeds),
-    preset,
-    iters: int("iters", values.iters, SWEEP_DEFAULTS.iters),
-    evalEvery: int("eval-every", values["eval-every"], SWEEP_DEFAULTS.evalEvery),
-    evalIters: int("eval-iters", values["eval-iters"], SWEEP_DEFAULTS.evalIters),
+    activations: values.activations,
+    seeds: values.seeds,
+    preset: values.preset,
+    iters: values.iters,
+    evalEvery: values["eval-every"],
+    evalIters: values["eval-iters"],
     out,
     shard,
-    engine: (values.engine ?? SWEEP_DEFAULTS.engine) as "ort" | "tfjs",
-    engineOptions: values.threads ? { threads: int("threads", values.threads, 1) } : { threads: 1 },
+    engine: values.engine,
+    engineOptions: { threads: values.threads },
   };
-  if (opts.engine !== "ort" && opts.engine !== "tfjs") {
-    throw new Error(`--engine must be ort or tfjs, got '${opts.engine}'.`);
-  }
   console.error(
-    `sweep: ${opts.activations.length} activations × ${opts.seeds} seeds, ${preset}, ` +
+    `sweep: ${opts.activations.length} activations × ${opts.seeds} seeds, ${opts.preset}, ` +
       `${opts.iters} iters, ` +
       (opts.engine === "ort"
         ? `compiled ONNX Runtime training (${opts.engineOptions.threads} thread)`
@@ -195,11 +225,25 @@ async function main(args: string[]): Promise<number> {
   return 0;
 }
 
-if (import.meta.main) {
-  try {
-    Deno.exit(await main(Deno.args));
-  } catch (e) {
-    console.error(`sweep: ${e instanceof Error ? e.message : e}`);
-    Deno.exit(1);
-  }
-}
+/**
+ * `deno task sweep` and its `merge` subcommand: flags, help and run.
+ *
+ * @example
+ * ```ts ignore
+ * Deno.exit(await sweepCli.run(["--preset", "tiny", "--iters", "8", "--seeds", "1"]));
+ * ```
+ */
+export const sweepCli = command({
+  usage: "deno task sweep",
+  summary: "The activation sweep on the mini-GPT: trains every activation × seed, prints the " +
+    "convergence table (mean final val loss ± 95% CI, Welch p vs the baseline, steps to target) " +
+    "and writes <out>/trials/*.json (one per finished trial; a re-run resumes), " +
+    "<out>/trials.jsonl, <out>/summary.csv and <out>/report.html (plotly.js beside it).",
+  flags: FLAGS,
+  commands: { merge },
+  notes: "Sized by default to finish in about 10 minutes on a 2-core CPU. Shards: --shard i/n, " +
+    "or SLURM_ARRAY_TASK_ID/COUNT (offset by SLURM_ARRAY_TASK_MIN), or Kubernetes' " +
+    "JOB_COMPLETION_INDEX with ACTLAB_SHARD_COUNT; join them with deno task sweep merge.",
+}, run);
+
+if (import.meta.main) await runMain(sweepCli);

@@ -18,230 +18,124 @@ import * as tf from "@tensorflow/tfjs";
 import { loadTinyShakespeare } from "../datasets/tinyshakespeare/loader.ts";
 import { syntheticDataset } from "../datasets/synthetic/generator.ts";
 import type { CharDataset } from "../datasets/char_dataset.ts";
+import { getActivation } from "../lib/activations/mod.ts";
 import { progress as progressBar } from "../lib/display/progress.ts";
-import { type BackendChoice, initEngine } from "../lib/engine/mod.ts";
+import { initEngine } from "../lib/engine/mod.ts";
 import { saveCheckpoint } from "../lib/gpt/checkpoint.ts";
-import {
-  gptConfig,
-  type GptConfigOptions,
-  presets,
-  trainConfig,
-  type TrainConfigOptions,
-} from "../lib/gpt/config.ts";
+import { gptConfig, gptConfigFields, trainConfig, trainConfigFields } from "../lib/gpt/config.ts";
 import { createGpt } from "../lib/gpt/model.ts";
 import { generate } from "../lib/gpt/sample.ts";
 import { TrainingDivergedError } from "../lib/gpt/step.ts";
 import { timeTrainingSteps, trainGpt } from "../lib/train/train.ts";
+import { command, type Parsed, runMain, UsageError } from "./_args.ts";
+import { backendFlag, configFlags, dataFlag, presetFlag, threadsFlag } from "./_flags.ts";
 
-interface Flag {
-  readonly kind: "int" | "number" | "string" | "bool";
-  readonly help: string;
-  readonly target?: "model" | "train";
-  readonly key?: string;
-}
+// The flags that set config fields come from the field tables of lib/gpt/config.ts.
+const modelFlags = configFlags(gptConfigFields);
+const trainFlags = configFlags(trainConfigFields);
 
-const FLAGS: Record<string, Flag> = {
-  "preset": {
+const FLAGS = {
+  preset: presetFlag,
+  ...modelFlags.flags,
+  ...trainFlags.flags,
+  backend: backendFlag,
+  engine: {
     kind: "string",
-    help: `model + training preset: ${Object.keys(presets).join(", ")} (default nano)`,
+    default: "tfjs",
+    choices: ["tfjs", "ort"],
+    description: "where steps run: tfjs, or ort (the compiled step on ONNX Runtime)",
   },
-  "activation": {
+  provider: {
     kind: "string",
-    help: "MLP activation (registry name)",
-    target: "model",
-    key: "activation",
+    default: "auto",
+    choices: ["auto", "cpu", "cuda"],
+    description: "--engine ort: execution provider (auto: CUDA where installed, else CPU)",
   },
-  "iters": { kind: "int", help: "optimizer steps", target: "train", key: "iters" },
-  "batch-size": { kind: "int", help: "sequences per batch", target: "train", key: "batchSize" },
-  "lr": { kind: "number", help: "peak learning rate", target: "train", key: "learningRate" },
-  "min-lr": {
-    kind: "number",
-    help: "final learning rate",
-    target: "train",
-    key: "minLearningRate",
-  },
-  "warmup": { kind: "int", help: "warmup steps", target: "train", key: "warmupIters" },
-  "weight-decay": {
-    kind: "number",
-    help: "AdamW weight decay",
-    target: "train",
-    key: "weightDecay",
-  },
-  "grad-clip": {
-    kind: "number",
-    help: "global gradient-norm clip (0 = off)",
-    target: "train",
-    key: "gradClip",
-  },
-  "seed": {
-    kind: "int",
-    help: "seed of weights, batches and dropout",
-    target: "train",
-    key: "seed",
-  },
-  "eval-every": { kind: "int", help: "evaluate every N steps", target: "train", key: "evalEvery" },
-  "eval-iters": {
-    kind: "int",
-    help: "batches per evaluation and split",
-    target: "train",
-    key: "evalIters",
-  },
-  "block-size": { kind: "int", help: "context length", target: "model", key: "blockSize" },
-  "n-layer": { kind: "int", help: "transformer blocks", target: "model", key: "nLayer" },
-  "n-head": { kind: "int", help: "attention heads", target: "model", key: "nHead" },
-  "n-embd": { kind: "int", help: "embedding width", target: "model", key: "nEmbd" },
-  "mlp-hidden": {
-    kind: "int",
-    help: "MLP hidden width (default derived)",
-    target: "model",
-    key: "mlpHidden",
-  },
-  "dropout": { kind: "number", help: "dropout rate", target: "model", key: "dropout" },
-  "backend": {
+  threads: { ...threadsFlag, defaultText: "ONNX Runtime's" },
+  dataset: {
     kind: "string",
-    help: "tfjs backend: auto, tensorflow, webgpu, wasm, cpu (default auto)",
+    default: "tinyshakespeare",
+    choices: ["tinyshakespeare", "synthetic"],
+    description: "the text to train on",
   },
-  "engine": {
-    kind: "string",
-    help: "where steps run: tfjs (default) or ort (the compiled step on ONNX Runtime)",
-  },
-  "provider": {
-    kind: "string",
-    help: "--engine ort: execution provider auto, cpu, cuda (default auto)",
-  },
-  "threads": {
-    kind: "int",
-    help: "--engine ort: intra-op threads (default ONNX Runtime's; 1 to compare with PyTorch)",
-  },
-  "dataset": { kind: "string", help: "tinyshakespeare (default) or synthetic" },
-  "data": {
-    kind: "string",
-    help: "data folder holding tinyshakespeare/input.txt (else ACTLAB_DATA_DIR, cache, download)",
-  },
+  data: dataFlag,
   "time-only": {
     kind: "int",
-    help: "time N steps after 5 warm-ups; print median ms/step and tokens/s",
+    min: 1,
+    description: "time N steps after 5 warm-ups; print median ms/step and tokens/s",
   },
-  "save": { kind: "string", help: "write a safetensors checkpoint here after training" },
-  "sample": { kind: "int", help: "generate N characters after training" },
-  "json": { kind: "bool", help: "print JSON lines only" },
-  "help": { kind: "bool", help: "show this help" },
-};
+  save: {
+    kind: "string",
+    arg: "FILE",
+    description: "write a safetensors checkpoint here after training",
+  },
+  sample: { kind: "int", min: 0, description: "generate N characters after training" },
+  json: { kind: "bool", description: "print JSON lines only" },
+} as const;
 
-/** Parsed command line. */
-interface Args {
-  [flag: string]: string | number | boolean | undefined;
-}
-
-function usage(): string {
-  const lines = Object.entries(FLAGS).map(([name, f]) => {
-    const arg = f.kind === "bool" ? "" : f.kind === "string" ? " VALUE" : " N";
-    return `  --${(name + arg).padEnd(22)} ${f.help}`;
-  });
-  return `usage: deno task train [flags]\n${lines.join("\n")}`;
-}
-
-function parseArgs(argv: readonly string[]): Args {
-  const out: Args = {};
-  for (let i = 0; i < argv.length; i++) {
-    const raw = argv[i];
-    if (!raw.startsWith("--")) throw new Error(`unexpected argument "${raw}"\n${usage()}`);
-    let [name, value] = raw.slice(2).split(/=(.*)/s, 2) as [string, string | undefined];
-    const flag = FLAGS[name];
-    if (!flag) {
-      const near = Object.keys(FLAGS).find((k) =>
-        k.replace(/-/g, "") === name.replace(/[-_]/g, "")
-      );
-      throw new Error(
-        `unknown flag --${name}${near ? ` (did you mean --${near}?)` : ""}\n${usage()}`,
-      );
-    }
-    if (flag.kind === "bool") {
-      out[name] = value === undefined ? true : value !== "false";
-      continue;
-    }
-    if (value === undefined) {
-      value = argv[++i];
-      if (value === undefined) throw new Error(`--${name} needs a value`);
-    }
-    if (flag.kind === "string") out[name] = value;
-    else {
-      const n = Number(value);
-      if (!Number.isFinite(n) || (flag.kind === "int" && !Number.isInteger(n))) {
-        throw new Error(
-          `--${name} needs ${flag.kind === "int" ? "an integer" : "a number"}, got "${value}"`,
-        );
-      }
-      out[name] = n;
-    }
-  }
-  return out;
-}
+type Args = Parsed<typeof FLAGS>;
 
 const round = (x: number, digits: number) => Number(x.toFixed(digits));
 
-async function loadDataset(args: Args, quiet: boolean): Promise<CharDataset> {
-  const which = (args["dataset"] as string | undefined) ?? "tinyshakespeare";
-  if (which === "synthetic") return syntheticDataset({ length: 200_000 });
-  if (which !== "tinyshakespeare") {
-    throw new Error(`unknown dataset "${which}"; choose tinyshakespeare or synthetic`);
+/** The config options that the flags on the command line set (the preset supplies the rest). */
+function fromFlags<C>(args: Args, keys: Record<string, keyof C & string>): Partial<C> {
+  const out: Record<string, unknown> = {};
+  for (const [flag, key] of Object.entries(keys)) {
+    if (args.given.has(flag)) out[key] = (args.values as Record<string, unknown>)[flag];
   }
+  return out as Partial<C>;
+}
+
+async function loadDataset(args: Args, quiet: boolean): Promise<CharDataset> {
+  if (args.values.dataset === "synthetic") return syntheticDataset({ length: 200_000 });
   return await loadTinyShakespeare({
-    dir: args["data"] as string | undefined,
+    dir: args.values.data,
     onProgress: quiet ? () => {} : undefined,
   });
 }
 
-/**
- * Runs the CLI with `argv` (as `Deno.args`); returns the exit code: 0 done, 1 error, 2 bad
- * arguments, 3 training diverged.
- *
- * @example
- * ```ts ignore
- * const code = await main(["--preset", "tiny", "--dataset", "synthetic", "--iters", "20"]);
- * ```
- */
-export async function main(argv: readonly string[]): Promise<number> {
-  let args: Args;
+/** Refuses a value that only a config or the registry can check, as a bad command line. */
+function asUsage<T>(fn: () => T): T {
   try {
-    args = parseArgs(argv);
-  } catch (err) {
-    console.error((err as Error).message);
-    return 2;
+    return fn();
+  } catch (e) {
+    throw e instanceof Error ? new UsageError(e.message) : e;
   }
-  if (args["help"]) {
-    console.log(usage());
-    return 0;
-  }
-  const json = args["json"] === true;
+}
+
+const train = command({
+  usage: "deno task train",
+  summary: "Trains the mini-GPT and prints the loss at every evaluation: one JSON object per " +
+    "line with --json (iter, train_loss, val_loss, elapsed_s, after a header object), the shape " +
+    "of the PyTorch reference torch_minigpt.py.",
+  flags: FLAGS,
+  notes: "Flags left out take the preset's value. Exit codes: 0 done, 1 error, 2 bad arguments, " +
+    "3 training diverged.",
+}, run);
+
+async function run(args: Args): Promise<number> {
+  const v = args.values;
+  const json = v.json;
   const print = (obj: Record<string, unknown>, text: string) =>
     console.log(json ? JSON.stringify(obj) : text);
-  const preset = (args["preset"] as string | undefined) ?? "nano";
-  const modelOpts: Record<string, unknown> = {};
-  const trainOpts: Record<string, unknown> = {};
-  for (const [name, flag] of Object.entries(FLAGS)) {
-    if (flag.target && args[name] !== undefined) {
-      (flag.target === "model" ? modelOpts : trainOpts)[flag.key!] = args[name];
-    }
-  }
-  const engine = await initEngine({
-    backend: ((args["backend"] as string) ?? "auto") as BackendChoice,
-  });
-  const stepEngine = (args["engine"] as string | undefined) ?? "tfjs";
-  if (stepEngine !== "tfjs" && stepEngine !== "ort") {
-    console.error(`unknown --engine "${stepEngine}": choose tfjs or ort`);
-    return 2;
-  }
-  const engineOptions = {
-    provider: args["provider"] as string | undefined,
-    threads: args["threads"] as number | undefined,
-  };
+  const preset = v.preset;
+  const modelOpts = fromFlags(args, modelFlags.keys);
+  const trainOpts = fromFlags(args, trainFlags.keys);
+  // Every flag is checked before the engine starts or data loads: the activation against the
+  // registry, the training config whole, and the model config with a stand-in vocabulary (the
+  // real one, the tokenizer's size, is known only once the data is loaded).
+  const activation = modelOpts.activation;
+  if (activation !== undefined) asUsage(() => getActivation(activation));
+  const tcfg = asUsage(() => trainConfig({ preset, ...trainOpts }));
+  asUsage(() => gptConfig({ preset, ...modelOpts, vocabSize: 2 }));
+
+  const engine = await initEngine({ backend: v.backend });
+  const stepEngine = v.engine;
+  const engineOptions = { provider: v.provider, threads: v.threads };
   const stepsOn = stepEngine === "ort" ? "ort" : engine.backend;
   const data = await loadDataset(args, json);
-  const mcfg = gptConfig(
-    { preset, vocabSize: data.tokenizer.size, ...modelOpts } as GptConfigOptions,
-  );
-  const tcfg = trainConfig({ preset, ...trainOpts } as TrainConfigOptions);
+  const mcfg = gptConfig({ preset, ...modelOpts, vocabSize: data.tokenizer.size });
+
   const model = createGpt(mcfg, { seed: tcfg.seed, tokenizer: data.tokenizer });
   print(
     {
@@ -267,8 +161,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     if (isTty) Deno.stderr.writeSync(new TextEncoder().encode("\r\x1b[2K"));
   };
   try {
-    if (args["time-only"] !== undefined) {
-      const steps = args["time-only"] as number;
+    if (v["time-only"] !== undefined) {
+      const steps = v["time-only"];
       const t = await timeTrainingSteps(model, data, {
         steps,
         config: tcfg,
@@ -310,15 +204,15 @@ export async function main(argv: readonly string[]): Promise<number> {
       },
     });
     await bar?.done();
-    if (args["save"] !== undefined) {
-      await saveCheckpoint(model, args["save"] as string, {
+    if (v.save !== undefined) {
+      await saveCheckpoint(model, v.save, {
         metadata: { iters: String(tcfg.iters) },
       });
-      print({ saved: args["save"] }, `checkpoint written to ${args["save"]}`);
+      print({ saved: v.save }, `checkpoint written to ${v.save}`);
     }
-    if (args["sample"] !== undefined) {
+    if (v.sample !== undefined) {
       const text = await generate(model, "\n", {
-        maxTokens: args["sample"] as number,
+        maxTokens: v.sample,
         seed: tcfg.seed,
       });
       print({ sample: text }, text);
@@ -339,11 +233,17 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
-if (import.meta.main) {
-  try {
-    Deno.exit(await main(Deno.args));
-  } catch (err) {
-    console.error(err instanceof Error ? err.message : err);
-    Deno.exit(1);
-  }
+/**
+ * Runs the CLI with `argv` (as `Deno.args`); returns the exit code: 0 done, 1 error, 2 bad
+ * arguments, 3 training diverged.
+ *
+ * @example
+ * ```ts ignore
+ * const code = await main(["--preset", "tiny", "--dataset", "synthetic", "--iters", "20"]);
+ * ```
+ */
+export function main(argv: readonly string[]): Promise<number> {
+  return train.run(argv);
 }
+
+if (import.meta.main) await runMain(train);

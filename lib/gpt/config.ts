@@ -1,6 +1,12 @@
 /**
  * Configuration of the mini-GPT and of its training, with named presets.
  *
+ * Each field is written once in a table ({@link gptConfigFields}, {@link trainConfigFields}):
+ * its help line, kind, allowed range, value in every preset and command-line flag. The presets,
+ * the key lists that reject unknown options, the validation, and the flags and help of
+ * `deno task train` are all read from those tables; the interfaces below carry each field's type
+ * and documentation, and the tables' type makes the compiler check that both list the same keys.
+ *
  * Options are merged over a preset's values; an unknown key is an error that names it.
  *
  * @module
@@ -81,10 +87,305 @@ export interface Preset {
 }
 
 /**
- * The presets. `nano` is nanoGPT's shakespeare_char CPU recipe (context 64, batch 12, 4 layers,
- * 4 heads, 128 wide, dropout 0, no biases, tied embeddings; AdamW lr 1e-3, β2 0.99, wd 0.1,
- * 100 warmup steps, cosine to 1e-4, clip 1.0, 2000 iterations). `tiny` is for tests: small enough
- * to train a few hundred steps in seconds.
+ * What every config field's row holds, whatever the field's type: its help line, kind, allowed
+ * values, value in each preset and the flag of `deno task train` that sets it. `C` is the config.
+ *
+ * @example
+ * ```ts
+ * import { type ConfigFieldBase, type TrainConfig, trainConfigFields } from "./config.ts";
+ * const rows: [string, ConfigFieldBase<TrainConfig>][] = Object.entries(trainConfigFields);
+ * console.assert(rows.some(([, f]) => f.flag === "lr"));
+ * ```
+ */
+export interface ConfigFieldBase<C> {
+  /** One line for help texts (the config interface's JSDoc says more). */
+  readonly help: string;
+  /** The value's kind: `int` (an integer), `number`, `string` or `bool`. */
+  readonly kind: "int" | "number" | "string" | "bool";
+  /** Smallest allowed value (`int`, `number`); an `int` without it is any safe integer. */
+  readonly min?: number;
+  /** Largest allowed value (`number`), or one computed from the other fields. */
+  readonly max?: number | ((config: C) => number);
+  /** What a `string` must be, for the error message (default "a non-empty string"). */
+  readonly expects?: string;
+  /** What `null` means, for the fields that allow it; absent = `null` is refused. */
+  readonly nullMeans?: string;
+  /** The value in every preset; absent when it comes from elsewhere (see `from`). */
+  readonly presets?: Readonly<Record<PresetName, unknown>>;
+  /** Where the value comes from when no preset holds it (e.g. the tokenizer). */
+  readonly from?: string;
+  /** The flag of `deno task train` that sets the field (kebab-case); absent = none. */
+  readonly flag?: string;
+  /** A rule across fields, checked after this field: the error message when broken. */
+  readonly rule?: (config: C) => string | undefined;
+}
+
+/**
+ * The row of one config field whose type is `V`: the kind must fit `V`, every preset's value must
+ * be a `V`, and `nullMeans` is required exactly when `V` allows `null`.
+ *
+ * @example
+ * ```ts
+ * import type { ConfigField, TrainConfig } from "./config.ts";
+ * const iters: ConfigField<TrainConfig, number> = {
+ *   help: "optimizer steps",
+ *   kind: "int",
+ *   min: 0,
+ *   presets: { nano: 2000, tiny: 200 },
+ *   flag: "iters",
+ * };
+ * console.assert(iters.presets?.tiny === 200);
+ * ```
+ */
+export type ConfigField<C, V> =
+  & ConfigFieldBase<C>
+  & {
+    readonly kind: [NonNullable<V>] extends [number] ? "int" | "number"
+      : [NonNullable<V>] extends [string] ? "string"
+      : "bool";
+    readonly presets?: Readonly<Record<PresetName, V>>;
+  }
+  & (null extends V ? { readonly nullMeans: string } : { readonly nullMeans?: undefined });
+
+/**
+ * A table of every field of config `C`. Its type makes the compiler reject a missing or an extra
+ * key, so the table and the interface always list the same fields.
+ *
+ * @example
+ * ```ts
+ * import type { ConfigFields, GptConfig } from "./config.ts";
+ * type Fields = ConfigFields<GptConfig>;
+ * const keys: (keyof Fields)[] = ["vocabSize", "nLayer"];
+ * console.assert(keys.length === 2);
+ * ```
+ */
+export type ConfigFields<C> = { readonly [K in keyof C]-?: ConfigField<C, C[K]> };
+
+/**
+ * Every field of {@link GptConfig}, in the order of the interface.
+ *
+ * @example
+ * ```ts
+ * import { gptConfigFields } from "./config.ts";
+ * console.assert(gptConfigFields.nLayer.flag === "n-layer");
+ * console.assert(gptConfigFields.nEmbd.presets?.nano === 128);
+ * ```
+ */
+export const gptConfigFields: ConfigFields<GptConfig> = Object.freeze({
+  vocabSize: {
+    help: "number of token ids",
+    kind: "int",
+    min: 2,
+    from: "the tokenizer (dataset.tokenizer.size); required",
+  },
+  blockSize: {
+    help: "context length",
+    kind: "int",
+    min: 1,
+    presets: { nano: 64, tiny: 16 },
+    flag: "block-size",
+  },
+  nLayer: {
+    help: "transformer blocks",
+    kind: "int",
+    min: 1,
+    presets: { nano: 4, tiny: 2 },
+    flag: "n-layer",
+  },
+  nHead: {
+    help: "attention heads",
+    kind: "int",
+    min: 1,
+    presets: { nano: 4, tiny: 2 },
+    flag: "n-head",
+  },
+  nEmbd: {
+    help: "embedding width",
+    kind: "int",
+    min: 1,
+    presets: { nano: 128, tiny: 32 },
+    flag: "n-embd",
+    rule: (c) =>
+      c.nEmbd % c.nHead === 0
+        ? undefined
+        : `nHead (${c.nHead}) must divide nEmbd (${c.nEmbd}) so that heads have equal size`,
+  },
+  activation: {
+    help: "MLP activation (registry name)",
+    kind: "string",
+    expects: "a registry name",
+    presets: { nano: "gelu", tiny: "gelu" },
+    flag: "activation",
+  },
+  mlpHidden: {
+    help: "MLP hidden width",
+    kind: "int",
+    min: 1,
+    nullMeans: "derived: 4·d, or ⅔·4·d rounded up to 8 for gated activations",
+    presets: { nano: null, tiny: null },
+    flag: "mlp-hidden",
+  },
+  dropout: {
+    help: "dropout rate",
+    kind: "number",
+    min: 0,
+    max: 0.99,
+    presets: { nano: 0, tiny: 0 },
+    flag: "dropout",
+  },
+  bias: {
+    help: "biases in linear layers and LayerNorms",
+    kind: "bool",
+    presets: { nano: false, tiny: false },
+  },
+  tiedEmbeddings: {
+    help: "output head shares the token embedding",
+    kind: "bool",
+    presets: { nano: true, tiny: true },
+  },
+  layerNormEps: {
+    help: "LayerNorm epsilon",
+    kind: "number",
+    min: 0,
+    max: 1,
+    presets: { nano: 1e-5, tiny: 1e-5 },
+  },
+  initStd: {
+    help: "standard deviation of the weight init",
+    kind: "number",
+    min: 0,
+    max: 10,
+    presets: { nano: 0.02, tiny: 0.02 },
+  },
+});
+
+/**
+ * Every field of {@link TrainConfig}, in the order of the interface.
+ *
+ * @example
+ * ```ts
+ * import { trainConfigFields } from "./config.ts";
+ * console.assert(trainConfigFields.learningRate.flag === "lr");
+ * console.assert(trainConfigFields.batchSize.presets?.tiny === 4);
+ * ```
+ */
+export const trainConfigFields: ConfigFields<TrainConfig> = Object.freeze({
+  iters: {
+    help: "optimizer steps",
+    kind: "int",
+    min: 0,
+    presets: { nano: 2000, tiny: 200 },
+    flag: "iters",
+  },
+  batchSize: {
+    help: "sequences per batch",
+    kind: "int",
+    min: 1,
+    presets: { nano: 12, tiny: 4 },
+    flag: "batch-size",
+  },
+  learningRate: {
+    help: "peak learning rate",
+    kind: "number",
+    min: 0,
+    max: 10,
+    presets: { nano: 1e-3, tiny: 3e-3 },
+    flag: "lr",
+  },
+  minLearningRate: {
+    help: "final learning rate of the cosine decay",
+    kind: "number",
+    min: 0,
+    max: (c) => c.learningRate,
+    nullMeans: "learningRate / 10",
+    presets: { nano: 1e-4, tiny: 3e-4 },
+    flag: "min-lr",
+  },
+  warmupIters: {
+    help: "warmup steps",
+    kind: "int",
+    min: 0,
+    presets: { nano: 100, tiny: 10 },
+    flag: "warmup",
+  },
+  weightDecay: {
+    help: "AdamW weight decay",
+    kind: "number",
+    min: 0,
+    max: 10,
+    presets: { nano: 0.1, tiny: 0.1 },
+    flag: "weight-decay",
+  },
+  beta1: {
+    help: "AdamW β1",
+    kind: "number",
+    min: 0,
+    max: 0.999999,
+    presets: { nano: 0.9, tiny: 0.9 },
+  },
+  beta2: {
+    help: "AdamW β2",
+    kind: "number",
+    min: 0,
+    max: 0.999999,
+    presets: { nano: 0.99, tiny: 0.99 },
+  },
+  adamEps: {
+    help: "AdamW ε",
+    kind: "number",
+    min: 0,
+    max: 1,
+    presets: { nano: 1e-8, tiny: 1e-8 },
+  },
+  gradClip: {
+    help: "global gradient-norm clip (0 = off)",
+    kind: "number",
+    min: 0,
+    max: Infinity,
+    presets: { nano: 1, tiny: 1 },
+    flag: "grad-clip",
+  },
+  evalEvery: {
+    help: "evaluate every N steps (0 = only at the end)",
+    kind: "int",
+    min: 0,
+    presets: { nano: 250, tiny: 50 },
+    flag: "eval-every",
+  },
+  evalIters: {
+    help: "batches per evaluation and split",
+    kind: "int",
+    min: 1,
+    presets: { nano: 20, tiny: 4 },
+    flag: "eval-iters",
+  },
+  seed: {
+    help: "seed of weights, batches and dropout",
+    kind: "int",
+    presets: { nano: 1337, tiny: 1337 },
+    flag: "seed",
+  },
+});
+
+const PRESET_DESCRIPTIONS: Readonly<Record<PresetName, string>> = {
+  nano: "nanoGPT shakespeare_char CPU recipe: 4 layers, 4 heads, 128 wide, context 64",
+  tiny: "for tests: 2 layers, 2 heads, 32 wide, context 16, batch 4",
+};
+
+/** The values that preset `name` gives the fields of `fields` (those with a preset value). */
+function presetColumn<C>(fields: ConfigFields<C>, name: PresetName): Record<string, unknown> {
+  const column: Record<string, unknown> = {};
+  for (const [key, field] of Object.entries(fields as Record<string, ConfigFieldBase<C>>)) {
+    if (field.presets) column[key] = field.presets[name];
+  }
+  return Object.freeze(column);
+}
+
+/**
+ * The presets, read from the field tables. `nano` is nanoGPT's shakespeare_char CPU recipe
+ * (context 64, batch 12, 4 layers, 4 heads, 128 wide, dropout 0, no biases, tied embeddings; AdamW
+ * lr 1e-3, β2 0.99, wd 0.1, 100 warmup steps, cosine to 1e-4, clip 1.0, 2000 iterations). `tiny`
+ * is for tests: small enough to train a few hundred steps in seconds.
  *
  * @example
  * ```ts
@@ -92,70 +393,18 @@ export interface Preset {
  * console.assert(presets.nano.model.blockSize === 64 && presets.nano.train.batchSize === 12);
  * ```
  */
-export const presets: Readonly<Record<PresetName, Preset>> = Object.freeze({
-  nano: {
-    description: "nanoGPT shakespeare_char CPU recipe: 4 layers, 4 heads, 128 wide, context 64",
-    model: {
-      blockSize: 64,
-      nLayer: 4,
-      nHead: 4,
-      nEmbd: 128,
-      activation: "gelu",
-      mlpHidden: null,
-      dropout: 0,
-      bias: false,
-      tiedEmbeddings: true,
-      layerNormEps: 1e-5,
-      initStd: 0.02,
-    },
-    train: {
-      iters: 2000,
-      batchSize: 12,
-      learningRate: 1e-3,
-      minLearningRate: 1e-4,
-      warmupIters: 100,
-      weightDecay: 0.1,
-      beta1: 0.9,
-      beta2: 0.99,
-      adamEps: 1e-8,
-      gradClip: 1,
-      evalEvery: 250,
-      evalIters: 20,
-      seed: 1337,
-    },
-  },
-  tiny: {
-    description: "for tests: 2 layers, 2 heads, 32 wide, context 16, batch 4",
-    model: {
-      blockSize: 16,
-      nLayer: 2,
-      nHead: 2,
-      nEmbd: 32,
-      activation: "gelu",
-      mlpHidden: null,
-      dropout: 0,
-      bias: false,
-      tiedEmbeddings: true,
-      layerNormEps: 1e-5,
-      initStd: 0.02,
-    },
-    train: {
-      iters: 200,
-      batchSize: 4,
-      learningRate: 3e-3,
-      minLearningRate: 3e-4,
-      warmupIters: 10,
-      weightDecay: 0.1,
-      beta1: 0.9,
-      beta2: 0.99,
-      adamEps: 1e-8,
-      gradClip: 1,
-      evalEvery: 50,
-      evalIters: 4,
-      seed: 1337,
-    },
-  },
-});
+export const presets: Readonly<Record<PresetName, Preset>> = Object.freeze(
+  Object.fromEntries(
+    (Object.keys(PRESET_DESCRIPTIONS) as PresetName[]).map((name) => [
+      name,
+      Object.freeze({
+        description: PRESET_DESCRIPTIONS[name],
+        model: presetColumn(gptConfigFields, name) as unknown as Preset["model"],
+        train: presetColumn(trainConfigFields, name) as unknown as TrainConfig,
+      }),
+    ]),
+  ) as Record<PresetName, Preset>,
+);
 
 function editDistance(a: string, b: string): number {
   const d = Array.from({ length: b.length + 1 }, (_, j) => j);
@@ -205,37 +454,45 @@ function presetOf(where: string, name: unknown): Preset {
   return presets[name as PresetName];
 }
 
-function checkInt(where: string, key: string, v: unknown, min: number): void {
-  if (typeof v !== "number" || !Number.isInteger(v) || v < min) {
-    throw new RangeError(`${where}: ${key} must be an integer ≥ ${min}, got ${JSON.stringify(v)}`);
-  }
-}
-
-function checkNumber(where: string, key: string, v: unknown, lo: number, hi: number): void {
-  if (typeof v !== "number" || !(v >= lo && v <= hi)) {
-    throw new RangeError(
-      `${where}: ${key} must be a number in [${lo}, ${hi}], got ${JSON.stringify(v)}`,
-    );
+/** Checks every field of `cfg` against its row of `fields`, in table order; throws naming it. */
+function checkFields<C extends object>(where: string, fields: ConfigFields<C>, cfg: C): void {
+  const record = cfg as Record<string, unknown>;
+  for (const [key, f] of Object.entries(fields as Record<string, ConfigFieldBase<C>>)) {
+    const v = record[key];
+    const got = `got ${JSON.stringify(v)}`;
+    if (v === null && f.nullMeans !== undefined) continue;
+    if (f.kind === "int") {
+      if (f.min === undefined) {
+        if (!Number.isSafeInteger(v)) {
+          throw new RangeError(`${where}: ${key} must be an integer, ${got}`);
+        }
+      } else if (typeof v !== "number" || !Number.isInteger(v) || v < f.min) {
+        throw new RangeError(`${where}: ${key} must be an integer ≥ ${f.min}, ${got}`);
+      }
+    } else if (f.kind === "number") {
+      const lo = f.min ?? -Infinity;
+      const hi = typeof f.max === "function" ? f.max(cfg) : f.max ?? Infinity;
+      if (typeof v !== "number" || !(v >= lo && v <= hi)) {
+        throw new RangeError(`${where}: ${key} must be a number in [${lo}, ${hi}], ${got}`);
+      }
+    } else if (f.kind === "string") {
+      if (typeof v !== "string" || v === "") {
+        throw new TypeError(
+          `${where}: ${key} must be ${f.expects ?? "a non-empty string"}, ${got}`,
+        );
+      }
+    } else if (typeof v !== "boolean") {
+      throw new TypeError(`${where}: ${key} must be a boolean`);
+    }
+    const broken = f.rule?.(cfg);
+    if (broken !== undefined) throw new RangeError(`${where}: ${broken}`);
   }
 }
 
 /** Options of {@link gptConfig}: any config fields, plus the preset they go over. */
 export type GptConfigOptions = Partial<GptConfig> & { readonly preset?: PresetName };
 
-const GPT_KEYS = [
-  "vocabSize",
-  "blockSize",
-  "nLayer",
-  "nHead",
-  "nEmbd",
-  "activation",
-  "mlpHidden",
-  "dropout",
-  "bias",
-  "tiedEmbeddings",
-  "layerNormEps",
-  "initStd",
-] as const;
+const GPT_KEYS: readonly string[] = Object.keys(gptConfigFields);
 
 /**
  * A complete, validated model config: `options` over the preset (default `nano`).
@@ -278,50 +535,14 @@ export function validateGptConfig(cfg: GptConfig): GptConfig {
   for (const k of GPT_KEYS) {
     if (!(k in cfg)) throw new TypeError(`${where}: missing field ${k}`);
   }
-  checkInt(where, "vocabSize", cfg.vocabSize, 2);
-  checkInt(where, "blockSize", cfg.blockSize, 1);
-  checkInt(where, "nLayer", cfg.nLayer, 1);
-  checkInt(where, "nHead", cfg.nHead, 1);
-  checkInt(where, "nEmbd", cfg.nEmbd, 1);
-  if (cfg.nEmbd % cfg.nHead !== 0) {
-    throw new RangeError(
-      `${where}: nHead (${cfg.nHead}) must divide nEmbd (${cfg.nEmbd}) so that heads have equal size`,
-    );
-  }
-  if (typeof cfg.activation !== "string" || cfg.activation === "") {
-    throw new TypeError(
-      `${where}: activation must be a registry name, got ${JSON.stringify(cfg.activation)}`,
-    );
-  }
-  if (cfg.mlpHidden !== null) checkInt(where, "mlpHidden", cfg.mlpHidden, 1);
-  checkNumber(where, "dropout", cfg.dropout, 0, 0.99);
-  if (typeof cfg.bias !== "boolean") throw new TypeError(`${where}: bias must be a boolean`);
-  if (typeof cfg.tiedEmbeddings !== "boolean") {
-    throw new TypeError(`${where}: tiedEmbeddings must be a boolean`);
-  }
-  checkNumber(where, "layerNormEps", cfg.layerNormEps, 0, 1);
-  checkNumber(where, "initStd", cfg.initStd, 0, 10);
+  checkFields(where, gptConfigFields, cfg);
   return Object.freeze({ ...cfg });
 }
 
 /** Options of {@link trainConfig}: any training fields, plus the preset they go over. */
 export type TrainConfigOptions = Partial<TrainConfig> & { readonly preset?: PresetName };
 
-const TRAIN_KEYS = [
-  "iters",
-  "batchSize",
-  "learningRate",
-  "minLearningRate",
-  "warmupIters",
-  "weightDecay",
-  "beta1",
-  "beta2",
-  "adamEps",
-  "gradClip",
-  "evalEvery",
-  "evalIters",
-  "seed",
-] as const;
+const TRAIN_KEYS: readonly string[] = Object.keys(trainConfigFields);
 
 /**
  * A complete, validated training config: `options` over the preset (default `nano`).
@@ -338,23 +559,7 @@ export function trainConfig(options: TrainConfigOptions = {}): TrainConfig {
   const { preset, ...rest } = options;
   rejectUnknownKeys(where, rest, TRAIN_KEYS);
   const cfg: TrainConfig = { ...presetOf(where, preset).train, ...stripUndefined(rest) };
-  checkInt(where, "iters", cfg.iters, 0);
-  checkInt(where, "batchSize", cfg.batchSize, 1);
-  checkNumber(where, "learningRate", cfg.learningRate, 0, 10);
-  if (cfg.minLearningRate !== null) {
-    checkNumber(where, "minLearningRate", cfg.minLearningRate, 0, cfg.learningRate);
-  }
-  checkInt(where, "warmupIters", cfg.warmupIters, 0);
-  checkNumber(where, "weightDecay", cfg.weightDecay, 0, 10);
-  checkNumber(where, "beta1", cfg.beta1, 0, 0.999999);
-  checkNumber(where, "beta2", cfg.beta2, 0, 0.999999);
-  checkNumber(where, "adamEps", cfg.adamEps, 0, 1);
-  checkNumber(where, "gradClip", cfg.gradClip, 0, Infinity);
-  checkInt(where, "evalEvery", cfg.evalEvery, 0);
-  checkInt(where, "evalIters", cfg.evalIters, 1);
-  if (!Number.isSafeInteger(cfg.seed)) {
-    throw new RangeError(`${where}: seed must be an integer, got ${JSON.stringify(cfg.seed)}`);
-  }
+  checkFields(where, trainConfigFields, cfg);
   return Object.freeze(cfg);
 }
 

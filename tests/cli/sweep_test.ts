@@ -95,11 +95,11 @@ Deno.test({
   },
 });
 
-Deno.test("a bad flag value or an unknown activation exits non-zero with the reason", async () => {
+Deno.test("a bad flag value or an unknown activation exits with code 2 and the reason", async () => {
   const a = await run(...small, "--iters", "many");
-  assertEquals(a.code, 1);
-  assertStringIncludes(a.stderr, "--iters must be a whole number");
+  assertEquals(a.code, 2);
+  assertStringIncludes(a.stderr, "sweep: --iters takes an integer ≥ 0, got 'many'");
   const b = await run(...small, "--activations", "gleu");
-  assertEquals(b.code, 1);
+  assertEquals(b.code, 2);
   assertStringIncludes(b.stderr, "Did you mean 'gelu'?");
 });

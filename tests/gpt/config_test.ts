@@ -1,5 +1,20 @@
 import { assertEquals, assertThrows } from "@std/assert";
-import { gptConfig, mlpHiddenSize, presets, trainConfig } from "../../lib/gpt/mod.ts";
+import {
+  gptConfig,
+  mlpHiddenSize,
+  presets,
+  trainConfig,
+  validateGptConfig,
+} from "../../lib/gpt/mod.ts";
+import {
+  type ConfigField,
+  type ConfigFields,
+  type GptConfig,
+  gptConfigFields,
+  type PresetName,
+  type TrainConfig,
+  trainConfigFields,
+} from "../../lib/gpt/config.ts";
 
 Deno.test("the nano preset is nanoGPT's shakespeare_char CPU recipe", () => {
   const m = gptConfig({ preset: "nano", vocabSize: 65 });
@@ -59,4 +74,99 @@ Deno.test("MLP width: 4·d for unary, ⅔·4·d rounded up to 8 for gated, mlpHi
   assertEquals(mlpHiddenSize(nano, "gated"), 344); // (int(8·128/3) + 7) // 8 · 8, as the reference
   assertEquals(mlpHiddenSize(gptConfig({ vocabSize: 65, nEmbd: 96, nHead: 4 }), "gated"), 256);
   assertEquals(mlpHiddenSize(gptConfig({ vocabSize: 65, mlpHidden: 100 }), "gated"), 100);
+});
+
+Deno.test("the presets are the columns of the field tables, and every field but vocabSize has one", () => {
+  for (const [name, preset] of Object.entries(presets) as [PresetName, typeof presets.nano][]) {
+    const modelKeys = Object.keys(gptConfigFields).filter((k) => k !== "vocabSize");
+    assertEquals(Object.keys(preset.model), modelKeys);
+    assertEquals(Object.keys(preset.train), Object.keys(trainConfigFields));
+    for (const [key, f] of Object.entries(gptConfigFields)) {
+      if (key !== "vocabSize") {
+        assertEquals(preset.model[key as keyof typeof preset.model], f.presets![name]);
+      }
+    }
+    assertEquals(Object.isFrozen(preset.model) && Object.isFrozen(preset.train), true);
+  }
+  assertEquals(gptConfigFields.vocabSize.presets, undefined);
+  assertEquals(presets.tiny.train.iters, 200);
+  assertEquals(presets.nano.description.startsWith("nanoGPT shakespeare_char"), true);
+});
+
+Deno.test("the field tables' type lists exactly the interfaces' keys (checked by deno check)", () => {
+  const { nLayer: _dropped, ...withoutNLayer } = gptConfigFields;
+  // @ts-expect-error: a table without nLayer is not a table of GptConfig
+  const missing: ConfigFields<GptConfig> = withoutNLayer;
+  const extra: ConfigFields<TrainConfig> = {
+    ...trainConfigFields,
+    // @ts-expect-error: a field that TrainConfig does not have
+    momentum: { help: "not a field", kind: "number", presets: { nano: 0.9, tiny: 0.9 } },
+  };
+  const wrongPreset: ConfigField<GptConfig, number> = {
+    help: "context length",
+    kind: "int",
+    // @ts-expect-error: a preset value of the wrong type
+    presets: { nano: "64", tiny: 16 },
+  };
+  // @ts-expect-error: a field that allows null must say what null means
+  const noNullMeans: ConfigField<GptConfig, number | null> = { help: "width", kind: "int" };
+  assertEquals([missing, extra, wrongPreset, noNullMeans].length, 4);
+});
+
+Deno.test("validation reads the tables and keeps its messages", () => {
+  const cases: [() => unknown, ErrorConstructor | RangeErrorConstructor, string][] = [
+    [
+      () => gptConfig({ vocabSize: 1 }),
+      RangeError,
+      "GptConfig: vocabSize must be an integer ≥ 2, got 1",
+    ],
+    [
+      () => gptConfig({ vocabSize: 65, nLayer: 1.5 }),
+      RangeError,
+      "nLayer must be an integer ≥ 1, got 1.5",
+    ],
+    [
+      () => gptConfig({ vocabSize: 65, dropout: 1 }),
+      RangeError,
+      "dropout must be a number in [0, 0.99], got 1",
+    ],
+    [
+      () => gptConfig({ vocabSize: 65, activation: "" }),
+      TypeError,
+      'activation must be a registry name, got ""',
+    ],
+    [
+      () => gptConfig({ vocabSize: 65, bias: 1 as unknown as boolean }),
+      TypeError,
+      "GptConfig: bias must be a boolean",
+    ],
+    [
+      () => gptConfig({ vocabSize: 65, mlpHidden: 0 }),
+      RangeError,
+      "mlpHidden must be an integer ≥ 1, got 0",
+    ],
+    [
+      () => trainConfig({ learningRate: 1e-3, minLearningRate: 1e-2 }),
+      RangeError,
+      "trainConfig: minLearningRate must be a number in [0, 0.001], got 0.01",
+    ],
+    [
+      () => trainConfig({ gradClip: -1 }),
+      RangeError,
+      "gradClip must be a number in [0, Infinity], got -1",
+    ],
+    [() => trainConfig({ seed: 0.5 }), RangeError, "trainConfig: seed must be an integer, got 0.5"],
+    [() => trainConfig({ evalIters: 0 }), RangeError, "evalIters must be an integer ≥ 1, got 0"],
+  ];
+  for (const [fn, type, message] of cases) assertThrows(fn, type, message);
+  assertEquals(gptConfig({ vocabSize: 65, mlpHidden: null }).mlpHidden, null);
+  assertEquals(trainConfig({ minLearningRate: null }).minLearningRate, null);
+  assertThrows(
+    () =>
+      validateGptConfig(
+        { ...gptConfig({ vocabSize: 65 }), initStd: undefined } as unknown as GptConfig,
+      ),
+    RangeError,
+    "GptConfig: initStd must be a number in [0, 10], got undefined",
+  );
 });

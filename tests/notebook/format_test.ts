@@ -116,7 +116,8 @@ Deno.test("parseArgs() reads the runner's options and rejects bad ones by name",
     [o.paths, o.fast, o.outDir, o.timeoutSeconds, o.env, o.images, o.inPlace],
     [["a.ipynb"], true, "o", 30, { K: "V=W" }, "never", true],
   );
-  assertThrows(() => parseArgs(["--frobnicate"]), Error, "unknown option '--frobnicate'");
+  assertThrows(() => parseArgs(["--frobnicate"]), Error, "unknown flag --frobnicate");
+  assertThrows(() => parseArgs(["--in_place"]), Error, "(did you mean --in-place?)");
   assertThrows(() => parseArgs(["--images", "sometimes"]), Error, "--images takes");
   assertThrows(() => parseArgs(["--out"]), Error, "--out needs a value");
 });

@@ -1,0 +1,127 @@
+/**
+ * Flags that several programs in `cli/` share, declared once: the tfjs backend, the training
+ * engine, ONNX Runtime's threads, the data folder, the preset, and the flags of `deno task train`
+ * that set config fields (read from the field tables of `lib/gpt/config.ts`).
+ *
+ * @module
+ */
+import { BACKEND_ORDER, type BackendChoice } from "../lib/engine/tfjs.ts";
+import {
+  type ConfigFieldBase,
+  type ConfigFields,
+  type PresetName,
+  presets,
+} from "../lib/gpt/config.ts";
+import type { FlagSpec, NumberFlag, StringFlag } from "./_args.ts";
+
+/**
+ * `--backend`: the tfjs backend, or `auto` for the first that loads.
+ *
+ * @example
+ * ```ts
+ * import { backendFlag } from "./_flags.ts";
+ * console.assert(backendFlag.choices.includes("wasm"));
+ * ```
+ */
+export const backendFlag = {
+  kind: "string",
+  default: "auto",
+  choices: ["auto", ...BACKEND_ORDER] as readonly BackendChoice[],
+  description: "tfjs backend; auto takes the first that loads, in this order",
+} as const satisfies StringFlag;
+
+/**
+ * `--preset`: a model and training preset of `lib/gpt/config.ts`.
+ *
+ * @example
+ * ```ts
+ * import { presetFlag } from "./_flags.ts";
+ * console.assert(presetFlag.default === "nano");
+ * ```
+ */
+export const presetFlag = {
+  kind: "string",
+  default: "nano",
+  choices: Object.keys(presets) as readonly PresetName[],
+  description: "model + training preset",
+} as const satisfies StringFlag;
+
+/**
+ * `--data DIR`: where Tiny Shakespeare is read from.
+ *
+ * @example
+ * ```ts
+ * import { dataFlag } from "./_flags.ts";
+ * console.assert(dataFlag.arg === "DIR");
+ * ```
+ */
+export const dataFlag = {
+  kind: "string",
+  arg: "DIR",
+  description: "folder holding tinyshakespeare/input.txt",
+  defaultText: "$ACTLAB_DATA_DIR, else the cache, else a checked download",
+} as const satisfies StringFlag;
+
+/**
+ * `--threads N`: ONNX Runtime's intra-op threads.
+ *
+ * @example
+ * ```ts
+ * import { threadsFlag } from "./_flags.ts";
+ * console.assert(threadsFlag.min === 1);
+ * ```
+ */
+export const threadsFlag = {
+  kind: "int",
+  min: 1,
+  description: "--engine ort: ONNX Runtime's intra-op threads (1 to compare with PyTorch)",
+} as const satisfies NumberFlag;
+
+/** How the help shows a field's value in every preset: `0.1`, or `nano 2000, tiny 200`. */
+function presetDefaults(field: ConfigFieldBase<unknown>): string | undefined {
+  if (!field.presets) return field.from;
+  const show = (v: unknown) => v === null ? field.nullMeans ?? "null" : String(v);
+  const entries = Object.entries(field.presets);
+  const shown = entries.map(([, v]) => show(v));
+  return shown.every((s) => s === shown[0])
+    ? shown[0]
+    : entries.map(([name, v]) => `${name} ${show(v)}`).join(", ");
+}
+
+/**
+ * The flags of the fields of `fields` that have one, with the help line, kind, range and every
+ * preset's value taken from the table, and the config key each flag sets.
+ *
+ * @example
+ * ```ts
+ * import { configFlags } from "./_flags.ts";
+ * import { trainConfigFields } from "../lib/gpt/config.ts";
+ * const { flags, keys } = configFlags(trainConfigFields);
+ * console.assert(keys["lr"] === "learningRate" && flags["iters"].defaultText === "nano 2000, tiny 200");
+ * ```
+ */
+export function configFlags<C>(
+  fields: ConfigFields<C>,
+): { flags: Record<string, FlagSpec>; keys: Record<string, keyof C & string> } {
+  const flags: Record<string, FlagSpec> = {};
+  const keys: Record<string, keyof C & string> = {};
+  for (const [key, f] of Object.entries(fields as Record<string, ConfigFieldBase<C>>)) {
+    if (f.flag === undefined) continue;
+    const common = {
+      description: f.help,
+      defaultText: presetDefaults(f as ConfigFieldBase<unknown>),
+    };
+    flags[f.flag] = f.kind === "int" || f.kind === "number"
+      ? {
+        ...common,
+        kind: f.kind,
+        min: f.min,
+        max: typeof f.max === "number" && f.max !== Infinity ? f.max : undefined,
+      }
+      : f.kind === "string"
+      ? { ...common, kind: "string", arg: "NAME" }
+      : { ...common, kind: "bool" };
+    keys[f.flag] = key as keyof C & string;
+  }
+  return { flags, keys };
+}
