@@ -17,6 +17,7 @@
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { readNotebook, writeNotebook } from "../lib/notebook/nbformat.ts";
+import { command, runMain } from "./_args.ts";
 
 /** The clone this file belongs to. */
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
@@ -119,36 +120,30 @@ export async function initResearchFolder(
   return { dir: target, files, notebook: join(target, notebook) };
 }
 
-if (import.meta.main) {
-  const USAGE = `Usage: deno task init DIR [--no-install]
+/**
+ * `deno task init DIR`: flags, help and run.
+ *
+ * @example
+ * ```ts ignore
+ * Deno.exit(await initCli.run(["../my-study"]));
+ * ```
+ */
+export const initCli = command({
+  usage: "deno task init",
+  summary: "Makes DIR (new or empty, outside this clone) a research folder that uses this actlab " +
+    "clone: deno.json mapping @actlab/actlab and pinning every dependency as actlab does, its " +
+    "deno.lock, a starter notebook (from notebooks/09_template.ipynb) and a .gitignore; then " +
+    "runs deno install there.",
+  flags: {
+    "no-install": { kind: "bool", description: "skip deno install (run it in DIR yourself later)" },
+  },
+  positionals: { name: "DIR", description: "the new research folder", min: 1, max: 1 },
+}, async ({ values, positionals: [dir] }) => {
+  const r = await initResearchFolder(dir, { install: !values["no-install"] });
+  console.log(`Made ${r.dir}: ${r.files.join(", ")}`);
+  console.log(`Open ${r.notebook} in VS Code (kernel: Deno), or run it headless:`);
+  console.log(`  cd ${r.dir} && deno task notebook ${r.notebook.split("/").at(-1)}`);
+  return 0;
+});
 
-Makes DIR (new or empty, outside this clone) a research folder that uses this actlab clone:
-deno.json mapping @actlab/actlab and pinning every dependency as actlab does, its deno.lock,
-a starter notebook (from notebooks/09_template.ipynb) and a .gitignore; then runs deno install.
-
-  --no-install   skip deno install (run it in DIR yourself later)
-  --help         this text`;
-  if (Deno.args.includes("--help") || Deno.args.includes("-h")) {
-    console.log(USAGE);
-    Deno.exit(0);
-  }
-  const unknown = Deno.args.filter((a) => a.startsWith("-") && a !== "--no-install");
-  const args = Deno.args.filter((a) => !a.startsWith("-"));
-  if (unknown.length || args.length !== 1) {
-    console.error(
-      `deno task init: ${
-        unknown.length ? `unknown flag ${unknown[0]}` : "give one folder"
-      }\n\n${USAGE}`,
-    );
-    Deno.exit(2);
-  }
-  try {
-    const r = await initResearchFolder(args[0], { install: !Deno.args.includes("--no-install") });
-    console.log(`Made ${r.dir}: ${r.files.join(", ")}`);
-    console.log(`Open ${r.notebook} in VS Code (kernel: Deno), or run it headless:`);
-    console.log(`  cd ${r.dir} && deno task notebook ${r.notebook.split("/").at(-1)}`);
-  } catch (e) {
-    console.error(`deno task init: ${e instanceof Error ? e.message : e}`);
-    Deno.exit(1);
-  }
-}
+if (import.meta.main) await runMain(initCli);

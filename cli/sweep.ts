@@ -4,7 +4,8 @@
  *   deno task sweep [--activations relu,gelu,swiglu,relu2] [--seeds 2] [--preset nano]
  *                   [--iters 800] [--eval-every 200] [--eval-iters 10] [--out results/sweep]
  *                   [--shard i/n] [--engine ort|tfjs] [--backend wasm] [--threads 1] [--data DIR]
- *   deno task sweep merge DIR… [--out DIR]
+ *                   [--jobs N|auto] [--markdown]
+ *   deno task sweep merge DIR… [--out NEW_DIR]
  *
  * Writes `<out>/trials/*.json` (one per finished trial), `<out>/trials.jsonl`,
  * `<out>/summary.csv` and `<out>/report.html` (convergence table, CIs, loss curves; plotly.js
@@ -87,7 +88,16 @@ const FLAGS = {
     description: "where steps run: ort (compiled ONNX Runtime training) or tfjs (--backend)",
   },
   backend: backendFlag,
-  threads: { ...threadsFlag, default: 1 },
+  threads: { ...threadsFlag, default: 1, description: "ONNX Runtime threads per trial" },
+  jobs: {
+    kind: "string",
+    default: "auto",
+    arg: "N|auto",
+    description:
+      "trials side by side, each in a worker (auto: one per core, at most one per trial)",
+    check: checkJobs,
+  },
+  markdown: { kind: "bool", description: "print the table as markdown instead of aligned text" },
   data: dataFlag,
 } as const;
 
@@ -95,56 +105,127 @@ function fmt(x: unknown, digits = 4): string {
   return typeof x === "number" ? (Number.isFinite(x) ? x.toFixed(digits) : "–") : String(x);
 }
 
-/** The summary as a markdown table (mean ± 95% CI half-width; best mean in bold). */
-function markdown(result: Pick<SweepResult, "summary">): string {
+/** The convergence table's rows as cells: header and one row per activation. */
+function cells(result: Pick<SweepResult, "summary">): { head: string[]; rows: string[][] } {
   const rows = result.summary.objects() as Record<string, number | string>[];
-  const best = Math.min(...rows.map((r) => r.val_loss_mean as number).filter(Number.isFinite));
-  const lines = [
-    "| activation | n | final val loss (mean ± 95% CI) | std | p vs " +
-    `${rows[0]?.baseline ?? "baseline"} | steps to ${
-      fmt(rows[0]?.target_loss, 3)
-    } | ms/step | diverged |`,
-    "|---|---:|---:|---:|---:|---:|---:|---:|",
+  const head = [
+    "activation",
+    "n",
+    "val loss ± 95% CI",
+    "std",
+    `p vs ${rows[0]?.baseline ?? "baseline"}`,
+    `steps to ${fmt(rows[0]?.target_loss, 3)}`,
+    "ms/step",
+    "diverged",
+    "unstable",
   ];
-  for (const r of rows) {
-    const mean = r.val_loss_mean as number;
-    const half = (r.ci95_high as number) - mean;
-    const cell = `${fmt(mean)} ± ${fmt(half)}`;
-    lines.push(
-      `| ${r.activation} | ${r.n} | ${mean === best ? `**${cell}**` : cell} | ${
-        fmt(r.val_loss_std)
-      } | ` +
-        `${fmt(r.p_vs_baseline, 3)} | ${fmt(r.steps_to_target, 0)} (${r.reached_target}/${r.n}) | ${
-          fmt(r.ms_per_step, 1)
-        } | ${r.diverged} |`,
-    );
-  }
-  return lines.join("\n");
+  return {
+    head,
+    rows: rows.map((r) => [
+      String(r.activation),
+      String(r.n),
+      `${fmt(r.val_loss_mean)} ± ${fmt((r.ci95_high as number) - (r.val_loss_mean as number))}`,
+      fmt(r.val_loss_std),
+      fmt(r.p_vs_baseline, 3),
+      `${fmt(r.steps_to_target, 0)} (${r.reached_target}/${r.n})`,
+      fmt(r.ms_per_step, 1),
+      String(r.diverged),
+      String(r.unstable ?? 0),
+    ]),
+  };
+}
+
+/** What each column means, said once under the table. */
+function legend(result: Pick<SweepResult, "summary" | "settings">): string {
+  const first = result.summary.objects()[0] as Record<string, number | string> | undefined;
+  return [
+    "n: finished trials (seeds) that completed. val loss: final validation cross-entropy in " +
+    "nats/char, mean over seeds ± half-width of the 95% Student-t interval.",
+    `p vs ${first?.baseline ?? "baseline"}: Welch's two-sided t-test against the baseline ` +
+    "(unpaired, no correction for multiple comparisons).",
+    `steps to ${fmt(first?.target_loss, 3)}: first evaluation at or below that val loss, mean ` +
+    "over the trials that reached it (reached/n). ms/step: each trial's median step time, " +
+    "averaged over seeds.",
+    "diverged: trials stopped by a NaN/∞ loss. unstable: finished, but the loss rose above " +
+    "1.2× its start on the way.",
+  ].join("\n");
+}
+
+/** The summary as an aligned text table, numbers right-aligned. */
+function textTable(result: Pick<SweepResult, "summary" | "settings">): string {
+  const { head, rows } = cells(result);
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (r: string[]) =>
+    r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ");
+  return [
+    line(head),
+    widths.map((w) => "─".repeat(w)).join("  "),
+    ...rows.map(line),
+    "",
+    legend(result),
+  ]
+    .join("\n");
+}
+
+/** The summary as a markdown table (best mean in bold). */
+function markdown(result: Pick<SweepResult, "summary" | "settings">): string {
+  const { head, rows } = cells(result);
+  const means = rows.map((r) => Number(r[2].split(" ")[0]));
+  const best = Math.min(...means.filter(Number.isFinite));
+  return [
+    `| ${head.join(" | ")} |`,
+    `|---|${head.slice(1).map(() => "---:").join("|")}|`,
+    ...rows.map((r, k) =>
+      `| ${r.map((c, i) => (i === 2 && means[k] === best ? `**${c}**` : c)).join(" | ")} |`
+    ),
+    "",
+    legend(result),
+  ].join("\n");
+}
+
+function duration(seconds: number): string {
+  if (!Number.isFinite(seconds)) return "?";
+  const s = Math.round(seconds);
+  return s >= 3600
+    ? `${Math.floor(s / 3600)}h${String(Math.floor(s / 60) % 60).padStart(2, "0")}m`
+    : s >= 60
+    ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, "0")}s`
+    : `${s}s`;
 }
 
 const merge = command({
   usage: "deno task sweep merge",
-  summary: "Joins the result folders of a sweep's shards: prints the convergence table and " +
-    "writes summary.merged.csv and report.html.",
+  summary: "Joins the result folders of a sweep's shards into a new sweep folder (trials/, " +
+    "trials.jsonl, summary.csv, report.html) and prints the convergence table. Warns when a " +
+    "shard or a trial is missing; refuses folders of different settings.",
   flags: {
     out: {
       kind: "string",
       arg: "DIR",
-      description: "where the merged summary and report go",
-      defaultText: "the first DIR",
+      description: "the new folder for the merged sweep (must not exist, or be empty)",
+      defaultText: "<first DIR>-merged",
     },
+    markdown: { kind: "bool", description: "print the table as markdown" },
   },
   positionals: { name: "DIR…", description: "the --out folders of the shards", min: 1 },
 }, async ({ values, positionals: dirs }) => {
-  const merged = await mergeSweeps(dirs);
-  console.log(markdown(merged));
-  const out = values.out ?? dirs[0];
-  await Deno.mkdir(out, { recursive: true });
-  await writeTextAtomic(`${out}/summary.merged.csv`, merged.summary.toCSV());
+  const out = values.out ?? `${dirs[0].replace(/\/+$/, "")}-merged`;
+  const merged = await mergeSweeps(dirs, {
+    out,
+    onNotice: (m) => console.error(`warning: ${m}`),
+  });
+  console.log(values.markdown ? markdown(merged) : textTable(merged));
   const page = await writeSweepReport(out, merged.trials, merged.summary, merged.settings);
-  console.error(`merged ${merged.trials.length} trials → ${out}/summary.merged.csv, ${page}`);
+  console.error(`merged ${merged.trials.length} trials → ${out}/ (summary.csv, trials/, ${page})`);
   return 0;
 });
+
+/** Parses `--jobs`: a whole number ≥ 1 or `auto`. */
+function checkJobs(flag: string): string | undefined {
+  return flag === "auto" || /^[1-9]\d*$/.test(flag)
+    ? undefined
+    : `--jobs takes a whole number ≥ 1 or auto, got '${flag}'`;
+}
 
 async function run({ values }: Parsed<typeof FLAGS>): Promise<number> {
   // Every flag is checked before the engine starts or data loads.
@@ -161,6 +242,7 @@ async function run({ values }: Parsed<typeof FLAGS>): Promise<number> {
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
+  const jobs = values.jobs === "auto" ? "auto" as const : Number(values.jobs);
   const engine = await initEngine({ backend: values.backend });
   const data = await loadTinyShakespeare(values.data ? { dir: values.data } : {});
   const out = values.out;
@@ -173,55 +255,114 @@ async function run({ values }: Parsed<typeof FLAGS>): Promise<number> {
     evalIters: values["eval-iters"],
     out,
     shard,
+    jobs,
     engine: values.engine,
     engineOptions: { threads: values.threads },
   };
+  const total = opts.activations.length * opts.seeds;
+  const cores = navigator.hardwareConcurrency || 1;
   console.error(
     `sweep: ${opts.activations.length} activations × ${opts.seeds} seeds, ${opts.preset}, ` +
       `${opts.iters} iters, ` +
       (opts.engine === "ort"
-        ? `compiled ONNX Runtime training (${opts.engineOptions.threads} thread)`
+        ? `compiled ONNX Runtime training (${opts.engineOptions.threads} thread per trial)`
         : `tfjs on ${engine.backend} (${engine.device})`) +
+      `, ${jobs === "auto" ? Math.min(total, cores) : jobs} at a time` +
       (shard ? `, shard ${shard.index}/${shard.count}` : "") + ` → ${out}`,
   );
   const t0 = performance.now();
-  let current = "";
   const controller = new AbortController();
-  Deno.addSignalListener("SIGINT", () => {
-    console.error("\nstopping after the running trial (finished trials are saved; re-run resumes)");
+  const stop = (signal: string) => () => {
+    if (controller.signal.aborted) return;
+    console.error(
+      `\n${signal}: stopping; running trials are discarded (not saved), finished ones are kept`,
+    );
     controller.abort();
-  });
-  const result = await sweep(data, {
-    ...opts,
-    signal: controller.signal,
-    onTrialStart: (t, k, n) => {
-      current = `[${k + 1}/${n}] ${t.activation} seed ${t.seed}`;
-    },
-    onStep: (_, info) => {
-      if (info.iter % 10 === 0) {
-        const line = `${current}: step ${info.iter}/${opts.iters} loss ${info.loss.toFixed(3)}`;
-        Deno.stderr.writeSync(new TextEncoder().encode(`\r${line.padEnd(70)}`));
-      }
-    },
-    onTrial: (r: TrialResult, skipped) => {
-      const what = r.status === "completed"
-        ? `val ${r.finalValLoss.toFixed(4)}, ${r.msPerStep.toFixed(1)} ms/step`
-        : `diverged at step ${r.divergedAt}`;
-      console.error(
-        `\r${
-          `${r.activation} seed ${r.seed}: ${what}${skipped ? " (saved earlier)" : ""}`.padEnd(70)
-        }`,
-      );
-    },
-  });
-  console.log(markdown(result));
+  };
+  const listeners: [Deno.Signal, () => void][] = [["SIGINT", stop("Ctrl-C")]];
+  if (Deno.build.os !== "windows") listeners.push(["SIGTERM", stop("SIGTERM")]);
+  for (const [sig, fn] of listeners) Deno.addSignalListener(sig, fn);
+  // Progress: every running trial (by worker slot), elapsed time and an ETA from this run's pace.
+  const running = new Map<number, { name: string; step: number; loss: number }>();
+  const slotOf = new Map<string, number>();
+  const perTrial = opts.iters;
+  let finished = 0, stepsNow = 0, stepsDone = 0, lastDraw = 0;
+  const isTty = Deno.stderr.isTerminal();
+  const draw = (force = false) => {
+    const now = performance.now();
+    if (!force && now - lastDraw < (isTty ? 250 : 30_000)) return;
+    lastDraw = now;
+    const elapsed = (now - t0) / 1000;
+    const left = (total - finished) * perTrial - stepsNow;
+    const eta = stepsDone > 0 ? (left * elapsed) / stepsDone : NaN;
+    const trials = [...running.values()].map((r) =>
+      `${r.name} ${r.step}/${perTrial} ${Number.isFinite(r.loss) ? r.loss.toFixed(3) : ""}`
+    ).join(" | ");
+    const line = `[${finished}/${total}] ${trials} · ${duration(elapsed)} elapsed, ETA ${
+      duration(eta)
+    }`;
+    if (isTty) {
+      const width = Deno.consoleSize?.().columns ?? 120;
+      Deno.stderr.writeSync(new TextEncoder().encode(`\r\x1b[K${line.slice(0, width - 1)}`));
+    } else console.error(line);
+  };
+  const say = (text: string) => {
+    if (isTty) Deno.stderr.writeSync(new TextEncoder().encode("\r\x1b[K"));
+    console.error(text);
+    draw(true);
+  };
+  let result: SweepResult;
+  try {
+    result = await sweep(data, {
+      ...opts,
+      signal: controller.signal,
+      onNotice: (m) => say(`warning: ${m}`),
+      onTrialStart: (t, _k, _n, slot) => {
+        slotOf.set(`${t.activation}/${t.seed}`, slot);
+        running.set(slot, { name: `${t.activation}/${t.seed}`, step: 0, loss: NaN });
+      },
+      onStep: (t, info) => {
+        const r = running.get(slotOf.get(`${t.activation}/${t.seed}`) ?? 0);
+        if (r) {
+          r.step = info.iter + 1;
+          r.loss = info.loss;
+        }
+        stepsNow = [...running.values()].reduce((a, x) => a + x.step, 0);
+        stepsDone++;
+        draw();
+      },
+      onTrial: (r: TrialResult, skipped) => {
+        finished++;
+        const slot = slotOf.get(`${r.activation}/${r.seed}`);
+        if (slot !== undefined) running.delete(slot);
+        stepsNow = [...running.values()].reduce((a, x) => a + x.step, 0);
+        const what = r.status === "completed"
+          ? `val ${r.finalValLoss.toFixed(4)} nats/char, ${r.msPerStep.toFixed(1)} ms/step` +
+            (r.unstable ? ", unstable" : "")
+          : `diverged at step ${r.divergedAt}`;
+        say(`${r.activation} seed ${r.seed}: ${what}${skipped ? " (saved earlier)" : ""}`);
+      },
+    });
+  } finally {
+    for (const [sig, fn] of listeners) Deno.removeSignalListener(sig, fn);
+    if (isTty) Deno.stderr.writeSync(new TextEncoder().encode("\r\x1b[K"));
+  }
+  console.log(values.markdown ? markdown(result) : textTable(result));
   const page = await writeSweepReport(out, result.trials, result.summary, result.settings);
   const summaryFile = `summary${shard ? `.shard${shard.index}of${shard.count}` : ""}.csv`;
-  const seconds = ((performance.now() - t0) / 1000).toFixed(0);
+  const seconds = (performance.now() - t0) / 1000;
   console.error(
-    `\n${result.trials.length} trials in ${seconds} s; results in ${out}/ ` +
+    `\n${result.trials.length} of ${total} trials in ${duration(seconds)} ` +
+      `(${result.jobs} at a time); results in ${out}/ ` +
       `(${summaryFile}, trials/, ${page.slice(out.length + 1)})`,
   );
+  if (result.interrupted) {
+    const lost = result.discarded.map((t) => `${t.activation} seed ${t.seed}`).join(", ");
+    console.error(
+      `interrupted: ${lost ? `discarded ${lost}; ` : ""}re-run the same command to resume.`,
+    );
+    return 130;
+  }
   return 0;
 }
 

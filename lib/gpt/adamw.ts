@@ -1,9 +1,16 @@
 /**
  * AdamW (Loshchilov & Hutter 2019) with PyTorch's update order, and global-norm gradient clipping.
  *
+ * The update (and the clipping factor) is written once, against a small elementwise arithmetic
+ * over a value type: plain numbers, one element at a time, in the fused tfjs-wasm kernel (one
+ * pass over memory per parameter; float64 within an element), and tfjs tensors on every other
+ * backend (the data stays on the device; float32 op by op). The two agree within a few float32
+ * ulps. The compiled engine's AdamW is part of its ONNX training graph (`lib/onnx/`).
+ *
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { registerWasmKernel } from "./_wasm_kernel.ts";
 
 /** AdamW hyper-parameters. */
 export interface AdamWOptions {
@@ -26,6 +33,129 @@ export interface AdamWParam {
   /** Whether weight decay applies (2-D weights: yes; LayerNorm scales and biases: no). */
   readonly decay: boolean;
 }
+
+// ---------------------------------------------------------------------------------------------
+// The update, written once
+
+/** The elementwise arithmetic the optimizer's math is written against. */
+interface Arith<V> {
+  constant(x: number): V;
+  add(a: V, b: V): V;
+  sub(a: V, b: V): V;
+  mul(a: V, b: V): V;
+  div(a: V, b: V): V;
+  sqrt(a: V): V;
+  min(a: V, b: V): V;
+}
+
+/** The coefficients of one step for one parameter, as values of the arithmetic's type. */
+interface Coefficients<V> {
+  /** The clipping factor every gradient is multiplied by first. */
+  readonly gradScale: V;
+  readonly beta1: V;
+  /** 1 − β1. */
+  readonly oneMinusBeta1: V;
+  readonly beta2: V;
+  /** 1 − β2. */
+  readonly oneMinusBeta2: V;
+  /** 1 − lr·wd for decayed parameters, 1 for the others. */
+  readonly shrink: V;
+  /** lr / (1 − β1ᵗ). */
+  readonly stepSize: V;
+  /** √(1 − β2ᵗ). */
+  readonly bc2Sqrt: V;
+  readonly eps: V;
+}
+
+/**
+ * One AdamW update of parameter p with gradient g and moments m, v, as `torch.optim.AdamW`:
+ *
+ *     g ← g·gradScale
+ *     m ← β1·m + (1 − β1)·g
+ *     v ← β2·v + (1 − β2)·g²
+ *     p ← p·(1 − lr·wd) − lr/(1 − β1ᵗ) · m / (√v / √(1 − β2ᵗ) + ε)
+ *
+ * Returns the new p, m, v.
+ */
+function adamwUpdate<V>(o: Arith<V>, k: Coefficients<V>, p: V, g: V, m: V, v: V): [V, V, V] {
+  const gs = o.mul(g, k.gradScale);
+  const m1 = o.add(o.mul(k.beta1, m), o.mul(k.oneMinusBeta1, gs));
+  const v1 = o.add(o.mul(k.beta2, v), o.mul(o.mul(k.oneMinusBeta2, gs), gs));
+  const denom = o.add(o.div(o.sqrt(v1), k.bc2Sqrt), k.eps);
+  const p1 = o.sub(o.mul(p, k.shrink), o.div(o.mul(k.stepSize, m1), denom));
+  return [p1, m1, v1];
+}
+
+/** Numbers: float64 within an element, rounded to float32 when stored. */
+const numberArith: Arith<number> = {
+  constant: (x) => x,
+  add: (a, b) => a + b,
+  sub: (a, b) => a - b,
+  mul: (a, b) => a * b,
+  div: (a, b) => a / b,
+  sqrt: Math.sqrt,
+  min: Math.min,
+};
+
+/** tfjs tensors: float32 op by op, on the active backend. */
+const tensorArith: Arith<tf.Tensor> = {
+  constant: (x) => tf.scalar(x),
+  add: (a, b) => tf.add(a, b),
+  sub: (a, b) => tf.sub(a, b),
+  mul: (a, b) => tf.mul(a, b),
+  div: (a, b) => tf.div(a, b),
+  sqrt: (a) => tf.sqrt(a),
+  min: (a, b) => tf.minimum(a, b),
+};
+
+/** The coefficients as constants of the arithmetic (scalar tensors: call inside `tf.tidy`). */
+function constants<V>(o: Arith<V>, k: Coefficients<number>): Coefficients<V> {
+  const entries = Object.entries(k).map(([name, x]) => [name, o.constant(x)]);
+  return Object.fromEntries(entries) as unknown as Coefficients<V>;
+}
+
+/** `clip_grad_norm_`'s factor: min(1, maxNorm / (norm + 1e-6)). */
+function clipFactor<V>(o: Arith<V>, norm: V, maxNorm: number): V {
+  return o.min(o.constant(1), o.div(o.constant(maxNorm), o.add(norm, o.constant(1e-6))));
+}
+
+const ADAMW_KERNEL = "ActlabAdamWUpdate";
+
+/** {@link adamwUpdate} as a tfjs-wasm kernel: reads p, g, m, v once, writes p', m', v'. */
+function registerAdamWKernel(): void {
+  registerWasmKernel(ADAMW_KERNEL, ({ p, g, m, v }, heap, attrs) => {
+    const k = numberCoefficients(attrs);
+    const outs = [p, m, v].map(() => heap.makeOutput(p.shape, "float32"));
+    const [P, G, M, V] = [p, g, m, v].map((t) => heap.typedArrayFromHeap(t));
+    const [P1, M1, V1] = outs.map((t) => heap.typedArrayFromHeap(t));
+    for (let i = 0; i < P.length; i++) {
+      const r = adamwUpdate(numberArith, k, P[i], G[i], M[i], V[i]);
+      P1[i] = r[0];
+      M1[i] = r[1];
+      V1[i] = r[2];
+    }
+    return outs;
+  });
+}
+
+/** The coefficients from kernel attributes, as an object of one fixed shape (fast to read). */
+function numberCoefficients(a: tf.NamedAttrMap): Coefficients<number> {
+  const n = (name: keyof Coefficients<number>) => a[name] as number;
+  return {
+    gradScale: n("gradScale"),
+    beta1: n("beta1"),
+    oneMinusBeta1: n("oneMinusBeta1"),
+    beta2: n("beta2"),
+    oneMinusBeta2: n("oneMinusBeta2"),
+    shrink: n("shrink"),
+    stepSize: n("stepSize"),
+    bc2Sqrt: n("bc2Sqrt"),
+    eps: n("eps"),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The optimizer
 
 /**
  * AdamW as `torch.optim.AdamW`: p ← p·(1 − lr·wd); m ← β1·m + (1−β1)·g; v ← β2·v + (1−β2)·g²;
@@ -82,58 +212,29 @@ export class AdamW {
     lr: number,
     options: { readonly gradScale?: number } = {},
   ): void {
-    this.#t++;
-    const b1 = this.#beta1, b2 = this.#beta2;
-    const bc1 = 1 - b1 ** this.#t;
-    const bc2Sqrt = Math.sqrt(1 - b2 ** this.#t);
-    const gradScale = options.gradScale ?? 1;
     for (const p of this.#params) {
       if (!grads.has(p.name)) throw new Error(`AdamW.step: no gradient for ${p.name}`);
     }
-    if (tf.getBackend() === "wasm") {
-      // One pass over memory per parameter instead of about twelve tfjs ops.
-      registerAdamWKernel();
-      tf.tidy(() => {
-        for (const p of this.#params) {
-          const m = this.#m.get(p.name)!, v = this.#v.get(p.name)!;
-          const [pNew, mNew, vNew] = tf.engine().runKernel(
-            ADAMW_KERNEL,
-            { p: p.variable, g: grads.get(p.name)!, m, v },
-            {
-              beta1: b1,
-              beta2: b2,
-              eps: this.#eps,
-              shrink: p.decay ? 1 - lr * this.#weightDecay : 1,
-              stepSize: lr / bc1,
-              bc2Sqrt,
-              gradScale,
-            } as unknown as tf.NamedAttrMap,
-          ) as tf.Tensor[];
-          m.assign(mNew);
-          v.assign(vNew);
-          p.variable.assign(pNew);
-        }
-      });
-      return;
-    }
+    this.#t++;
+    const gradScale = options.gradScale ?? 1;
+    const keep = this.#coefficients(lr, gradScale, false);
+    const decay = this.#coefficients(lr, gradScale, true);
+    const wasm = tf.getBackend() === "wasm";
+    if (wasm) registerAdamWKernel();
     tf.tidy(() => {
-      const sB1 = tf.scalar(b1), s1mB1 = tf.scalar(1 - b1);
-      const sB2 = tf.scalar(b2), s1mB2 = tf.scalar(1 - b2);
-      const stepSize = tf.scalar(-lr / bc1);
-      const bc2 = tf.scalar(bc2Sqrt);
-      const eps = tf.scalar(this.#eps);
-      const shrink = tf.scalar(1 - lr * this.#weightDecay);
-      const scale = tf.scalar(gradScale);
+      const [keepT, decayT] = wasm
+        ? []
+        : [constants(tensorArith, keep), constants(tensorArith, decay)];
       for (const p of this.#params) {
-        const g = gradScale === 1 ? grads.get(p.name)! : tf.mul(grads.get(p.name)!, scale);
-        const m = this.#m.get(p.name)!, v = this.#v.get(p.name)!;
-        const param = p.decay && this.#weightDecay !== 0 ? tf.mul(p.variable, shrink) : p.variable;
-        const mNew = tf.add(tf.mul(m, sB1), tf.mul(g, s1mB1));
-        const vNew = tf.add(tf.mul(v, sB2), tf.mul(tf.square(g), s1mB2));
-        const denom = tf.add(tf.div(tf.sqrt(vNew), bc2), eps);
-        m.assign(mNew);
-        v.assign(vNew);
-        p.variable.assign(tf.add(param, tf.mul(tf.div(mNew, denom), stepSize)));
+        const m = this.#m.get(p.name)!, v = this.#v.get(p.name)!, g = grads.get(p.name)!;
+        const [p1, m1, v1] = wasm
+          ? tf.engine().runKernel(ADAMW_KERNEL, { p: p.variable, g, m, v }, {
+            ...(p.decay ? decay : keep),
+          }) as tf.Tensor[]
+          : adamwUpdate(tensorArith, p.decay ? decayT! : keepT!, p.variable, g, m, v);
+        m.assign(m1);
+        v.assign(v1);
+        p.variable.assign(p1);
       }
     });
   }
@@ -142,44 +243,22 @@ export class AdamW {
   dispose(): void {
     for (const t of [...this.#m.values(), ...this.#v.values()]) t.dispose();
   }
-}
 
-const ADAMW_KERNEL = "ActlabAdamWUpdate";
-let adamwRegistered = false;
-
-interface WasmBackendLike {
-  makeOutput(shape: number[], dtype: "float32"): tf.TensorInfo;
-  typedArrayFromHeap(info: tf.TensorInfo): Float32Array;
-}
-
-/** The fused update on tfjs-wasm: reads p, g, m, v once from the heap, writes p', m', v'. */
-function registerAdamWKernel(): void {
-  if (adamwRegistered) return;
-  adamwRegistered = true;
-  tf.registerKernel({
-    kernelName: ADAMW_KERNEL,
-    backendName: "wasm",
-    kernelFunc: ({ inputs, backend, attrs }) => {
-      const be = backend as unknown as WasmBackendLike;
-      const { p, g, m, v } = inputs as Record<string, tf.TensorInfo>;
-      const a = attrs as unknown as Record<string, number>;
-      const outs = [be.makeOutput(p.shape, "float32"), be.makeOutput(p.shape, "float32")];
-      outs.push(be.makeOutput(p.shape, "float32"));
-      // Views after every allocation: growing the heap detaches earlier views.
-      const [P, G, M, V] = [p, g, m, v].map((t) => be.typedArrayFromHeap(t));
-      const [P2, M2, V2] = outs.map((t) => be.typedArrayFromHeap(t));
-      const { beta1, beta2, eps, shrink, stepSize, bc2Sqrt, gradScale } = a;
-      for (let i = 0; i < P.length; i++) {
-        const gi = G[i] * gradScale;
-        const mi = beta1 * M[i] + (1 - beta1) * gi;
-        const vi = beta2 * V[i] + (1 - beta2) * gi * gi;
-        M2[i] = mi;
-        V2[i] = vi;
-        P2[i] = P[i] * shrink - (stepSize * mi) / (Math.sqrt(vi) / bc2Sqrt + eps);
-      }
-      return outs;
-    },
-  });
+  /** The coefficients of this step for a decayed or an undecayed parameter. */
+  #coefficients(lr: number, gradScale: number, decay: boolean): Coefficients<number> {
+    const b1 = this.#beta1, b2 = this.#beta2, t = this.#t;
+    return {
+      gradScale,
+      beta1: b1,
+      oneMinusBeta1: 1 - b1,
+      beta2: b2,
+      oneMinusBeta2: 1 - b2,
+      shrink: decay ? 1 - lr * this.#weightDecay : 1,
+      stepSize: lr / (1 - b1 ** t),
+      bc2Sqrt: Math.sqrt(1 - b2 ** t),
+      eps: this.#eps,
+    };
+  }
 }
 
 /**
@@ -197,6 +276,21 @@ export function globalNorm(grads: ReadonlyMap<string, tf.Tensor>): tf.Scalar {
   const squares = [...grads.values()].map((g) => tf.sum(tf.square(g)));
   // stack + sum rather than addN: tfjs-webgpu 4.22's AddN sums only its first 4 inputs.
   return tf.sqrt(tf.sum(tf.stack(squares))) as tf.Scalar;
+}
+
+/**
+ * The factor `clip_grad_norm_` multiplies every gradient by: min(1, maxNorm / (norm + 1e-6)), or
+ * 1 when `maxNorm` ≤ 0 (no clipping). {@link AdamW.step} takes it as `gradScale`.
+ *
+ * @example
+ * ```ts
+ * import { gradClipScale } from "./adamw.ts";
+ * console.assert(gradClipScale(0.5, 1) === 1);
+ * console.assert(Math.abs(gradClipScale(4, 1) - 0.25) < 1e-6);
+ * ```
+ */
+export function gradClipScale(norm: number, maxNorm: number): number {
+  return maxNorm > 0 ? clipFactor(numberArith, norm, maxNorm) : 1;
 }
 
 /**
@@ -219,7 +313,7 @@ export function clipByGlobalNorm(
 ): { grads: Map<string, tf.Tensor>; norm: tf.Scalar } {
   const norm = globalNorm(grads);
   if (!(maxNorm > 0)) return { grads: new Map(grads), norm };
-  const coef = tf.minimum(tf.scalar(1), tf.div(tf.scalar(maxNorm), tf.add(norm, tf.scalar(1e-6))));
+  const coef = clipFactor(tensorArith, norm, maxNorm);
   const out = new Map<string, tf.Tensor>();
   for (const [name, g] of grads) out.set(name, tf.mul(g, coef));
   return { grads: out, norm };

@@ -110,7 +110,16 @@ export function checkpointFromBytes(
   source = "the checkpoint",
 ): LoadedCheckpoint {
   const file = decodeSafetensors(bytes, source);
-  const meta = file.metadata;
+  const { config, tokenizer } = readMetadata(file.metadata, source);
+  const model = modelFromTensors(file.tensors, config, tokenizer, source);
+  return { model, config, tokenizer, metadata: file.metadata };
+}
+
+/** The config and vocabulary a checkpoint's metadata stores, checked against each other. */
+function readMetadata(
+  meta: Record<string, string>,
+  source: string,
+): { config: GptConfig; tokenizer: CharTokenizer | undefined } {
   if (meta.format !== CHECKPOINT_FORMAT) {
     throw new Error(
       `${source} is a safetensors file but not an actlab GPT checkpoint: its metadata has ` +
@@ -125,37 +134,43 @@ export function checkpointFromBytes(
       cause: err,
     });
   }
-  let tokenizer: CharTokenizer | undefined;
-  if (meta["actlab.vocab"] !== undefined) {
-    tokenizer = new CharTokenizer(JSON.parse(meta["actlab.vocab"]));
-    if (tokenizer.size !== config.vocabSize) {
-      throw new Error(
-        `${source}: the stored vocabulary has ${tokenizer.size} characters but the config says ` +
-          `vocabSize ${config.vocabSize}`,
-      );
-    }
+  if (meta["actlab.vocab"] === undefined) return { config, tokenizer: undefined };
+  const tokenizer = new CharTokenizer(JSON.parse(meta["actlab.vocab"]));
+  if (tokenizer.size !== config.vocabSize) {
+    throw new Error(
+      `${source}: the stored vocabulary has ${tokenizer.size} characters but the config says ` +
+        `vocabSize ${config.vocabSize}`,
+    );
   }
-  for (const [name, t] of file.tensors) {
+  return { config, tokenizer };
+}
+
+/** A model from a checkpoint's tensors: every parameter of the config, nothing else, all F32. */
+function modelFromTensors(
+  tensors: ReadonlyMap<string, SafetensorsTensor>,
+  config: GptConfig,
+  tokenizer: CharTokenizer | undefined,
+  source: string,
+): Gpt {
+  for (const [name, t] of tensors) {
     if (t.dtype !== "F32") throw new Error(`${source}: tensor ${name} is ${t.dtype}, expected F32`);
   }
   const values = new Map<string, tf.Tensor>();
   let model: Gpt;
   try {
-    for (const [name, t] of file.tensors) {
+    for (const [name, t] of tensors) {
       values.set(name, tf.tensor(t.data as Float32Array, [...t.shape], "float32"));
     }
-    try {
-      model = new Gpt(config, values, { tokenizer }); // checks names and shapes against the config
-    } catch (err) {
-      throw new Error(`${source} does not match its config: ${(err as Error).message}`, {
-        cause: err,
-      });
-    }
+    model = new Gpt(config, values, { tokenizer }); // checks names and shapes against the config
+  } catch (err) {
+    throw new Error(`${source} does not match its config: ${(err as Error).message}`, {
+      cause: err,
+    });
   } finally {
     for (const t of values.values()) t.dispose();
   }
   const expected = new Set(model.specs.map((s) => s.name));
-  const extra = [...file.tensors.keys()].filter((n) => !expected.has(n));
+  const extra = [...tensors.keys()].filter((n) => !expected.has(n));
   if (extra.length > 0) {
     model.dispose();
     throw new Error(
@@ -163,7 +178,7 @@ export function checkpointFromBytes(
         `shape or a newer format)`,
     );
   }
-  return { model, config, tokenizer, metadata: meta };
+  return model;
 }
 
 /**

@@ -17,7 +17,7 @@
  *
  * @module
  */
-export { AdamW, clipByGlobalNorm, globalNorm } from "./adamw.ts";
+export { AdamW, clipByGlobalNorm, globalNorm, gradClipScale } from "./adamw.ts";
 export type { AdamWOptions, AdamWParam } from "./adamw.ts";
 export {
   CHECKPOINT_FORMAT,
@@ -43,6 +43,7 @@ export {
   gptForward,
   gptLoss,
   gptParamSpecs,
+  gptParamTable,
   initParamValues,
 } from "./model.ts";
 export type {
@@ -51,6 +52,7 @@ export type {
   GptParams,
   LayerNormParams,
   LinearParams,
+  ParamDecl,
   ParamInit,
   ParamSpec,
 } from "./model.ts";

@@ -1,8 +1,8 @@
 /**
- * The mini-GPT, top to bottom: LayerNorm, causal self-attention, MLP, block, GPT — in the order
- * and with the names of nanoGPT's `model.py`. Pre-LayerNorm blocks, learned positions, the MLP
- * activation taken from the registry by name (unary or gated), optional biases and tied
- * embeddings.
+ * The mini-GPT, top to bottom: its parameters (one table), then LayerNorm, causal self-attention,
+ * MLP, block, GPT — in the order and with the names of nanoGPT's `model.py`. Pre-LayerNorm
+ * blocks, learned positions, the MLP activation taken from the registry by name (unary or gated),
+ * optional biases and tied embeddings.
  *
  * The forward pass is written once against {@link Ops}, generic in the tensor type, so the same
  * code runs eagerly on tfjs ({@link Gpt}) and is traced into an ONNX graph by the ONNX engine.
@@ -14,7 +14,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { getActivation } from "../activations/mod.ts";
-import type { ActivationDef } from "../activations/types.ts";
+import type { ActivationDef, ActivationKind } from "../activations/types.ts";
 import { createRng } from "../core/rng.ts";
 import type { CharTokenizer } from "../core/tokenizer.ts";
 import { type GptConfig, mlpHiddenSize } from "./config.ts";
@@ -22,9 +22,36 @@ import type { Ops } from "./ops.ts";
 import { tfjsOps } from "./tfjs_ops.ts";
 
 // ---------------------------------------------------------------------------------------------
-// Parameters
+// Parameters: one table
+//
+// `gptParamTable` declares every parameter once — its place in the structure below (whose dotted
+// path is its name and checkpoint key), shape, initialisation and weight decay. The specs, the
+// structured parameters the forward pass reads, the initial values and the checkpoint keys are all
+// derived from it.
 
-/** A linear layer: weight [in, out], optional bias [out]. */
+/** How a parameter is initialised. */
+export type ParamInit =
+  | { readonly kind: "normal"; readonly std: number }
+  | { readonly kind: "ones" }
+  | { readonly kind: "zeros" };
+
+/** One entry of the parameter table: shape, initialisation and weight decay. */
+export interface ParamDecl {
+  /** Shape. */
+  readonly shape: readonly number[];
+  /** Initialisation. */
+  readonly init: ParamInit;
+  /** AdamW weight decay applies (2-D weights: embeddings and matrices). */
+  readonly decay: boolean;
+}
+
+/** A table entry with its name. */
+export interface ParamSpec extends ParamDecl {
+  /** Dotted nanoGPT-style name, e.g. `h.0.attn.c_attn.weight` (the checkpoint key). */
+  readonly name: string;
+}
+
+/** A linear layer: weight [in, out] (stored as GPT-2's Conv1D, so `y = x @ W`), optional bias. */
 export interface LinearParams<T> {
   /** [in, out]. */
   readonly weight: T;
@@ -52,41 +79,102 @@ export interface BlockParams<T> {
   readonly mlp: { readonly c_fc: LinearParams<T>; readonly c_proj: LinearParams<T> };
 }
 
-/** All parameters of the GPT (nanoGPT names). */
+/**
+ * All parameters of the GPT (nanoGPT names), with leaves of type `T`: tfjs variables, symbolic
+ * names in an ONNX trace, or {@link ParamDecl} in {@link gptParamTable}.
+ */
 export interface GptParams<T> {
-  /** Token embedding [V, C]. */
-  readonly wte: T;
-  /** Position embedding [blockSize, C]. */
-  readonly wpe: T;
+  /** Token embedding: weight [V, C]. */
+  readonly wte: { readonly weight: T };
+  /** Position embedding: weight [blockSize, C]. */
+  readonly wpe: { readonly weight: T };
   /** The blocks. */
   readonly h: readonly BlockParams<T>[];
   /** Final LayerNorm. */
   readonly ln_f: LayerNormParams<T>;
-  /** Output head [C, V] when embeddings are not tied; tied: `wteᵀ`. */
-  readonly lm_head?: T;
-}
-
-/** How a parameter is initialised. */
-export type ParamInit =
-  | { readonly kind: "normal"; readonly std: number }
-  | { readonly kind: "ones" }
-  | { readonly kind: "zeros" };
-
-/** Name, shape, init and weight-decay group of one parameter. */
-export interface ParamSpec {
-  /** Dotted nanoGPT-style name, e.g. `h.0.attn.c_attn.weight` (the checkpoint key). */
-  readonly name: string;
-  /** Shape. */
-  readonly shape: readonly number[];
-  /** Initialisation. */
-  readonly init: ParamInit;
-  /** AdamW weight decay applies (2-D weights: embeddings and matrices). */
-  readonly decay: boolean;
+  /** Output head: weight [C, V], absent when embeddings are tied (the head is then `wteᵀ`). */
+  readonly lm_head?: { readonly weight: T };
 }
 
 /**
- * Every parameter of a GPT with this config and activation kind, in a fixed order. The one source
- * for initialisation, checkpoints, the optimizer's decay groups and ONNX initializers.
+ * The parameter table: every parameter of a GPT with this config and activation kind, in the
+ * structure the forward pass reads, with shape, initialisation (as nanoGPT: N(0, initStd) for
+ * weights and embeddings, N(0, initStd/√(2·nLayer)) for the residual projections, ones for
+ * LayerNorm scales, zeros for biases) and weight decay (2-D weights only). Absent parameters (no
+ * biases, tied head) are `undefined`.
+ *
+ * @example
+ * ```ts
+ * import { gptConfig } from "./config.ts";
+ * import { gptParamTable } from "./model.ts";
+ * const table = gptParamTable(gptConfig({ preset: "tiny", vocabSize: 10 }), "gated");
+ * console.assert(table.h[0].mlp.c_fc.weight.shape.join() === "32,176"); // [C, 2H]
+ * console.assert(table.ln_f.weight.init.kind === "ones" && !table.ln_f.weight.decay);
+ * ```
+ */
+export function gptParamTable(config: GptConfig, kind: ActivationKind): GptParams<ParamDecl> {
+  const { vocabSize: V, blockSize, nEmbd: C, nLayer, initStd: std } = config;
+  const H = mlpHiddenSize(config, kind);
+  const residualStd = std / Math.sqrt(2 * nLayer); // GPT-2: residual projections scaled down
+  // Matrices and embeddings: N(0, s), decayed. Vectors (LayerNorm, biases): constant, not decayed.
+  const matrix = (shape: number[], s = std): ParamDecl => ({
+    shape,
+    init: { kind: "normal", std: s },
+    decay: true,
+  });
+  const vector = (n: number, init: "ones" | "zeros"): ParamDecl => ({
+    shape: [n],
+    init: { kind: init },
+    decay: false,
+  });
+  const bias = (n: number) => config.bias ? vector(n, "zeros") : undefined;
+  const linear = (inDim: number, outDim: number, s = std): LinearParams<ParamDecl> => ({
+    weight: matrix([inDim, outDim], s),
+    bias: bias(outDim),
+  });
+  const layerNorm = (): LayerNormParams<ParamDecl> => ({
+    weight: vector(C, "ones"),
+    bias: bias(C),
+  });
+  return {
+    wte: { weight: matrix([V, C]) },
+    wpe: { weight: matrix([blockSize, C]) },
+    h: Array.from({ length: nLayer }, () => ({
+      ln_1: layerNorm(),
+      attn: { c_attn: linear(C, 3 * C), c_proj: linear(C, C, residualStd) },
+      ln_2: layerNorm(),
+      mlp: { c_fc: linear(C, kind === "gated" ? 2 * H : H), c_proj: linear(H, C, residualStd) },
+    })),
+    ln_f: layerNorm(),
+    lm_head: config.tiedEmbeddings ? undefined : { weight: matrix([C, V]) },
+  };
+}
+
+/**
+ * The table with every entry replaced by `f(entry, name)`, visiting entries in table order (the
+ * name is the dotted path: `h.0.attn.c_attn.weight`).
+ */
+function mapTable<T>(
+  table: GptParams<ParamDecl>,
+  f: (decl: ParamDecl, name: string) => T,
+): GptParams<T> {
+  const visit = (node: unknown, path: string): unknown => {
+    if (node === undefined) return undefined;
+    if (Array.isArray(node)) return node.map((child, i) => visit(child, `${path}.${i}`));
+    const obj = node as Record<string, unknown>;
+    if ("init" in obj) return f(node as ParamDecl, path);
+    const entries = Object.entries(obj).map(([key, child]) => {
+      return [key, visit(child, path === "" ? key : `${path}.${key}`)];
+    });
+    return Object.fromEntries(entries);
+  };
+  return visit(table, "") as GptParams<T>;
+}
+
+/**
+ * The parameter table as a list in canonical order: name (the checkpoint key), shape, init and
+ * decay of every parameter. The order fixes the initial weights of a seed and the checkpoint
+ * layout.
  *
  * @example
  * ```ts
@@ -96,43 +184,15 @@ export interface ParamSpec {
  * console.assert(specs[0].name === "wte.weight" && specs[0].shape.join() === "10,32");
  * ```
  */
-export function gptParamSpecs(config: GptConfig, kind: "unary" | "gated"): ParamSpec[] {
-  const { vocabSize: v, blockSize, nEmbd: c, nLayer, bias, initStd: std } = config;
-  const hidden = mlpHiddenSize(config, kind);
-  const residualStd = std / Math.sqrt(2 * nLayer); // GPT-2: scale residual projections
+export function gptParamSpecs(config: GptConfig, kind: ActivationKind): ParamSpec[] {
   const specs: ParamSpec[] = [];
-  const normal = (name: string, shape: number[], s = std) =>
-    specs.push({ name, shape, init: { kind: "normal", std: s }, decay: true });
-  const norm = (name: string) => {
-    specs.push({ name: `${name}.weight`, shape: [c], init: { kind: "ones" }, decay: false });
-    if (bias) {
-      specs.push({ name: `${name}.bias`, shape: [c], init: { kind: "zeros" }, decay: false });
-    }
-  };
-  const linear = (name: string, inDim: number, outDim: number, s = std) => {
-    normal(`${name}.weight`, [inDim, outDim], s);
-    if (bias) {
-      specs.push({ name: `${name}.bias`, shape: [outDim], init: { kind: "zeros" }, decay: false });
-    }
-  };
-  normal("wte.weight", [v, c]);
-  normal("wpe.weight", [blockSize, c]);
-  for (let i = 0; i < nLayer; i++) {
-    norm(`h.${i}.ln_1`);
-    linear(`h.${i}.attn.c_attn`, c, 3 * c);
-    linear(`h.${i}.attn.c_proj`, c, c, residualStd);
-    norm(`h.${i}.ln_2`);
-    linear(`h.${i}.mlp.c_fc`, c, kind === "gated" ? 2 * hidden : hidden);
-    linear(`h.${i}.mlp.c_proj`, hidden, c, residualStd);
-  }
-  norm("ln_f");
-  if (!config.tiedEmbeddings) normal("lm_head.weight", [c, v]);
+  mapTable(gptParamTable(config, kind), (decl, name) => specs.push({ name, ...decl }));
   return specs;
 }
 
 /**
  * Builds the structured parameters from a lookup by name (`get` is called once per spec, in spec
- * order). Used with tfjs variables here and with symbolic initializers by the ONNX tracer.
+ * order). Used with tfjs variables here and with symbolic inputs by the ONNX tracer.
  *
  * @example
  * ```ts
@@ -144,42 +204,52 @@ export function gptParamSpecs(config: GptConfig, kind: "unary" | "gated"): Param
  */
 export function assembleParams<T>(
   config: GptConfig,
-  kind: "unary" | "gated",
+  kind: ActivationKind,
   get: (name: string, spec: ParamSpec) => T,
 ): GptParams<T> {
-  const byName = new Map<string, T>();
-  for (const spec of gptParamSpecs(config, kind)) byName.set(spec.name, get(spec.name, spec));
-  const opt = (name: string) => byName.get(name);
-  const req = (name: string) => byName.get(name)!;
-  const norm = (p: string): LayerNormParams<T> => ({
-    weight: req(`${p}.weight`),
-    bias: opt(`${p}.bias`),
-  });
-  const lin = (p: string): LinearParams<T> => ({
-    weight: req(`${p}.weight`),
-    bias: opt(`${p}.bias`),
-  });
-  return {
-    wte: req("wte.weight"),
-    wpe: req("wpe.weight"),
-    h: Array.from({ length: config.nLayer }, (_, i) => ({
-      ln_1: norm(`h.${i}.ln_1`),
-      attn: { c_attn: lin(`h.${i}.attn.c_attn`), c_proj: lin(`h.${i}.attn.c_proj`) },
-      ln_2: norm(`h.${i}.ln_2`),
-      mlp: { c_fc: lin(`h.${i}.mlp.c_fc`), c_proj: lin(`h.${i}.mlp.c_proj`) },
-    })),
-    ln_f: norm("ln_f"),
-    lm_head: opt("lm_head.weight"),
-  };
+  return mapTable(gptParamTable(config, kind), (decl, name) => get(name, { name, ...decl }));
+}
+
+/**
+ * Initial values for every parameter, drawn as the specs say from a seeded generator in spec
+ * order: the same seed gives the same weights on every backend.
+ *
+ * @example
+ * ```ts
+ * import { gptConfig } from "./config.ts";
+ * import { gptParamSpecs, initParamValues } from "./model.ts";
+ * const specs = gptParamSpecs(gptConfig({ preset: "tiny", vocabSize: 10 }), "unary");
+ * const a = initParamValues(specs, 7), b = initParamValues(specs, 7);
+ * console.assert(a.get("wte.weight")![0] === b.get("wte.weight")![0]);
+ * ```
+ */
+export function initParamValues(
+  specs: readonly ParamSpec[],
+  seed: number,
+): Map<string, Float32Array> {
+  const rng = createRng(seed);
+  const out = new Map<string, Float32Array>();
+  for (const spec of specs) {
+    const n = spec.shape.reduce((a, b) => a * b, 1);
+    const v = new Float32Array(n);
+    if (spec.init.kind === "ones") v.fill(1);
+    else if (spec.init.kind === "normal") {
+      for (let i = 0; i < n; i++) v[i] = rng.normal() * spec.init.std;
+    }
+    out.set(spec.name, v);
+  }
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------
 // The model, written once against Ops
 
+/** LayerNorm over the channels: [B, T, C] → [B, T, C]. */
 function layerNorm<T>(ops: Ops<T>, p: LayerNormParams<T>, x: T, config: GptConfig): T {
   return ops.layerNorm(x, p.weight, p.bias, config.layerNormEps);
 }
 
+/** Multi-head attention of every position over itself and the positions before it. */
 function causalSelfAttention<T>(
   ops: Ops<T>,
   p: BlockParams<T>["attn"],
@@ -201,6 +271,7 @@ function causalSelfAttention<T>(
   return ops.dropout(ops.linear(merged, p.c_proj.weight, p.c_proj.bias), config.dropout); // [B, T, C]
 }
 
+/** Up projection, the activation (unary, or gated on a split of the up projection), down. */
 function mlp<T>(
   ops: Ops<T>,
   p: BlockParams<T>["mlp"],
@@ -220,6 +291,7 @@ function mlp<T>(
   return ops.dropout(ops.linear(h, p.c_proj.weight, p.c_proj.bias), config.dropout); // [B, T, C]
 }
 
+/** A pre-LayerNorm transformer block: x + attn(ln_1(x)), then x + mlp(ln_2(x)). */
 function block<T>(
   ops: Ops<T>,
   p: BlockParams<T>,
@@ -249,12 +321,12 @@ export function gptForward<T>(
   act: ActivationDef,
   idx: T, // [B, T] int
 ): T {
-  const tok = ops.embedding(params.wte, idx); // [B, T, C]
-  const pos = ops.positionEmbedding(params.wpe, idx); // [T, C]
+  const tok = ops.embedding(params.wte.weight, idx); // [B, T, C]
+  const pos = ops.positionEmbedding(params.wpe.weight, idx); // [T, C]
   let x = ops.dropout(ops.add(tok, pos), config.dropout); // [B, T, C]
   for (const p of params.h) x = block(ops, p, x, config, act); // [B, T, C]
   x = layerNorm(ops, params.ln_f, x, config); // [B, T, C]
-  const head = params.lm_head ?? ops.transpose(params.wte, [1, 0]); // [C, V]
+  const head = params.lm_head?.weight ?? ops.transpose(params.wte.weight, [1, 0]); // [C, V]
   return ops.linear(x, head); // [B, T, V]
 }
 
@@ -295,6 +367,26 @@ function resolveActivation(name: string): ActivationDef {
       { cause: err },
     );
   }
+}
+
+/** A copy of `values` as trainable variables, checked name by name and shape by shape. */
+function variablesFor(
+  specs: readonly ParamSpec[],
+  values: ReadonlyMap<string, tf.Tensor>,
+): Map<string, tf.Variable> {
+  const vars = new Map<string, tf.Variable>();
+  for (const spec of specs) {
+    const t = values.get(spec.name);
+    if (t === undefined) throw new Error(`Gpt: missing parameter ${spec.name}`);
+    if (t.shape.join() !== spec.shape.join()) {
+      throw new RangeError(
+        `Gpt: parameter ${spec.name} has shape [${t.shape}] but the config needs [${spec.shape}]`,
+      );
+    }
+    // A copy: `values` stay the caller's to dispose.
+    vars.set(spec.name, tf.tidy(() => tf.variable(t.toFloat(), true)));
+  }
+  return vars;
 }
 
 /**
@@ -345,18 +437,7 @@ export class Gpt {
           `${config.vocabSize}`,
       );
     }
-    const vars = new Map<string, tf.Variable>();
-    for (const spec of this.specs) {
-      const t = values.get(spec.name);
-      if (t === undefined) throw new Error(`Gpt: missing parameter ${spec.name}`);
-      if (t.shape.join() !== spec.shape.join()) {
-        throw new RangeError(
-          `Gpt: parameter ${spec.name} has shape [${t.shape}] but the config needs [${spec.shape}]`,
-        );
-      }
-      // A copy: `values` stay the caller's to dispose.
-      vars.set(spec.name, tf.tidy(() => tf.variable(t.toFloat(), true)));
-    }
+    const vars = variablesFor(this.specs, values);
     this.variables = vars;
     this.params = assembleParams(config, this.activation.kind, (name) => vars.get(name)!);
     this.tokenizer = options.tokenizer;
@@ -400,39 +481,6 @@ export class Gpt {
       );
     }
   }
-}
-
-/**
- * Initial values for every parameter, as nanoGPT: N(0, initStd) for weights and embeddings,
- * N(0, initStd/√(2·nLayer)) for residual projections, ones for LayerNorm scales, zeros for biases.
- * Drawn from a seeded generator in a fixed order: the same seed gives the same weights on every
- * backend.
- *
- * @example
- * ```ts
- * import { gptConfig } from "./config.ts";
- * import { gptParamSpecs, initParamValues } from "./model.ts";
- * const specs = gptParamSpecs(gptConfig({ preset: "tiny", vocabSize: 10 }), "unary");
- * const a = initParamValues(specs, 7), b = initParamValues(specs, 7);
- * console.assert(a.get("wte.weight")![0] === b.get("wte.weight")![0]);
- * ```
- */
-export function initParamValues(
-  specs: readonly ParamSpec[],
-  seed: number,
-): Map<string, Float32Array> {
-  const rng = createRng(seed);
-  const out = new Map<string, Float32Array>();
-  for (const spec of specs) {
-    const n = spec.shape.reduce((a, b) => a * b, 1);
-    const v = new Float32Array(n);
-    if (spec.init.kind === "ones") v.fill(1);
-    else if (spec.init.kind === "normal") {
-      for (let i = 0; i < n; i++) v[i] = rng.normal() * spec.init.std;
-    }
-    out.set(spec.name, v);
-  }
-  return out;
 }
 
 /** Options of {@link createGpt}. */

@@ -112,29 +112,7 @@ export function encodeSafetensors(
  */
 export function decodeSafetensors(bytes: Uint8Array, source = "the file"): SafetensorsFile {
   const bad = (why: string) => new Error(`${source} is not a valid safetensors file: ${why}`);
-  if (bytes.length < 8) {
-    throw bad(`it is truncated (${bytes.length} bytes; even the 8-byte header length is missing)`);
-  }
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const headerLen = Number(view.getBigUint64(0, true));
-  if (headerLen > bytes.length - 8) {
-    throw bad(
-      `it is truncated: the header alone should be ${headerLen} bytes but only ` +
-        `${bytes.length - 8} follow`,
-    );
-  }
-  let header: Record<string, unknown>;
-  try {
-    header = JSON.parse(
-      new TextDecoder("utf-8", { fatal: true }).decode(bytes.subarray(8, 8 + headerLen)),
-    );
-  } catch (err) {
-    throw bad(`the header is not JSON (${(err as Error).message})`);
-  }
-  if (typeof header !== "object" || header === null || Array.isArray(header)) {
-    throw bad("the header is not a JSON object");
-  }
-  const dataStart = 8 + headerLen;
+  const { header, dataStart } = readHeader(bytes, bad);
   const dataLen = bytes.length - dataStart;
   const metadata: Record<string, string> = {};
   const tensors = new Map<string, SafetensorsTensor>();
@@ -147,37 +125,79 @@ export function decodeSafetensors(bytes: Uint8Array, source = "the file"): Safet
       }
       continue;
     }
-    const e = entry as { dtype?: string; shape?: number[]; data_offsets?: [number, number] };
-    if (
-      !e || !(e.dtype! in DTYPE_BYTES) || !Array.isArray(e.shape) || !Array.isArray(e.data_offsets)
-    ) {
-      throw bad(`entry ${name} lacks a known dtype, a shape or data_offsets`);
-    }
-    const dtype = e.dtype as SafetensorsDtype;
-    const [begin, end] = e.data_offsets;
-    const n = e.shape.reduce((a, b) => a * b, 1);
-    if (end - begin !== n * DTYPE_BYTES[dtype] || begin < 0 || end < begin) {
-      throw bad(`tensor ${name}: byte range [${begin}, ${end}) does not fit ${dtype} [${e.shape}]`);
-    }
-    if (end > dataLen) {
-      throw bad(
-        `it is truncated: tensor ${name} ends at data byte ${end} but the file has only ` +
-          `${dataLen} data bytes (${bytes.length} bytes in all)`,
-      );
-    }
+    const { tensor, end } = readTensor(name, entry, bytes.subarray(dataStart), bytes.length, bad);
+    tensors.set(name, tensor);
     maxEnd = Math.max(maxEnd, end);
-    const raw = bytes.slice(dataStart + begin, dataStart + end); // copy: aligned, owned
-    const data = dtype === "F32"
-      ? new Float32Array(raw.buffer)
-      : dtype === "F64"
-      ? new Float64Array(raw.buffer)
-      : dtype === "I32"
-      ? new Int32Array(raw.buffer)
-      : raw;
-    tensors.set(name, { dtype, shape: e.shape, data });
   }
   if (maxEnd !== dataLen) {
     throw bad(`${dataLen - maxEnd} bytes after the last tensor; the file may be damaged`);
   }
   return { tensors, metadata };
+}
+
+/** The JSON header and where the data starts, checking the file holds both. */
+function readHeader(
+  bytes: Uint8Array,
+  bad: (why: string) => Error,
+): { header: Record<string, unknown>; dataStart: number } {
+  if (bytes.length < 8) {
+    throw bad(`it is truncated (${bytes.length} bytes; even the 8-byte header length is missing)`);
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const headerLen = Number(view.getBigUint64(0, true));
+  if (headerLen > bytes.length - 8) {
+    throw bad(
+      `it is truncated: the header alone should be ${headerLen} bytes but only ` +
+        `${bytes.length - 8} follow`,
+    );
+  }
+  let header: unknown;
+  try {
+    header = JSON.parse(
+      new TextDecoder("utf-8", { fatal: true }).decode(bytes.subarray(8, 8 + headerLen)),
+    );
+  } catch (err) {
+    throw bad(`the header is not JSON (${(err as Error).message})`);
+  }
+  if (typeof header !== "object" || header === null || Array.isArray(header)) {
+    throw bad("the header is not a JSON object");
+  }
+  return { header: header as Record<string, unknown>, dataStart: 8 + headerLen };
+}
+
+/** One tensor of the header, copied out of the data section `data` (aligned, owned). */
+function readTensor(
+  name: string,
+  entry: unknown,
+  data: Uint8Array,
+  fileLength: number,
+  bad: (why: string) => Error,
+): { tensor: SafetensorsTensor; end: number } {
+  const e = entry as { dtype?: string; shape?: number[]; data_offsets?: [number, number] };
+  if (
+    !e || !(e.dtype! in DTYPE_BYTES) || !Array.isArray(e.shape) || !Array.isArray(e.data_offsets)
+  ) {
+    throw bad(`entry ${name} lacks a known dtype, a shape or data_offsets`);
+  }
+  const dtype = e.dtype as SafetensorsDtype;
+  const [begin, end] = e.data_offsets;
+  const n = e.shape.reduce((a, b) => a * b, 1);
+  if (end - begin !== n * DTYPE_BYTES[dtype] || begin < 0 || end < begin) {
+    throw bad(`tensor ${name}: byte range [${begin}, ${end}) does not fit ${dtype} [${e.shape}]`);
+  }
+  if (end > data.length) {
+    throw bad(
+      `it is truncated: tensor ${name} ends at data byte ${end} but the file has only ` +
+        `${data.length} data bytes (${fileLength} bytes in all)`,
+    );
+  }
+  const raw = data.slice(begin, end);
+  const typed = dtype === "F32"
+    ? new Float32Array(raw.buffer)
+    : dtype === "F64"
+    ? new Float64Array(raw.buffer)
+    : dtype === "I32"
+    ? new Int32Array(raw.buffer)
+    : raw;
+  return { tensor: { dtype, shape: e.shape, data: typed }, end };
 }

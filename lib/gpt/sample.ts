@@ -110,10 +110,35 @@ export async function generate(
   if (options.topK !== undefined && !(Number.isInteger(options.topK) && options.topK >= 1)) {
     throw new RangeError(`generate: topK must be an integer ≥ 1, got ${options.topK}`);
   }
+  const { ids, tokenizer } = promptIds(model, prompt, options.tokenizer);
+  const v = model.config.vocabSize;
+  const rng = createRng(options.seed ?? 0);
+  for (let i = 0; i < maxTokens; i++) {
+    const ctx = ids.slice(-model.config.blockSize);
+    const last = tf.tidy(() => {
+      const logits = model.logits(tf.tensor2d(ctx, [1, ctx.length], "int32")); // [1, t, V]
+      return tf.slice(logits, [0, ctx.length - 1, 0], [1, 1, v]); // [1, 1, V]
+    });
+    const row = await last.data();
+    last.dispose();
+    ids.push(sampleToken(row, { temperature, topK: options.topK, rng }));
+  }
+  return tokenizer ? tokenizer.decode(ids) : ids;
+}
+
+/**
+ * The prompt as ids in the model's vocabulary (a string through the given tokenizer or the
+ * model's), and the tokenizer to decode with (none for an id prompt).
+ */
+function promptIds(
+  model: Gpt,
+  prompt: string | readonly number[],
+  given: CharTokenizer | undefined,
+): { ids: number[]; tokenizer: CharTokenizer | undefined } {
   let tokenizer: CharTokenizer | undefined;
   let ids: number[];
   if (typeof prompt === "string") {
-    tokenizer = options.tokenizer ?? model.tokenizer;
+    tokenizer = given ?? model.tokenizer;
     if (!tokenizer) {
       throw new Error(
         "generate: a string prompt needs a tokenizer; pass { tokenizer } or give the model one " +
@@ -133,16 +158,5 @@ export async function generate(
       throw new RangeError(`generate: prompt id ${id} is outside the vocabulary [0, ${v})`);
     }
   }
-  const rng = createRng(options.seed ?? 0);
-  for (let i = 0; i < maxTokens; i++) {
-    const ctx = ids.slice(-model.config.blockSize);
-    const last = tf.tidy(() => {
-      const logits = model.logits(tf.tensor2d(ctx, [1, ctx.length], "int32")); // [1, t, V]
-      return tf.slice(logits, [0, ctx.length - 1, 0], [1, 1, v]); // [1, 1, V]
-    });
-    const row = await last.data();
-    last.dispose();
-    ids.push(sampleToken(row, { temperature, topK: options.topK, rng }));
-  }
-  return tokenizer ? tokenizer.decode(ids) : ids;
+  return { ids, tokenizer };
 }

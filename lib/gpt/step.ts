@@ -9,7 +9,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { Batch } from "../core/batches.ts";
-import { AdamW, globalNorm } from "./adamw.ts";
+import { AdamW, globalNorm, gradClipScale } from "./adamw.ts";
 import type { TrainConfig } from "./config.ts";
 import type { Gpt } from "./model.ts";
 import { learningRateAt } from "./schedule.ts";
@@ -203,9 +203,8 @@ export class Trainer {
           [],
         );
       }
-      // clip_grad_norm_: scale every gradient by min(1, clip / (norm + 1e-6)), inside the update
-      const clip = this.config.gradClip;
-      const gradScale = clip > 0 ? Math.min(1, clip / (normData[0] + 1e-6)) : 1;
+      // clip_grad_norm_, folded into the update
+      const gradScale = gradClipScale(normData[0], this.config.gradClip);
       this.#optimizer.step(new Map(Object.entries(grads)), lr, { gradScale });
       return { iter, loss: lossValue, lr, gradNorm: normData[0], ms: performance.now() - t0 };
     } finally {

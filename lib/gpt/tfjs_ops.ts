@@ -16,6 +16,7 @@ import * as tf from "@tensorflow/tfjs";
 import type { GatedActivation, UnaryActivation } from "../activations/types.ts";
 import type { Ops } from "./ops.ts";
 import { simdMatmul, simdMatmulAvailable } from "./_simd_matmul.ts";
+import { registerWasmKernel } from "./_wasm_kernel.ts";
 
 type GradSave = (tensors: tf.Tensor[]) => void;
 
@@ -96,52 +97,45 @@ function layerNorm2d(eps: number) {
 }
 
 const SPLIT_KERNEL = "ActlabSplitLast";
-let splitRegistered = false;
 
-interface WasmBackendLike {
-  makeOutput(shape: number[], dtype: "float32"): tf.TensorInfo;
-  typedArrayFromHeap(info: tf.TensorInfo): Float32Array;
+/** Registers the row-by-row split of the last axis on tfjs-wasm, with concat as its gradient. */
+function registerSplitKernel(): void {
+  if (tf.getKernel(SPLIT_KERNEL, "wasm") !== undefined) return;
+  registerWasmKernel(SPLIT_KERNEL, ({ x }, heap, attrs) => {
+    const parts = attrs.sizes as number[];
+    const c = x.shape[x.shape.length - 1];
+    const rows = c === 0 ? 0 : x.shape.reduce((a, b) => a * b, 1) / c;
+    const outs = parts.map((s) => heap.makeOutput([...x.shape.slice(0, -1), s], "float32")); // [..., s]
+    const src = heap.typedArrayFromHeap(x);
+    const dsts = outs.map((o) => heap.typedArrayFromHeap(o));
+    for (let r = 0; r < rows; r++) {
+      let off = r * c;
+      for (let p = 0; p < parts.length; p++) {
+        dsts[p].set(src.subarray(off, off + parts[p]), r * parts[p]);
+        off += parts[p];
+      }
+    }
+    return outs;
+  });
+  tf.registerGradient({
+    kernelName: SPLIT_KERNEL,
+    gradFunc: (dy) => ({ x: () => tf.concat(dy as tf.Tensor[], -1) }),
+  });
 }
 
-/** Splits the last axis into parts of `sizes` on tfjs-wasm, row by row; gradient: concat. */
-function splitLastWasm(x: tf.Tensor, sizes: readonly number[]): tf.Tensor[] {
-  if (!splitRegistered) {
-    splitRegistered = true;
-    tf.registerKernel({
-      kernelName: SPLIT_KERNEL,
-      backendName: "wasm",
-      kernelFunc: ({ inputs, backend, attrs }) => {
-        const be = backend as unknown as WasmBackendLike;
-        const xi = (inputs as { x: tf.TensorInfo }).x;
-        const parts = (attrs as unknown as { sizes: number[] }).sizes;
-        const c = xi.shape[xi.shape.length - 1];
-        const rows = c === 0 ? 0 : xi.shape.reduce((a, b) => a * b, 1) / c;
-        const lead = xi.shape.slice(0, -1);
-        const outs = parts.map((s) => be.makeOutput([...lead, s], "float32"));
-        const src = be.typedArrayFromHeap(xi); // views after allocating: the heap may grow
-        const dsts = outs.map((o) => be.typedArrayFromHeap(o));
-        for (let r = 0; r < rows; r++) {
-          let off = r * c;
-          for (let p = 0; p < parts.length; p++) {
-            dsts[p].set(src.subarray(off, off + parts[p]), r * parts[p]);
-            off += parts[p];
-          }
-        }
-        return outs;
-      },
-    });
-    tf.registerGradient({
-      kernelName: SPLIT_KERNEL,
-      gradFunc: (dy) => ({ x: () => tf.concat(dy as tf.Tensor[], -1) }),
-    });
-  }
+/**
+ * Splits the last axis into consecutive parts. tfjs-wasm's SplitV copies element by element
+ * (about 2 ms for [768, 384]); the kernel here copies rows.
+ */
+function splitLast(x: tf.Tensor, sizes: readonly number[]): tf.Tensor[] {
   const c = x.shape[x.rank - 1];
   if (sizes.reduce((a, b) => a + b, 0) !== c) {
     throw new RangeError(`split: sizes [${sizes}] do not add up to the last axis (${c})`);
   }
-  return tf.engine().runKernel(SPLIT_KERNEL, { x }, {
-    sizes: [...sizes],
-  } as unknown as tf.NamedAttrMap) as unknown as tf.Tensor[];
+  if (tf.getBackend() !== "wasm") return tf.split(x, [...sizes], -1);
+  registerSplitKernel();
+  const attrs = { sizes: [...sizes] } as unknown as tf.NamedAttrMap;
+  return tf.engine().runKernel(SPLIT_KERNEL, { x }, attrs) as unknown as tf.Tensor[];
 }
 
 const layerNormByEps = new Map<number, (x: tf.Tensor, w: tf.Tensor) => tf.Tensor2D>();
@@ -157,6 +151,67 @@ function causalMaskTensor(t: number): tf.Tensor2D {
     maskValues.set(t, v);
   }
   return tf.tensor2d(v, [t, t]);
+}
+
+/** Rows of `table` [V, C] for `ids` [B, T], as a one-hot product → [B, T, C]. */
+function embedding(table: tf.Tensor, ids: tf.Tensor): tf.Tensor {
+  const [v, c] = table.shape;
+  const oh = tf.cast(tf.oneHot(tf.reshape(ids, [-1]) as tf.Tensor1D, v), "float32"); // [B·T, V]
+  return tf.reshape(oneHotLookup(oh, table), [...ids.shape, c]); // [B, T, C]
+}
+
+/** The first T rows of the position table [blockSize, C] → [T, C]. */
+function positionEmbedding(table: tf.Tensor, ids: tf.Tensor): tf.Tensor {
+  const t = ids.shape[ids.rank - 1];
+  if (t > table.shape[0]) {
+    throw new RangeError(
+      `sequence length ${t} exceeds the context length (blockSize ${table.shape[0]}); ` +
+        `crop the input to its last ${table.shape[0]} tokens`,
+    );
+  }
+  return tf.slice(table, [0, 0], [t, -1]); // [T, C]
+}
+
+/** `x @ w (+ bias)` over the last axis, as one 2-D product: [..., in] → [..., out]. */
+function linear(x: tf.Tensor, w: tf.Tensor, bias?: tf.Tensor): tf.Tensor {
+  const [inDim, outDim] = w.shape;
+  const lead = x.shape.slice(0, -1);
+  const y = matMul2d(tf.reshape(x, [-1, inDim]), w); // [N, out]
+  const out = tf.reshape(y, [...lead, outDim]); // [..., out]
+  return bias === undefined ? out : tf.add(out, bias);
+}
+
+/** LayerNorm over the last axis with the analytic backward pass (biased variance, as torch). */
+function layerNorm(
+  x: tf.Tensor,
+  weight: tf.Tensor,
+  bias: tf.Tensor | undefined,
+  eps: number,
+): tf.Tensor {
+  let ln = layerNormByEps.get(eps);
+  if (ln === undefined) layerNormByEps.set(eps, ln = layerNorm2d(eps));
+  const c = x.shape[x.rank - 1];
+  const y = tf.reshape(ln(tf.reshape(x, [-1, c]), weight), x.shape); // [N, C] → x's shape
+  return bias === undefined ? y : tf.add(y, bias);
+}
+
+/** Batched product; on tfjs-wasm (whose own kernel is a scalar loop) through the SIMD kernel. */
+function matmul(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
+  if (
+    a.rank >= 3 && a.rank === b.rank && tf.getBackend() === "wasm" && simdMatmulAvailable() &&
+    a.shape.slice(0, -2).join() === b.shape.slice(0, -2).join()
+  ) {
+    return simdMatmul(a, b);
+  }
+  return tf.matMul(a, b);
+}
+
+/** Mean cross-entropy of logits [B, T, V] against int targets [B, T] → scalar. */
+function crossEntropy(logits: tf.Tensor, targets: tf.Tensor): tf.Tensor {
+  const v = logits.shape[logits.rank - 1];
+  const logp = tf.logSoftmax(tf.reshape(logits, [-1, v])); // [B·T, V]
+  const oh = tf.cast(tf.oneHot(tf.reshape(targets, [-1]) as tf.Tensor1D, v), "float32"); // [B·T, V]
+  return tf.neg(tf.mean(tf.sum(tf.mul(logp, oh), -1))); // scalar
 }
 
 /** Options of {@link tfjsOps}. */
@@ -186,90 +241,32 @@ export function tfjsOps(options: TfjsOpsOptions = {}): Ops<tf.Tensor> {
   return {
     name: "tfjs",
     training,
-
-    embedding(table, ids) {
-      const [v, c] = table.shape;
-      const oh = tf.cast(tf.oneHot(tf.reshape(ids, [-1]) as tf.Tensor1D, v), "float32"); // [B·T, V]
-      return tf.reshape(oneHotLookup(oh, table), [...ids.shape, c]); // [B, T, C]
-    },
-
-    positionEmbedding(table, ids) {
-      const t = ids.shape[ids.rank - 1];
-      if (t > table.shape[0]) {
-        throw new RangeError(
-          `sequence length ${t} exceeds the context length (blockSize ${table.shape[0]}); ` +
-            `crop the input to its last ${table.shape[0]} tokens`,
-        );
-      }
-      return tf.slice(table, [0, 0], [t, -1]); // [T, C]
-    },
-
-    linear(x, w, bias) {
-      const [inDim, outDim] = w.shape;
-      const lead = x.shape.slice(0, -1);
-      const y = matMul2d(tf.reshape(x, [-1, inDim]), w); // [N, out]
-      const out = tf.reshape(y, [...lead, outDim]);
-      return bias === undefined ? out : tf.add(out, bias);
-    },
-
+    embedding,
+    positionEmbedding,
+    linear,
     add: (a, b) => tf.add(a, b),
     mul: (a, b) => tf.mul(a, b),
     scale: (x, s) => tf.mul(x, tf.scalar(s)),
-
-    layerNorm(x, weight, bias, eps) {
-      let ln = layerNormByEps.get(eps);
-      if (ln === undefined) layerNormByEps.set(eps, ln = layerNorm2d(eps));
-      const c = x.shape[x.rank - 1];
-      const y = tf.reshape(ln(tf.reshape(x, [-1, c]), weight), x.shape); // biased variance, as torch
-      return bias === undefined ? y : tf.add(y, bias);
-    },
-
-    split(x, sizes) {
-      // tfjs-wasm's SplitV copies element by element (about 2 ms for [768, 384]); ours copies rows.
-      if (tf.getBackend() === "wasm") return splitLastWasm(x, sizes);
-      return tf.split(x, [...sizes], -1);
-    },
-
+    layerNorm,
+    split: splitLast,
     splitHeads(x, nHead) {
       const c = x.shape[x.rank - 1];
-      return tf.reshape(x, [...x.shape.slice(0, -1), nHead, c / nHead]);
+      return tf.reshape(x, [...x.shape.slice(0, -1), nHead, c / nHead]); // [..., C] → [..., nh, hs]
     },
-
     mergeHeads(x) {
       const [nh, hs] = x.shape.slice(-2);
-      return tf.reshape(x, [...x.shape.slice(0, -2), nh * hs]);
+      return tf.reshape(x, [...x.shape.slice(0, -2), nh * hs]); // [..., nh, hs] → [..., C]
     },
-
     transpose: (x, perm) => tf.transpose(x, [...perm]),
-    matmul(a, b) {
-      // Batched products: tfjs-wasm's own kernel is a scalar loop; use the SIMD one there.
-      if (
-        a.rank >= 3 && a.rank === b.rank && tf.getBackend() === "wasm" && simdMatmulAvailable() &&
-        a.shape.slice(0, -2).join() === b.shape.slice(0, -2).join()
-      ) {
-        return simdMatmul(a, b);
-      }
-      return tf.matMul(a, b);
-    },
-
-    causalMask(scores) {
-      return tf.add(scores, causalMaskTensor(scores.shape[scores.rank - 1]));
-    },
-
+    matmul,
+    causalMask: (scores) => tf.add(scores, causalMaskTensor(scores.shape[scores.rank - 1])),
     softmax: (x) => tf.softmax(x),
     activation: (def: UnaryActivation, x) => def.apply(x),
     gatedActivation: (def: GatedActivation, gate, value) => def.apply(gate, value),
-
     dropout(x, rate) {
       if (!training || rate === 0) return x;
       return tf.dropout(x, rate, undefined, dropoutSeed++);
     },
-
-    crossEntropy(logits, targets) {
-      const v = logits.shape[logits.rank - 1];
-      const logp = tf.logSoftmax(tf.reshape(logits, [-1, v])); // [B·T, V]
-      const oh = tf.cast(tf.oneHot(tf.reshape(targets, [-1]) as tf.Tensor1D, v), "float32");
-      return tf.neg(tf.mean(tf.sum(tf.mul(logp, oh), -1))); // scalar
-    },
+    crossEntropy,
   };
 }

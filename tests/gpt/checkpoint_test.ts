@@ -55,6 +55,35 @@ Deno.test("a saved and loaded model reproduces the logits exactly, with config a
   }
 });
 
+Deno.test("a checkpoint written before the parameter table loads with the same logits (1e-6) and tensor layout", async () => {
+  // Written by actlab c718cfa: 2 blocks, SwiGLU, biases, untied head, every tensor perturbed from
+  // its init; the metadata holds the ids and the logits the writing model gave for them.
+  const path = new URL("./testdata/checkpoint_v1.safetensors", import.meta.url);
+  const bytes = await Deno.readFile(path);
+  const { model, metadata } = checkpointFromBytes(bytes, "checkpoint_v1.safetensors");
+  try {
+    const ids: number[][] = JSON.parse(metadata["test.ids"]);
+    const expected: number[] = JSON.parse(metadata["test.logits"]);
+    const l = tf.tidy(() => model.logits(tf.tensor2d(ids, [1, ids[0].length], "int32")));
+    const got = await l.data();
+    l.dispose();
+    assertEquals(got.length, expected.length);
+    const worst = Math.max(...expected.map((e, i) => Math.abs(e - got[i])));
+    assert(worst <= 1e-6, `logits differ by up to ${worst}`);
+    // Saved again: the same tensor names, order, dtypes, shapes, offsets and bytes.
+    const before = decodeSafetensors(bytes),
+      after = decodeSafetensors(await checkpointBytes(model));
+    assertEquals([...after.tensors.keys()], [...before.tensors.keys()]);
+    for (const [name, t] of before.tensors) {
+      const u = after.tensors.get(name)!;
+      assertEquals([u.dtype, [...u.shape]], [t.dtype, [...t.shape]]);
+      assertEquals(new Uint8Array(u.data.buffer), new Uint8Array(t.data.buffer), name);
+    }
+  } finally {
+    model.dispose();
+  }
+});
+
 Deno.test("a truncated checkpoint is an error that says it is truncated", async () => {
   const model = createGpt(gptConfig({ preset: "tiny", vocabSize: 20 }), { seed: 1 });
   const bytes = await checkpointBytes(model);
