@@ -15,6 +15,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { dirname } from "node:path";
 import { loadTinyShakespeare } from "../datasets/tinyshakespeare/loader.ts";
 import { syntheticDataset } from "../datasets/synthetic/generator.ts";
 import type { CharDataset } from "../datasets/char_dataset.ts";
@@ -26,7 +27,7 @@ import { gptConfig, gptConfigFields, trainConfig, trainConfigFields } from "../l
 import { createGpt } from "../lib/gpt/model.ts";
 import { generate } from "../lib/gpt/sample.ts";
 import { TrainingDivergedError } from "../lib/gpt/step.ts";
-import { timeTrainingSteps, trainGpt } from "../lib/train/train.ts";
+import { checkSplits, timeTrainingSteps, trainGpt } from "../lib/train/train.ts";
 import { command, type Parsed, runMain, UsageError } from "./_args.ts";
 import { backendFlag, configFlags, dataFlag, presetFlag, threadsFlag } from "./_flags.ts";
 
@@ -86,6 +87,24 @@ function fromFlags<C>(args: Args, keys: Record<string, keyof C & string>): Parti
   return out as Partial<C>;
 }
 
+/**
+ * Refuses an output path that cannot be written, before any work: its folder must exist or be
+ * creatable, and a file must be creatable there. Names the flag and the path.
+ */
+async function checkWritable(flag: string, path: string): Promise<void> {
+  const dir = dirname(path) || ".";
+  try {
+    if ((await Deno.stat(path).catch(() => undefined))?.isDirectory) {
+      throw new Error("it is a folder; give a file name, e.g. model.safetensors");
+    }
+    await Deno.mkdir(dir, { recursive: true });
+    const probe = await Deno.makeTempFile({ dir, prefix: ".actlab-write-check-" });
+    await Deno.remove(probe);
+  } catch (e) {
+    throw new UsageError(`${flag} ${path}: cannot write there (${(e as Error).message})`);
+  }
+}
+
 async function loadDataset(args: Args, quiet: boolean): Promise<CharDataset> {
   if (args.values.dataset === "synthetic") return syntheticDataset({ length: 200_000 });
   return await loadTinyShakespeare({
@@ -128,6 +147,7 @@ async function run(args: Args): Promise<number> {
   if (activation !== undefined) asUsage(() => getActivation(activation));
   const tcfg = asUsage(() => trainConfig({ preset, ...trainOpts }));
   asUsage(() => gptConfig({ preset, ...modelOpts, vocabSize: 2 }));
+  if (v.save !== undefined) await checkWritable("--save", v.save);
 
   const engine = await initEngine({ backend: v.backend });
   const stepEngine = v.engine;
@@ -135,6 +155,7 @@ async function run(args: Args): Promise<number> {
   const stepsOn = stepEngine === "ort" ? "ort" : engine.backend;
   const data = await loadDataset(args, json);
   const mcfg = gptConfig({ preset, ...modelOpts, vocabSize: data.tokenizer.size });
+  asUsage(() => checkSplits(data, mcfg.blockSize)); // before the model is allocated
 
   const model = createGpt(mcfg, { seed: tcfg.seed, tokenizer: data.tokenizer });
   print(
@@ -205,9 +226,14 @@ async function run(args: Args): Promise<number> {
     });
     await bar?.done();
     if (v.save !== undefined) {
-      await saveCheckpoint(model, v.save, {
-        metadata: { iters: String(tcfg.iters) },
-      });
+      try {
+        await saveCheckpoint(model, v.save, { metadata: { iters: String(tcfg.iters) } });
+      } catch (e) {
+        throw new Error(
+          `--save ${v.save}: could not write the checkpoint (${(e as Error).message}); the ` +
+            `trained model is lost. Choose a writable path.`,
+        );
+      }
       print({ saved: v.save }, `checkpoint written to ${v.save}`);
     }
     if (v.sample !== undefined) {

@@ -8,6 +8,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { atomicWriteFile } from "../core/fs.ts";
 import { CharTokenizer } from "../core/tokenizer.ts";
+import { getActivation } from "../activations/registry.ts";
 import { type GptConfig, validateGptConfig } from "./config.ts";
 import { Gpt } from "./model.ts";
 import { decodeSafetensors, encodeSafetensors, type SafetensorsTensor } from "./safetensors.ts";
@@ -84,6 +85,24 @@ export async function saveCheckpoint(
   await atomicWriteFile(path, await checkpointBytes(model, options));
 }
 
+/**
+ * What the caller expects a checkpoint to hold: loading refuses a file whose stored activation or
+ * config fields differ, naming each difference (a GELU model loaded as SwiGLU's would otherwise
+ * fail later, or worse, run).
+ */
+export interface CheckpointExpectation {
+  /** The activation the caller means (any name or alias of it). */
+  readonly activation?: string;
+  /** Config fields that must match the stored config exactly. */
+  readonly config?: Partial<GptConfig>;
+}
+
+/** Options of {@link loadCheckpoint} and {@link checkpointFromBytes}. */
+export interface LoadCheckpointOptions {
+  /** Refuse the checkpoint unless it holds this. */
+  readonly expect?: CheckpointExpectation;
+}
+
 /** What {@link loadCheckpoint} returns. */
 export interface LoadedCheckpoint {
   /** The model, on the active tfjs backend, with its tokenizer when the file has a vocabulary. */
@@ -108,11 +127,69 @@ export interface LoadedCheckpoint {
 export function checkpointFromBytes(
   bytes: Uint8Array,
   source = "the checkpoint",
+  options: LoadCheckpointOptions = {},
 ): LoadedCheckpoint {
   const file = decodeSafetensors(bytes, source);
   const { config, tokenizer } = readMetadata(file.metadata, source);
+  if (options.expect) checkExpectation(config, options.expect, source);
+  checkFinite(file.tensors, source);
   const model = modelFromTensors(file.tensors, config, tokenizer, source);
   return { model, config, tokenizer, metadata: file.metadata };
+}
+
+/** Refuses a stored config that differs from what the caller asked for. */
+function checkExpectation(config: GptConfig, expect: CheckpointExpectation, source: string): void {
+  const differences: string[] = [];
+  if (expect.activation !== undefined) {
+    const want = getActivation(expect.activation).name;
+    let stored = config.activation;
+    try {
+      stored = getActivation(config.activation).name;
+    } catch {
+      // a user activation not registered here: compare the names as stored
+    }
+    if (want !== stored) {
+      differences.push(
+        `activation: stored "${config.activation}", asked for "${expect.activation}"`,
+      );
+    }
+  }
+  for (const [key, value] of Object.entries(expect.config ?? {})) {
+    const stored = (config as unknown as Record<string, unknown>)[key];
+    if (JSON.stringify(stored) !== JSON.stringify(value)) {
+      differences.push(
+        `${key}: stored ${JSON.stringify(stored)}, asked for ${JSON.stringify(value)}`,
+      );
+    }
+  }
+  if (differences.length) {
+    throw new Error(
+      `${source} holds another model than the one asked for: ${differences.join("; ")}. ` +
+        `Load the checkpoint that matches, or drop the expectation to take the stored one.`,
+    );
+  }
+}
+
+/** Refuses NaN or ±∞ weights, naming the tensor: a diverged run's weights are not a model. */
+function checkFinite(tensors: ReadonlyMap<string, SafetensorsTensor>, source: string): void {
+  for (const [name, t] of tensors) {
+    const data = t.data as Float32Array;
+    let bad = 0, first = -1;
+    for (let i = 0; i < data.length; i++) {
+      if (!Number.isFinite(data[i])) {
+        if (first < 0) first = i;
+        bad++;
+      }
+    }
+    if (bad > 0) {
+      throw new Error(
+        `${source}: tensor ${name} holds ${bad} non-finite value(s) (first: ${
+          data[first]
+        } at index ${first}); it was saved from a diverged run. Load an earlier checkpoint or ` +
+          `retrain with a lower learning rate.`,
+      );
+    }
+  }
 }
 
 /** The config and vocabulary a checkpoint's metadata stores, checked against each other. */
@@ -188,11 +265,16 @@ function modelFromTensors(
  *
  * @example
  * ```ts ignore
- * const { model, tokenizer } = await loadCheckpoint("results/nano-gelu.safetensors");
+ * const { model, tokenizer } = await loadCheckpoint("results/nano-gelu.safetensors", {
+ *   expect: { activation: "gelu", config: { nLayer: 4 } },
+ * });
  * console.log(await generate(model, "ROMEO:", { maxTokens: 100 }));
  * ```
  */
-export async function loadCheckpoint(path: string): Promise<LoadedCheckpoint> {
+export async function loadCheckpoint(
+  path: string,
+  options: LoadCheckpointOptions = {},
+): Promise<LoadedCheckpoint> {
   let bytes: Uint8Array;
   try {
     bytes = await Deno.readFile(path);
@@ -202,5 +284,5 @@ export async function loadCheckpoint(path: string): Promise<LoadedCheckpoint> {
     }
     throw err;
   }
-  return checkpointFromBytes(bytes, path);
+  return checkpointFromBytes(bytes, path, options);
 }

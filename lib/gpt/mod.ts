@@ -26,7 +26,12 @@ export {
   loadCheckpoint,
   saveCheckpoint,
 } from "./checkpoint.ts";
-export type { LoadedCheckpoint, SaveCheckpointOptions } from "./checkpoint.ts";
+export type {
+  CheckpointExpectation,
+  LoadCheckpointOptions,
+  LoadedCheckpoint,
+  SaveCheckpointOptions,
+} from "./checkpoint.ts";
 export { gptConfig, mlpHiddenSize, presets, trainConfig, validateGptConfig } from "./config.ts";
 export type {
   GptConfig,
