@@ -27,7 +27,6 @@ import {
   type SweepResult,
   type TrialResult,
 } from "../lib/experiments/sweep.ts";
-import { writeTextAtomic } from "../lib/core/fs.ts";
 import { command, type Parsed, runMain, UsageError } from "./_args.ts";
 import { backendFlag, dataFlag, presetFlag, threadsFlag } from "./_flags.ts";
 

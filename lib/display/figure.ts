@@ -36,19 +36,37 @@ export interface FigureOptions {
   digits?: number;
 }
 
-/** The colours figures give activations, in order (Tableau 10). */
+/**
+ * The colours figures give series, in order: Tableau 10, then ten darker or more saturated hues
+ * chosen so that every pair of the twenty differs by at least 14 in CIEDE2000 colour difference
+ * (Tableau 10 alone has pairs at 18). Series 10–19 are also dashed (see {@link seriesDash}), so a
+ * figure of up to 100 series never repeats a colour-and-dash pair.
+ */
 export const PALETTE: readonly string[] = [
-  "#4e79a7",
-  "#f28e2b",
-  "#e15759",
-  "#76b7b2",
-  "#59a14f",
-  "#edc948",
-  "#b07aa1",
-  "#ff9da7",
-  "#9c755f",
-  "#bab0ac",
+  "#4e79a7", // steel blue
+  "#f28e2b", // orange
+  "#e15759", // red
+  "#76b7b2", // teal
+  "#59a14f", // green
+  "#edc948", // yellow
+  "#b07aa1", // mauve
+  "#ff9da7", // pink
+  "#9c755f", // brown
+  "#bab0ac", // warm grey
+  "#3b3b3b", // charcoal
+  "#b5521b", // rust
+  "#8a7a00", // olive
+  "#1f3f8f", // navy
+  "#8b1e3f", // wine
+  "#1b7a3a", // forest green
+  "#6a3d9a", // violet
+  "#00838f", // dark cyan
+  "#e7298a", // magenta
+  "#00b4d8", // sky blue
 ];
+
+/** The dash patterns of series 0–9, 10–19, 20–29, …, cycling (see {@link seriesDash}). */
+export const DASHES: readonly string[] = ["solid", "dash", "dot", "dashdot", "longdash"];
 
 /**
  * The colour of the `i`-th series, cycling through {@link PALETTE}; with `alpha` < 1 it is an
@@ -68,9 +86,52 @@ export function seriesColor(i: number, alpha = 1): string {
   return `rgba(${n >> 16},${(n >> 8) & 255},${n & 255},${alpha})`;
 }
 
+/**
+ * The dash pattern of the `i`-th series: solid for series 0–9, dashed for 10–19, dotted for
+ * 20–29, … ({@link DASHES}). Together with {@link seriesColor} no two of the first 100 series
+ * look alike; series 10–19 differ from 0–9 both in hue and in dash.
+ *
+ * @example
+ * ```ts
+ * import { seriesDash } from "./figure.ts";
+ * console.assert(seriesDash(3) === "solid" && seriesDash(12) === "dash");
+ * ```
+ */
+export function seriesDash(i: number): string {
+  const k = Math.floor(Math.max(0, i) / 10);
+  return DASHES[k % DASHES.length];
+}
+
+/** A Plotly `line` style: colour, dash pattern and width. */
+export interface LineStyle {
+  /** CSS colour. */
+  color: string;
+  /** Plotly dash pattern (`"solid"`, `"dash"`, …). */
+  dash: string;
+  /** Width in pixels. */
+  width: number;
+}
+
+/**
+ * The line style of the `i`-th series ({@link seriesColor} and {@link seriesDash}): pass it as a
+ * trace's `line` so that traces in one figure never share a style.
+ *
+ * @example
+ * ```ts
+ * import { seriesLine } from "./figure.ts";
+ * const trace = { type: "scatter", mode: "lines", x: [0, 1], y: [1, 0], line: seriesLine(10) };
+ * console.assert(trace.line.color === "#3b3b3b" && trace.line.dash === "dash");
+ * ```
+ */
+export function seriesLine(i: number, width = 2): LineStyle {
+  return { color: seriesColor(i), dash: seriesDash(i), width };
+}
+
+const BASE_MARGIN = { l: 60, r: 20, t: 50, b: 50 };
+
 const BASE_LAYOUT: PlotlyLayout = {
   font: { family: "Inter, Helvetica, Arial, sans-serif", size: 13 },
-  margin: { l: 60, r: 20, t: 50, b: 50 },
+  margin: BASE_MARGIN,
   plot_bgcolor: "#ffffff",
   paper_bgcolor: "#ffffff",
   hovermode: "closest",
@@ -82,6 +143,7 @@ const AXIS_STYLE = {
   zerolinecolor: "#b0b0b0",
   linecolor: "#888",
   ticks: "outside",
+  automargin: true,
 };
 
 function styleAxes(layout: PlotlyLayout): PlotlyLayout {
@@ -94,6 +156,72 @@ function styleAxes(layout: PlotlyLayout): PlotlyLayout {
   if (!("xaxis" in out)) out.xaxis = { ...AXIS_STYLE };
   if (!("yaxis" in out)) out.yaxis = { ...AXIS_STYLE };
   return out;
+}
+
+/** The width static images are drawn at (see `renderFigureImages`); legends are fitted to it. */
+export const STATIC_WIDTH = 760;
+
+/** Legend geometry in pixels, for the 13 px font of {@link BASE_LAYOUT}. */
+const LEGEND = {
+  /** Height of one legend row. */
+  row: 21,
+  /** Width of one character of a label (generous: Chromium's fallback fonts are wide). */
+  char: 7.6,
+  /** The line sample and gaps of one entry. */
+  sample: 46,
+  /** Room for tick labels and an axis title between the plot and a legend below it. */
+  axis: 62,
+};
+
+/** The names of the traces that show in the legend. */
+function legendEntries(data: readonly PlotlyTrace[], layout: PlotlyLayout): string[] {
+  const shown = data.filter((t) => t.showlegend !== false && t.visible !== false);
+  if (layout.showlegend === false) return [];
+  if (shown.length < 2 && layout.showlegend !== true) return [];
+  return shown.map((t, i) => String(t.name ?? `trace ${i}`));
+}
+
+/**
+ * Places the legend where every entry is seen in a static image: kept on the right when it fits
+ * beside the plot (and no right-hand y axis is there), else laid out in rows below the plot, with
+ * the figure made taller by those rows. A legend the caller placed (`x` or `y` given) is kept;
+ * `legend.orientation: "h"` asks for the rows below.
+ */
+function fitLegend(layout: PlotlyLayout, data: readonly PlotlyTrace[]): PlotlyLayout {
+  const legend = (layout.legend ?? {}) as Record<string, unknown>;
+  if ("x" in legend || "y" in legend) return layout;
+  const names = legendEntries(data, layout);
+  if (names.length === 0) return layout;
+  const margin = { ...BASE_MARGIN, ...(layout.margin as object) } as typeof BASE_MARGIN;
+  const height = typeof layout.height === "number" ? layout.height : 450;
+  const plotHeight = height - margin.t - margin.b;
+  const rightAxis = Object.keys(layout).some((k) =>
+    /^yaxis\d*$/.test(k) && (layout[k] as { side?: string } | undefined)?.side === "right"
+  );
+  const labelWidth = Math.ceil(Math.max(...names.map((n) => n.length)) * LEGEND.char);
+  const fitsRight = legend.orientation !== "h" && !rightAxis &&
+    names.length * LEGEND.row + 10 <= plotHeight && labelWidth <= 160;
+  if (fitsRight) return layout;
+  const available = STATIC_WIDTH - margin.l - margin.r;
+  const perRow = Math.max(1, Math.floor(available / (labelWidth + LEGEND.sample)));
+  const rows = Math.ceil(names.length / perRow);
+  const legendHeight = rows * LEGEND.row + 6;
+  const gap = Math.max(margin.b, LEGEND.axis);
+  return {
+    ...layout,
+    height: height + gap + legendHeight - margin.b,
+    margin: { ...margin, b: gap + legendHeight },
+    legend: {
+      ...legend,
+      orientation: "h",
+      x: 0,
+      xanchor: "left",
+      y: -gap / plotHeight,
+      yanchor: "top",
+      entrywidth: labelWidth + 6,
+      entrywidthmode: "pixels",
+    },
+  };
 }
 
 /** Rounds non-integer numbers to `digits` significant digits and turns typed arrays into arrays. */
@@ -187,7 +315,7 @@ export class Figure extends DisplayObject {
   constructor(data: PlotlyTrace[], layout: PlotlyLayout = {}, options: FigureOptions = {}) {
     super();
     this.data = data;
-    this.layout = styleAxes({ ...BASE_LAYOUT, ...layout });
+    this.layout = fitLegend(styleAxes({ ...BASE_LAYOUT, ...layout }), data);
     this.config = { responsive: true, displaylogo: false, ...options.config };
     this.#summary = options.summary;
     this.#digits = options.digits ?? 6;

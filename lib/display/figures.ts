@@ -8,9 +8,16 @@
  */
 import { getActivation } from "../activations/mod.ts";
 import type { ActivationDef } from "../activations/types.ts";
-import { Figure, type PlotlyLayout, type PlotlyTrace, seriesColor } from "./figure.ts";
+import {
+  Figure,
+  type PlotlyLayout,
+  type PlotlyTrace,
+  seriesColor,
+  seriesLine,
+} from "./figure.ts";
 import { mean, summarize } from "./_stats.ts";
 import { type DataRows, toRecords } from "./_rows.ts";
+import { curveRange } from "./_ranges.ts";
 
 export type { DataRows } from "./_rows.ts";
 
@@ -60,6 +67,67 @@ function axisTitle(text: string): { title: { text: string } } {
   return { title: { text } };
 }
 
+/**
+ * The unit of a loss axis: the mini-GPT is a character-level model, so its loss is the
+ * cross-entropy in nats per character.
+ */
+const LOSS_UNIT = "nats/char";
+
+/**
+ * An axis title with its unit in parentheses. With `unit` undefined, a title that names a loss
+ * gets {@link LOSS_UNIT}; a title that already has a parenthesis, or `unit: ""`, is left as it is.
+ */
+function withUnit(title: string, unit?: string): string {
+  const u = unit ?? (/loss/i.test(title) ? LOSS_UNIT : "");
+  return u && !title.includes("(") ? `${title} (${u})` : title;
+}
+
+/** The x-axis title of a step field: "training step" for `step`/`iter`, else the field. */
+function stepTitle(field: string): string {
+  return /^(step|iter|iteration)s?$/i.test(field) ? "training step" : field;
+}
+
+/** A small grey note in a panel's top-left corner (which curves run off the scale). */
+function panelNote(axis: string, text: string, y = 0.98) {
+  return {
+    xref: `x${axis} domain`,
+    yref: `y${axis} domain`,
+    x: 0.02,
+    y,
+    xanchor: "left",
+    yanchor: "top",
+    showarrow: false,
+    align: "left",
+    text,
+    font: { size: 11, color: "#666" },
+    bgcolor: "rgba(255,255,255,0.8)",
+  };
+}
+
+/** A panel's title, centred above it. */
+function panelTitle(axis: string, text: string) {
+  return {
+    xref: `x${axis} domain`,
+    yref: `y${axis} domain`,
+    x: 0.5,
+    y: 1.01,
+    xanchor: "center",
+    yanchor: "bottom",
+    showarrow: false,
+    text,
+    font: { size: 12, color: "#444" },
+  };
+}
+
+/** "relu2 ↑, elu ↓": the curves a {@link curveRange} cut off. */
+function offScale(names: readonly string[], above: number[], below: number[]): string {
+  const parts = [
+    ...above.map((i) => `${names[i]} ↑`),
+    ...below.map((i) => `${names[i]} ↓`),
+  ];
+  return parts.length ? `off scale: ${parts.join(", ")}` : "";
+}
+
 /** Options for {@link activationCurves}. */
 export interface CurveOptions {
   /** Input range (default [-4, 4]). */
@@ -72,11 +140,20 @@ export interface CurveOptions {
   title?: string;
   /** Figure height in pixels (default 420). */
   height?: number;
+  /**
+   * The f(x) axis range: `"fit"` (default) keeps most curves whole and lets one that runs far
+   * beyond the others (relu² next to GELU) off the top, naming it in the panel, so small
+   * features such as GELU's dip of −0.17 stay visible; `"all"` shows every curve whole; or a
+   * `[low, high]` range. The f′(x) panel is fitted the same way unless a range is given.
+   */
+  yRange?: "fit" | "all" | [number, number];
 }
 
 /**
  * Activation curves f(x) and, beside them, their derivatives f'(x), from the float64 reference
- * implementations in the registry. Gated activations are drawn as f(x, 1).
+ * implementations in the registry. Gated activations are drawn as f(x, 1). Each activation gets
+ * its own colour and dash (up to 100), and the y axes are fitted to where most curves live (see
+ * {@link CurveOptions.yRange}).
  *
  * @example
  * ```ts
@@ -93,17 +170,20 @@ export function activationCurves(
   const [lo, hi] = options.range ?? [-4, 4];
   const xs = linspace(lo, hi, options.points ?? 201);
   const withSlopes = options.derivatives ?? true;
+  const names = defs.map(label);
+  const values = defs.map((def) => xs.map((x) => valueAt(def, x)));
+  const slopes = withSlopes ? defs.map((def) => xs.map((x) => slopeAt(def, x))) : [];
   const data: PlotlyTrace[] = [];
-  defs.forEach((def, i) => {
-    const name = label(def);
+  defs.forEach((_, i) => {
+    const name = names[i];
     data.push({
       type: "scatter",
       mode: "lines",
       name,
       legendgroup: name,
       x: xs,
-      y: xs.map((x) => valueAt(def, x)),
-      line: { color: seriesColor(i), width: 2 },
+      y: values[i],
+      line: seriesLine(i),
     });
     if (withSlopes) {
       data.push({
@@ -113,25 +193,49 @@ export function activationCurves(
         legendgroup: name,
         showlegend: false,
         x: xs,
-        y: xs.map((x) => slopeAt(def, x)),
+        y: slopes[i],
         xaxis: "x2",
         yaxis: "y2",
-        line: { color: seriesColor(i), width: 2 },
+        line: seriesLine(i),
       });
     }
   });
   const title = options.title ?? "Activation functions";
+  const mode = options.yRange ?? "fit";
+  const annotations: unknown[] = [];
+  const notes: string[] = [];
+  const fitAxis = (
+    curves: number[][],
+    axis: string,
+    how: CurveOptions["yRange"],
+  ): Record<string, unknown> => {
+    if (Array.isArray(how)) return { range: [...how] };
+    if (how === "all") return {};
+    const r = curveRange(curves);
+    const note = offScale(names, r.above, r.below);
+    if (note) {
+      annotations.push(panelNote(axis, note));
+      notes.push(`${axis === "" ? "f(x)" : "f′(x)"} ${note}`);
+    }
+    return { range: r.range };
+  };
   const layout: PlotlyLayout = {
     title: { text: title },
     height: options.height ?? 420,
     xaxis: { ...axisTitle("x"), domain: withSlopes ? [0, 0.46] : [0, 1] },
-    yaxis: axisTitle("f(x)"),
+    yaxis: { ...axisTitle("f(x)"), ...fitAxis(values, "", mode) },
   };
   if (withSlopes) {
     layout.xaxis2 = { ...axisTitle("x"), domain: [0.54, 1], anchor: "y2" };
-    layout.yaxis2 = { ...axisTitle("f′(x)"), anchor: "x2" };
+    layout.yaxis2 = {
+      ...axisTitle("f′(x)"),
+      anchor: "x2",
+      ...fitAxis(slopes, "2", Array.isArray(mode) ? "fit" : mode),
+    };
   }
-  const w = Math.max(12, ...defs.map((d) => label(d).length + 2));
+  if (annotations.length) layout.annotations = annotations;
+  if (withSlopes && defs.length > 6) layout.legend = { orientation: "h" };
+  const w = Math.max(12, ...names.map((n) => n.length + 2));
   const summary = [
     `Figure: ${title} on [${lo}, ${hi}] (${defs.length} activations${
       withSlopes ? ", with derivatives" : ""
@@ -143,6 +247,7 @@ export function activationCurves(
       [valueAt(d, -1), valueAt(d, 0), valueAt(d, 1), slopeAt(d, 0)].map((v) => pad(num(v), 10))
         .join("")
     ),
+    ...notes.map((n) => `  ${n}`),
   ].map((l) => l.trimEnd()).join("\n");
   return new Figure(data, layout, { summary });
 }
@@ -212,7 +317,7 @@ export function activationDifference(
     title: { text: title },
     height: 380,
     xaxis: axisTitle("x"),
-    yaxis: { ...axisTitle("difference"), exponentformat: "e" },
+    yaxis: { ...axisTitle(`${label(da)} − ${label(db)}`), exponentformat: "e" },
   };
   const summary = `Figure: ${title} on [${lo}, ${hi}]\n` +
     `  max |Δf|  = ${num(Math.abs(dv[iv]))} at x = ${num(xs[iv], 3)}\n` +
@@ -340,7 +445,7 @@ export function distributionFigure(
     layout[`yaxis${k}`] = {
       domain: [Math.max(0, y1 - h), y1],
       anchor: `x${k}`,
-      ...(col === 0 ? { title: { text: "fraction" } } : {}),
+      ...(col === 0 ? { title: { text: "fraction of values" } } : {}),
     };
     data.push({
       type: "bar",
@@ -466,13 +571,52 @@ export interface LossCurveOptions {
   title?: string;
   /** Logarithmic loss axis (default false). */
   logY?: boolean;
-  /** y-axis title (default: the `y` field). */
+  /** y-axis title (default: the `y` field), followed by the unit. */
   yTitle?: string;
+  /**
+   * Unit of the loss, appended to the y-axis title in parentheses (default "nats/char" when the
+   * title names a loss: the mini-GPT's cross-entropy per character; `""` for none). A title that
+   * already has a parenthesis is kept as it is.
+   */
+  unit?: string;
+  /** x-axis title (default "training step" for a `step` field, else the field). */
+  xTitle?: string;
+  /**
+   * A second panel with the final part of training zoomed in (means only), where curves that
+   * overlap at full scale separate: `true` for the last 30 % of steps, a fraction in (0, 1] for
+   * another share, `false` for none. Default: on when there are more than 5 curves.
+   */
+  zoom?: boolean | number;
+  /**
+   * A curve to compare against (e.g. `"gelu"`): adds a panel with each curve's mean minus the
+   * baseline's mean at the same step, with the baseline drawn as the zero line. It shows the
+   * final steps (the zoom's share, 30 % by default) unless `zoom` is `false`.
+   */
+  baseline?: string;
+}
+
+interface LossGroup {
+  name: string;
+  xs: number[];
+  mean: number[];
+  seeds: number;
+  last: ReturnType<typeof summarize>;
+}
+
+/** Points of a curve inside [from, ∞), plus the one before so the line enters at the edge. */
+function windowed(xs: readonly number[], ys: readonly number[], from: number) {
+  let k = xs.findIndex((x) => x >= from);
+  if (k < 0) k = xs.length;
+  const start = Math.max(0, k - 1);
+  return { x: xs.slice(start), y: ys.slice(start), inside: ys.slice(k) };
 }
 
 /**
  * Loss curves, one per activation: the mean over seeds as a line and the spread over seeds as a
- * shaded band. Input: one row per (activation, seed, step), as records or an arquero table.
+ * shaded band, the loss axis in nats per character. Input: one row per (activation, seed, step),
+ * as records or an arquero table. With more than 5 curves a second panel zooms into the last
+ * 30 % of steps, where the curves separate ({@link LossCurveOptions.zoom}); `baseline` adds a
+ * panel of differences to one curve. Every curve has its own colour and dash.
  *
  * @example
  * ```ts
@@ -485,7 +629,7 @@ export interface LossCurveOptions {
  *     }
  *   }
  * }
- * console.log(String(lossCurves(rows, { band: "ci95" })));
+ * console.log(String(lossCurves(rows, { band: "ci95", baseline: "gelu" })));
  * ```
  */
 export function lossCurves(rows: DataRows, options: LossCurveOptions = {}): Figure {
@@ -495,31 +639,46 @@ export function lossCurves(rows: DataRows, options: LossCurveOptions = {}): Figu
       "activation";
   const band = options.band ?? "minmax";
   const records = toRecords(rows);
-  const groups = new Map<string, Map<number, number[]>>();
+  const byGroup = new Map<string, Map<number, number[]>>();
   for (const r of records) {
     const g = String(r[gKey]);
     const x = Number(r[xKey]), y = Number(r[yKey]);
     if (!Number.isFinite(x) || !Number.isFinite(y)) continue;
-    if (!groups.has(g)) groups.set(g, new Map());
-    const byX = groups.get(g)!;
+    if (!byGroup.has(g)) byGroup.set(g, new Map());
+    const byX = byGroup.get(g)!;
     if (!byX.has(x)) byX.set(x, []);
     byX.get(x)!.push(y);
   }
-  if (groups.size === 0) {
+  if (byGroup.size === 0) {
     throw new Error(
       `lossCurves: no rows with numeric '${xKey}' and '${yKey}' (fields seen: ${
         Object.keys(records[0] ?? {}).join(", ") || "none"
       }); pass { x, y, group } to name your fields`,
     );
   }
+  if (options.baseline !== undefined && !byGroup.has(options.baseline)) {
+    throw new Error(
+      `lossCurves: baseline '${options.baseline}' is not among the curves (${
+        [...byGroup.keys()].join(", ")
+      })`,
+    );
+  }
+  const zoomFraction = typeof options.zoom === "number" ? options.zoom : 0.3;
+  if (!(zoomFraction > 0 && zoomFraction <= 1)) {
+    throw new RangeError(`lossCurves: zoom must be a fraction in (0, 1], got ${options.zoom}`);
+  }
+  const yTitle = withUnit(options.yTitle ?? yKey, options.unit);
+  const unitText = yTitle.match(/\(([^)]*)\)\s*$/)?.[1];
+  const xTitle = options.xTitle ?? stepTitle(xKey);
   const data: PlotlyTrace[] = [];
-  const summaryLines: string[] = [];
+  const groups: LossGroup[] = [];
   let i = 0;
-  for (const [g, byX] of groups) {
+  for (const [g, byX] of byGroup) {
     const xs = [...byX.keys()].sort((a, b) => a - b);
     const stats = xs.map((x) => summarize(byX.get(x)!));
     const m = stats.map((s) => s.mean);
     const seeds = Math.max(...stats.map((s) => s.n));
+    const style = seriesLine(i);
     if (band !== "none" && seeds > 1) {
       const lo = stats.map((s) =>
         band === "minmax" ? s.min : band === "std" ? s.mean - s.std : s.mean - (s.ci || 0)
@@ -532,7 +691,7 @@ export function lossCurves(rows: DataRows, options: LossCurveOptions = {}): Figu
         mode: "lines",
         x: xs,
         y: lo,
-        line: { width: 0, color: seriesColor(i) },
+        line: { width: 0, color: style.color },
         legendgroup: g,
         showlegend: false,
         hoverinfo: "skip",
@@ -545,7 +704,7 @@ export function lossCurves(rows: DataRows, options: LossCurveOptions = {}): Figu
         y: hi,
         fill: "tonexty",
         fillcolor: seriesColor(i, 0.18),
-        line: { width: 0, color: seriesColor(i) },
+        line: { width: 0, color: style.color },
         legendgroup: g,
         showlegend: false,
         hoverinfo: "skip",
@@ -559,20 +718,9 @@ export function lossCurves(rows: DataRows, options: LossCurveOptions = {}): Figu
       legendgroup: g,
       x: xs,
       y: m,
-      line: { color: seriesColor(i), width: 2 },
+      line: style,
     });
-    const last = stats[stats.length - 1];
-    const spread = band === "minmax"
-      ? ` [${num(last.min)}, ${num(last.max)}]`
-      : band === "std"
-      ? ` ± ${num(last.std)} (std)`
-      : band === "ci95" && Number.isFinite(last.ci)
-      ? ` ± ${num(last.ci)} (95% CI)`
-      : "";
-    summaryLines.push(
-      `  ${pad(g, 14)} ${seeds} seed${seeds === 1 ? "" : "s"}, ${xs.length} points, ` +
-        `final ${yKey} ${num(last.mean)}${spread} at ${xKey} ${xs[xs.length - 1]}`,
-    );
+    groups.push({ name: g, xs, mean: m, seeds, last: stats[stats.length - 1] });
     i++;
   }
   const title = options.title ?? "Loss";
@@ -582,22 +730,132 @@ export function lossCurves(rows: DataRows, options: LossCurveOptions = {}): Figu
     std: "band: ±1 std",
     none: "",
   }[band];
-  return new Figure(data, {
+  const logAxis = options.logY ? { type: "log", dtick: "D2" } : {};
+  const allX = groups.flatMap((gr) => [gr.xs[0], gr.xs[gr.xs.length - 1]]);
+  const [x0, x1] = [Math.min(...allX), Math.max(...allX)];
+  const zoomFrom = x1 - zoomFraction * (x1 - x0);
+  // The window the zoom and difference panels show: the final steps unless `zoom: false`.
+  const inWindow = options.zoom !== false && x1 > x0;
+  const zoomed = inWindow && (options.zoom ?? groups.length > 5) !== false;
+  const base = options.baseline !== undefined
+    ? groups.find((gr) => gr.name === options.baseline)!
+    : undefined;
+  // Panels: the whole run, then the zoomed window and the differences to the baseline.
+  const panels: ("zoom" | "diff")[] = [];
+  if (zoomed) panels.push("zoom");
+  if (base) panels.push("diff");
+  const names = groups.map((gr) => gr.name);
+  const annotations: unknown[] = bandText && panels.length === 0 ? [cornerNote(bandText)] : [];
+  const layout: PlotlyLayout = {
     title: { text: title },
-    height: 420,
-    xaxis: axisTitle(xKey),
-    yaxis: {
-      ...axisTitle(options.yTitle ?? yKey),
-      ...(options.logY ? { type: "log", dtick: "D2" } : {}),
-    },
-    ...(bandText
-      ? {
-        annotations: [cornerNote(bandText)],
+    height: panels.length === 2 ? 640 : 420,
+    xaxis: { ...axisTitle(xTitle) },
+    yaxis: { ...axisTitle(yTitle), ...logAxis },
+  };
+  const diffAt = new Map<string, number>();
+  if (panels.length > 0) {
+    layout.legend = { orientation: "h" };
+    layout.margin = { l: 60, r: 20, t: 72, b: 50 };
+    annotations.push(panelTitle("", bandText ? `all steps · ${bandText}` : "all steps"));
+    // One panel beside: two columns. Two panels: the whole run on top, the others below.
+    const top = panels.length === 2 ? [0.58, 1] : [0, 1];
+    Object.assign(layout.xaxis as object, { domain: panels.length === 2 ? [0, 1] : [0, 0.43] });
+    Object.assign(layout.yaxis as object, { domain: top });
+    const slots = panels.length === 2
+      ? [{ x: [0, 0.43], y: [0, 0.4] }, { x: [0.57, 1], y: [0, 0.4] }]
+      : [{ x: [0.57, 1], y: [0, 1] }];
+    const from = inWindow ? zoomFrom : x0;
+    panels.forEach((panel, p) => {
+      const k = String(p + 2);
+      const curves: number[][] = [];
+      groups.forEach((gr, j) => {
+        let ys = gr.mean, xs = gr.xs;
+        if (panel === "diff") {
+          const ref = new Map(base!.xs.map((x, q) => [x, base!.mean[q]]));
+          xs = gr.xs.filter((x) => ref.has(x));
+          ys = xs.map((x) => gr.mean[gr.xs.indexOf(x)] - ref.get(x)!);
+          if (xs.length) diffAt.set(gr.name, ys[ys.length - 1]);
+        }
+        const w = windowed(xs, ys, from);
+        curves.push(w.inside);
+        data.push({
+          type: "scatter",
+          mode: "lines",
+          name: gr.name,
+          legendgroup: gr.name,
+          showlegend: false,
+          x: w.x,
+          y: w.y,
+          xaxis: `x${k}`,
+          yaxis: `y${k}`,
+          line: seriesLine(j),
+        });
+      });
+      const fitted = curveRange(curves, { minCurves: 5 });
+      const note = offScale(names, fitted.above, fitted.below);
+      if (note) annotations.push(panelNote(k, note, 0.02));
+      const pct = Math.round(zoomFraction * 100);
+      annotations.push(panelTitle(
+        k,
+        panel === "zoom"
+          ? `final ${pct}% of steps (means)`
+          : `difference to ${base!.name} (means${inWindow ? `, final ${pct}%` : ""})`,
+      ));
+      layout[`xaxis${k}`] = {
+        ...axisTitle(xTitle),
+        domain: slots[p].x,
+        anchor: `y${k}`,
+        range: [from, x1],
+      };
+      layout[`yaxis${k}`] = {
+        ...axisTitle(
+          panel === "zoom"
+            ? yTitle
+            : `Δ ${options.yTitle ?? yKey}${unitText ? ` (${unitText})` : ""}`,
+        ),
+        domain: slots[p].y,
+        anchor: `x${k}`,
+        ...(panel === "zoom" ? { range: fitted.range } : {
+          range: fitted.range,
+          zeroline: true,
+          zerolinecolor: "#555",
+          zerolinewidth: 1,
+        }),
+        ...(panel === "zoom" && options.logY ? { type: "log" } : {}),
+      };
+      if (panel === "zoom" && options.logY) {
+        (layout[`yaxis${k}`] as Record<string, unknown>).range = fitted.range.map((v) =>
+          Math.log10(Math.max(v, 1e-12))
+        );
       }
-      : {}),
-  }, {
-    summary: [`Figure: ${title} (${groups.size} curves${bandText ? `; ${bandText}` : ""})`]
-      .concat(summaryLines).join("\n"),
+    });
+  }
+  if (annotations.length) layout.annotations = annotations;
+  const summaryLines = groups.map((gr) => {
+    const last = gr.last;
+    const spread = band === "minmax"
+      ? ` [${num(last.min)}, ${num(last.max)}]`
+      : band === "std"
+      ? ` ± ${num(last.std)} (std)`
+      : band === "ci95" && Number.isFinite(last.ci)
+      ? ` ± ${num(last.ci)} (95% CI)`
+      : "";
+    const delta = base && gr !== base && diffAt.has(gr.name)
+      ? `; Δ ${base.name} ${diffAt.get(gr.name)! >= 0 ? "+" : ""}${num(diffAt.get(gr.name)!)}`
+      : "";
+    return `  ${pad(gr.name, 14)} ${gr.seeds} seed${gr.seeds === 1 ? "" : "s"}, ` +
+      `${gr.xs.length} points, final ${yKey} ${num(last.mean)}${spread} at ${xKey} ` +
+      `${gr.xs[gr.xs.length - 1]}${delta}`;
+  });
+  const extras = [
+    bandText,
+    zoomed || (base && inWindow) ? `zoom: ${xKey} ≥ ${num(zoomFrom)}` : "",
+    base ? `differences to ${base.name}` : "",
+  ].filter(Boolean);
+  return new Figure(data, layout, {
+    summary: [`Figure: ${title} (${groups.length} curves${
+      extras.length ? `; ${extras.join("; ")}` : ""
+    })`, ...summaryLines].join("\n"),
   });
 }
 
@@ -615,8 +873,13 @@ export interface IntervalOptions {
   best?: "min" | "max";
   /** Figure title. */
   title?: string;
-  /** Value-axis title (default: the value field). */
+  /** Value-axis title (default: the value field), followed by the unit. */
   yTitle?: string;
+  /**
+   * Unit appended to the value-axis title in parentheses (default "nats/char" when the title
+   * names a loss; `""` for none). A title that already has a parenthesis is kept as it is.
+   */
+  unit?: string;
 }
 
 /** One aggregated row of {@link intervalChart}. */
@@ -734,6 +997,6 @@ export function intervalChart(rows: DataRows, options: IntervalOptions = {}): Fi
     height: 400,
     annotations: [cornerNote(`★ best mean · bars: ${Math.round(level * 100)}% CI`)],
     xaxis: axisTitle(options.group ?? "activation"),
-    yaxis: axisTitle(options.yTitle ?? options.value ?? "value"),
+    yaxis: axisTitle(withUnit(options.yTitle ?? options.value ?? "value", options.unit)),
   }, { summary });
 }

@@ -7,17 +7,22 @@
  * @module
  */
 import { DisplayObject, type MimeBundle } from "./display.ts";
-import { Figure, type PlotlyTrace, seriesColor } from "./figure.ts";
+import { Figure, type PlotlyTrace, seriesLine } from "./figure.ts";
 import { LiveOutput } from "./_live.ts";
 
 /** Options for {@link liveLossChart}. */
 export interface LiveChartOptions {
   /** Figure title (default "Training loss"). */
   title?: string;
-  /** x-axis title (default "step"). */
+  /** x-axis title (default "training step"). */
   xTitle?: string;
-  /** y-axis title (default "loss"). */
+  /** y-axis title (default "loss"), followed by the unit. */
   yTitle?: string;
+  /**
+   * Unit appended to the y-axis title in parentheses (default "nats/char", the mini-GPT's
+   * cross-entropy per character, when the title names a loss; `""` for none).
+   */
+  unit?: string;
   /** Logarithmic y axis (default false). */
   logY?: boolean;
   /** Smallest time between two redraws, in ms (default 500: ≤ 2 updates/s). */
@@ -53,7 +58,10 @@ interface Series {
  */
 export class LiveChart extends DisplayObject {
   #series = new Map<string, Series>();
-  #options: Required<Omit<LiveChartOptions, "show">>;
+  #options: Required<Omit<LiveChartOptions, "show" | "unit">>;
+  #yAxisTitle: string;
+  /** The step's name in the text summary ("step" unless an x title was given). */
+  #xWord: string;
   #live: LiveOutput;
 
   /** Use {@link liveLossChart}. */
@@ -61,12 +69,17 @@ export class LiveChart extends DisplayObject {
     super();
     this.#options = {
       title: options.title ?? "Training loss",
-      xTitle: options.xTitle ?? "step",
+      xTitle: options.xTitle ?? "training step",
       yTitle: options.yTitle ?? "loss",
       logY: options.logY ?? false,
       minIntervalMs: options.minIntervalMs ?? 500,
       maxPoints: options.maxPoints ?? 1000,
     };
+    this.#xWord = options.xTitle ?? "step";
+    const unit = options.unit ?? (/loss/i.test(this.#options.yTitle) ? "nats/char" : "");
+    this.#yAxisTitle = unit && !this.#options.yTitle.includes("(")
+      ? `${this.#options.yTitle} (${unit})`
+      : this.#options.yTitle;
     this.#live = new LiveOutput(() => this.bundle(), this.#options.minIntervalMs);
     if ((options.show ?? true) && this.#live.inKernel) this.#live.open();
   }
@@ -115,14 +128,14 @@ export class LiveChart extends DisplayObject {
         name,
         x,
         y: y.map((v) => (Number.isFinite(v) ? v : null)),
-        line: { color: seriesColor(i), width: 2 },
+        line: seriesLine(i),
       };
     });
     const lines = [...this.#series].map(([name, s]) =>
       s.last
         ? `  ${name}: ${this.#options.yTitle} ${
           Number.isFinite(s.last[1]) ? Number(s.last[1].toPrecision(4)) : s.last[1]
-        } at ${this.#options.xTitle} ${s.last[0]} (${s.seen} points)`
+        } at ${this.#xWord} ${s.last[0]} (${s.seen} points)`
         : `  ${name}: no points`
     );
     return new Figure(data, {
@@ -130,7 +143,7 @@ export class LiveChart extends DisplayObject {
       height: 380,
       xaxis: { title: { text: this.#options.xTitle } },
       yaxis: {
-        title: { text: this.#options.yTitle },
+        title: { text: this.#yAxisTitle },
         ...(this.#options.logY ? { type: "log", dtick: "D2" } : {}),
       },
     }, {

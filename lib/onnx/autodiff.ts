@@ -1,10 +1,11 @@
 /**
  * Reverse-mode differentiation of elementwise ONNX subgraphs: the nodes an activation's ONNX
  * lowering emits. A lowering runs once against a {@link RecordingBuilder}, which forwards every
- * node to the real graph and keeps a list of them; {@link differentiateRecorded} then walks that
- * list backwards and emits gradient nodes with one rule per op type (chain rule over the small
- * subgraph). A user-registered activation with an ONNX lowering therefore trains on ONNX Runtime
- * with no extra work, as long as its lowering uses ops that have a rule
+ * node to the real graph and keeps a list of them; {@link differentiateRecorded} then hands that
+ * list to the reverse pass that `GradientTape` uses too (`_reverse.ts`), which emits gradient
+ * nodes with one rule per op type (chain rule over the small subgraph). A user-registered
+ * activation with an ONNX lowering therefore trains on ONNX Runtime with no extra work, as long as
+ * its lowering uses ops that have a rule
  * ({@link onnxGradientOps}); {@link registerOnnxGradient} adds a rule for another op.
  *
  * Each rule sits next to the forward op it differentiates, as llm.c puts `gelu_forward` next to
@@ -15,6 +16,7 @@
  */
 import type { OnnxBuilder } from "../activations/types.ts";
 import type { GraphBuilder } from "./builder.ts";
+import { reversePass, type ReverseStep } from "./_reverse.ts";
 
 /** An attribute value as the builder takes it. */
 export type OnnxAttribute = number | string | readonly number[];
@@ -337,11 +339,9 @@ export function onnxGradientOps(): string[] {
 
 /**
  * Sigmoids written as `Reciprocal(Add(1, Exp(Neg(x))))` (the registry's accurate σ) whose inner
- * values have no other use: the Reciprocal node → x and the inner nodes.
+ * values have no other use: the Reciprocal node → x.
  */
-function sigmoidChains(
-  rec: RecordingBuilder,
-): Map<RecordedNode, { x: string; inner: RecordedNode[] }> {
+function sigmoidChains(rec: RecordingBuilder): Map<RecordedNode, string> {
   const producer = new Map<string, RecordedNode>();
   const uses = new Map<string, number>();
   for (const node of rec.nodes) {
@@ -349,7 +349,7 @@ function sigmoidChains(
     for (const i of node.inputs) uses.set(i, (uses.get(i) ?? 0) + 1);
   }
   const single = (name: string) => uses.get(name) === 1;
-  const out = new Map<RecordedNode, { x: string; inner: RecordedNode[] }>();
+  const out = new Map<RecordedNode, string>();
   for (const node of rec.nodes) {
     if (node.type !== "Reciprocal") continue;
     const add = producer.get(node.inputs[0]);
@@ -360,9 +360,53 @@ function sigmoidChains(
     if (exp?.type !== "Exp" || !single(exp.outputs[0])) continue;
     const neg = producer.get(exp.inputs[0]);
     if (neg?.type !== "Neg" || !single(neg.outputs[0])) continue;
-    out.set(node, { x: neg.inputs[0], inner: [add, exp, neg] });
+    out.set(node, neg.inputs[0]);
   }
   return out;
+}
+
+/**
+ * The recorded nodes as steps of the shared reverse pass, each differentiated by the rule of its
+ * op type (looked up when the backward pass reaches it; none throws an error naming the op and
+ * `what`, the activation). A sigmoid chain's Reciprocal sends its gradient straight to x,
+ * dx = dy·y·(1 − y), in three passes instead of the chain's five; its inner nodes then receive no
+ * gradient and emit nothing.
+ */
+function recordedSteps(g: GraphBuilder, rec: RecordingBuilder, what: string): ReverseStep[] {
+  const ctx: GradientContext = { g, constantValue: (name) => rec.constants.get(name) };
+  const sigmoids = sigmoidChains(rec);
+  return rec.nodes.map((node): ReverseStep => {
+    const x = sigmoids.get(node);
+    if (x !== undefined) {
+      return {
+        inputs: [x],
+        outputs: node.outputs,
+        backward([dy]) {
+          const h = helpers(g);
+          const y = node.outputs[0];
+          return [h.mul(dy!, h.mul(y, h.sub(h.c(1), y)))];
+        },
+      };
+    }
+    return {
+      inputs: node.inputs,
+      outputs: node.outputs,
+      backward: ([dy]) => ruleOf(node.type, what)(ctx, node, dy!),
+    };
+  });
+}
+
+function ruleOf(opType: string, what: string): OnnxGradientRule {
+  const rule = RULES.get(opType);
+  if (!rule) {
+    throw new Error(
+      `Activation '${what}': its ONNX lowering uses '${opType}', which has no gradient ` +
+        `rule, so it cannot be trained on the ONNX Runtime engine. Write the lowering with ops ` +
+        `that have one (${onnxGradientOps().join(", ")}), or add a rule with ` +
+        `registerOnnxGradient("${opType}", (ctx, node, dy) => [...]).`,
+    );
+  }
+  return rule;
 }
 
 /**
@@ -392,52 +436,10 @@ export function differentiateRecorded(
   for (const node of rec.nodes) {
     if (node.inputs.some((i) => active.has(i))) { for (const o of node.outputs) active.add(o); }
   }
-  const grads = new Map<string, string[]>();
-  const push = (name: string, grad: string) => {
-    const list = grads.get(name);
-    if (list) list.push(grad);
-    else grads.set(name, [grad]);
-  };
-  const total = (name: string): string | undefined => {
-    const list = grads.get(name);
-    if (!list || list.length === 0) return undefined;
-    const sum = list.length === 1 ? list[0] : g.op("Sum", list);
-    grads.set(name, [sum]);
-    return sum;
-  };
-  push(io.y, io.dy);
   if (!active.has(io.y)) return io.wrt.map(() => undefined);
-  const ctx: GradientContext = { g, constantValue: (name) => rec.constants.get(name) };
-  const sigmoids = sigmoidChains(rec);
-  const skip = new Set<RecordedNode>();
-  for (let i = rec.nodes.length - 1; i >= 0; i--) {
-    const node = rec.nodes[i];
-    if (skip.has(node) || !node.inputs.some((n) => active.has(n))) continue;
-    const dy = total(node.outputs[0]);
-    if (dy === undefined) continue;
-    const chain = sigmoids.get(node);
-    if (chain) {
-      // σ(x) as 1/(1 + e^(−x)): dx = dy·y·(1 − y) in three passes instead of the chain's five
-      const h = helpers(g);
-      const y = node.outputs[0];
-      push(chain.x, h.mul(dy, h.mul(y, h.sub(h.c(1), y))));
-      for (const inner of chain.inner) skip.add(inner);
-      continue;
-    }
-    const rule = RULES.get(node.type);
-    if (!rule) {
-      throw new Error(
-        `Activation '${io.what}': its ONNX lowering uses '${node.type}', which has no gradient ` +
-          `rule, so it cannot be trained on the ONNX Runtime engine. Write the lowering with ops ` +
-          `that have one (${onnxGradientOps().join(", ")}), or add a rule with ` +
-          `registerOnnxGradient("${node.type}", (ctx, node, dy) => [...]).`,
-      );
-    }
-    const inputGrads = rule(ctx, node, dy);
-    node.inputs.forEach((input, k) => {
-      const d = inputGrads[k];
-      if (d !== undefined && active.has(input)) push(input, d);
-    });
-  }
-  return io.wrt.map((name) => total(name));
+  const gradient = reversePass(g, recordedSteps(g, rec, io.what), {
+    active: (name) => active.has(name),
+    seeds: [[io.y, io.dy]],
+  });
+  return io.wrt.map(gradient);
 }

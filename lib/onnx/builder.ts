@@ -16,9 +16,12 @@ export const ONNX_OPSET = 20;
 export const ONNX_IR_VERSION = 9;
 
 /** ONNX element types actlab uses (TensorProto.DataType). */
-export const ONNX_TYPES = { float32: 1, int32: 6, int64: 7, bool: 9 } as const;
+export const ONNX_TYPES = { float32: 1, int32: 6, int64: 7, bool: 9, float64: 11 } as const;
 /** An element type name of {@link ONNX_TYPES}. */
 export type OnnxElementType = keyof typeof ONNX_TYPES;
+
+/** The float element type of a graph's values, constants and weights. */
+export type FloatType = "float32" | "float64";
 
 /** An ONNX node attribute value: int or float, string, or a list of ints or floats. */
 export type Attribute = number | string | readonly number[];
@@ -38,7 +41,10 @@ function attributeProto(name: string, value: Attribute) {
     : { name, type: 1, f: value };
 }
 
-/** A graph input or output: its dims (strings are dynamic) and element type (default float32). */
+/**
+ * A graph input or output: its dims (strings are dynamic) and element type (default: the
+ * builder's float type).
+ */
 export type ValueSpec = (string | number)[] | {
   dims: (string | number)[];
   type: OnnxElementType;
@@ -46,7 +52,8 @@ export type ValueSpec = (string | number)[] | {
 
 /**
  * Collects ONNX nodes and initializers with fresh value names; {@link GraphBuilder.model} wraps
- * them into an encoded ModelProto.
+ * them into an encoded ModelProto. Float values are float32, or float64 with
+ * `{ floatType: "float64" }` (for gradient checks; fewer ONNX Runtime kernels take doubles).
  *
  * @example
  * ```ts
@@ -63,7 +70,14 @@ export class GraphBuilder implements OnnxBuilder {
   /** TensorProtos (weights and constants) recorded so far. */
   // deno-lint-ignore no-explicit-any
   readonly initializers: any[] = [];
+  /** Element type of constants, weights and (by default) graph inputs and outputs. */
+  readonly floatType: FloatType;
   #counter = 0;
+
+  /** A builder of float32 graphs, or of `options.floatType`. */
+  constructor(options: { readonly floatType?: FloatType } = {}) {
+    this.floatType = options.floatType ?? "float32";
+  }
 
   /** A fresh value name with a readable prefix. */
   fresh(prefix: string): string {
@@ -104,16 +118,24 @@ export class GraphBuilder implements OnnxBuilder {
     return name;
   }
 
-  /** A float32 scalar initializer. */
+  /** A float scalar initializer (of the builder's float type). */
   constant(value: number): string {
     const name = this.fresh("const");
     this.initializers.push({
       name,
-      dataType: ONNX_TYPES.float32,
+      dataType: ONNX_TYPES[this.floatType],
       dims: [],
-      rawData: new Uint8Array(Float32Array.of(value).buffer),
+      rawData: this.#floatBytes([value]),
     });
     return name;
+  }
+
+  /** Float zeros of a static shape (of the builder's float type). */
+  zeros(dims: readonly number[]): string {
+    const shape = this.constantInt64(dims);
+    return this.floatType === "float32"
+      ? this.op("ConstantOfShape", [shape]) // float32 zeros by default
+      : this.op("Expand", [this.constant(0), shape]);
   }
 
   /** An int64 1-D initializer (shapes, split sizes, slice bounds). */
@@ -124,11 +146,19 @@ export class GraphBuilder implements OnnxBuilder {
     return name;
   }
 
-  /** A named float32 initializer (a weight) with its values. */
-  initializer(name: string, values: Float32Array, dims: readonly number[]): string {
-    const rawData = new Uint8Array(values.buffer, values.byteOffset, values.byteLength).slice();
-    this.initializers.push({ name, dataType: ONNX_TYPES.float32, dims: [...dims], rawData });
+  /** A named float initializer (a weight) with its values, stored as the builder's float type. */
+  initializer(name: string, values: Float32Array | Float64Array, dims: readonly number[]): string {
+    const dataType = ONNX_TYPES[this.floatType];
+    this.initializers.push({ name, dataType, dims: [...dims], rawData: this.#floatBytes(values) });
     return name;
+  }
+
+  /** Little-endian bytes of `values` as the builder's float type. */
+  #floatBytes(values: ArrayLike<number>): Uint8Array {
+    const typed = this.floatType === "float32"
+      ? new Float32Array(values)
+      : new Float64Array(values);
+    return new Uint8Array(typed.buffer);
   }
 
   /** Encodes the graph as a ModelProto with the given inputs and outputs. */
@@ -139,7 +169,7 @@ export class GraphBuilder implements OnnxBuilder {
     docString?: string;
   }): Uint8Array {
     const valueInfo = (name: string, spec: ValueSpec) => {
-      const { dims, type } = Array.isArray(spec) ? { dims: spec, type: "float32" as const } : spec;
+      const { dims, type } = Array.isArray(spec) ? { dims: spec, type: this.floatType } : spec;
       return {
         name,
         type: {

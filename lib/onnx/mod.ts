@@ -21,7 +21,7 @@ export {
   ONNX_OPSET,
   ONNX_TYPES,
 } from "./builder.ts";
-export type { Attribute, OnnxElementType, ValueSpec } from "./builder.ts";
+export type { Attribute, FloatType, OnnxElementType, ValueSpec } from "./builder.ts";
 export { conformanceTable, ortActivationError } from "./conformance.ts";
 export type { ConformanceRow } from "./conformance.ts";
 export { onnxTraceOps } from "./trace.ts";
