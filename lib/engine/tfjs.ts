@@ -36,6 +36,8 @@ interface Attempt {
   ok: boolean;
   device: string;
   reason: string;
+  /** Native TensorFlow only: whether it computes on a GPU (`isUsingGpuDevice`). */
+  gpu?: boolean;
 }
 
 /** How to get each backend, for error messages and the README. */
@@ -69,11 +71,25 @@ async function tryTensorflow(): Promise<Attempt> {
     try {
       await load();
       if (tf.findBackendFactory("tensorflow") !== null) {
+        // The CUDA build falls back to the CPU when CUDA or cuDNN is missing; only the backend's
+        // own isUsingGpuDevice says which it does.
+        let gpu = false;
+        const previous = tf.engine().backendName; // null before any backend (no init here)
+        try {
+          if (await tf.setBackend("tensorflow")) {
+            gpu = (tf.backend() as { isUsingGpuDevice?: boolean }).isUsingGpuDevice === true;
+          }
+        } finally {
+          if (previous) await tf.setBackend(previous);
+        }
         return nativeTried = {
           ok: true,
+          gpu,
           device: pkg.endsWith("gpu")
-            ? "TensorFlow C library (CUDA build)"
-            : "TensorFlow C library",
+            ? gpu
+              ? "TensorFlow C library (CUDA build) on the GPU"
+              : "TensorFlow C library (CUDA build) on the CPU: CUDA 11.2 / cuDNN 8.1 not found"
+            : "TensorFlow C library on the CPU",
           reason: "",
         };
       }
@@ -181,7 +197,11 @@ async function activate(backend: BackendName): Promise<string | undefined> {
 export async function initEngine(
   options: { backend?: BackendChoice } = {},
 ): Promise<EngineInfo> {
-  const requested = options.backend ?? "auto";
+  const forced = backendFromEnv();
+  // ACTLAB_BACKEND replaces "auto" (so a notebook that asks for auto can be forced onto one).
+  const requested = (options.backend ?? "auto") === "auto" && forced
+    ? forced
+    : options.backend ?? "auto";
   if (requested !== "auto" && !BACKEND_ORDER.includes(requested)) {
     throw new Error(
       `Unknown backend '${requested}'. Choose one of: auto, ${BACKEND_ORDER.join(", ")}.`,
@@ -189,12 +209,32 @@ export async function initEngine(
   }
   const candidates = requested === "auto" ? BACKEND_ORDER : [requested];
   const skipped: { backend: BackendName; reason: string }[] = [];
+  // Native TensorFlow that runs on the CPU (the CUDA build without CUDA, or tfjs-node) is no GPU
+  // backend: in auto it ranks below a hardware WebGPU adapter.
+  let cpuTensorflow: Attempt | undefined;
   for (const backend of candidates) {
     const tried = await attempt(backend, requested === "auto");
     let reason = tried.ok ? await activate(backend) : tried.reason;
+    if (reason === undefined && backend === "tensorflow" && requested === "auto" && !tried.gpu) {
+      cpuTensorflow = tried;
+      skipped.push({ backend, reason: `${tried.device}: tried after a hardware WebGPU adapter` });
+      continue;
+    }
     if (reason === undefined) {
       const device = backend === "wasm" ? await wasmDevice() : tried.device;
       current = { backend, requested, device, skipped, tfjsVersion: tf.version_core };
+      return current;
+    }
+    if (cpuTensorflow && backend !== "webgpu") {
+      await activate("tensorflow");
+      skipped.pop();
+      current = {
+        backend: "tensorflow",
+        requested,
+        device: cpuTensorflow.device,
+        skipped,
+        tfjsVersion: tf.version_core,
+      };
       return current;
     }
     reason ??= "unknown failure";
@@ -207,6 +247,24 @@ export async function initEngine(
     skipped.push({ backend, reason });
   }
   throw new Error(`No tfjs backend could start: ${JSON.stringify(skipped)}`);
+}
+
+/** `ACTLAB_BACKEND`, checked: undefined when unset. */
+function backendFromEnv(): BackendChoice | undefined {
+  let value: string | undefined;
+  try {
+    value = Deno.env.get("ACTLAB_BACKEND")?.trim() || undefined;
+  } catch {
+    return undefined; // no env permission
+  }
+  if (value === undefined) return undefined;
+  if (value !== "auto" && !BACKEND_ORDER.includes(value as BackendName)) {
+    throw new Error(
+      `ACTLAB_BACKEND=${value} is not a backend: use one of auto, ${BACKEND_ORDER.join(", ")}, ` +
+        `or unset it.`,
+    );
+  }
+  return value as BackendChoice;
 }
 
 /**

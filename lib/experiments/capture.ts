@@ -32,26 +32,41 @@ export interface MlpActivationRecord {
 }
 
 /**
- * Wraps an {@link Ops} so that every `activation` / `gatedActivation` call also records copies of
- * its inputs and output (read back with `dataSync`, so use it for analysis, not training). The
- * records accumulate in `records` in call order; `layer` counts calls modulo `layers` when given.
+ * Wraps an {@link Ops} so that every `activation` / `gatedActivation` call also keeps copies of its
+ * inputs and output; `await collect()` reads them back (asynchronously: `dataSync` fails on WebGPU
+ * under Deno, which has no canvas) into `records`, in call order, and frees the copies. `layer`
+ * counts calls modulo `layers` when given. For analysis, not training.
  *
  * @example
  * ```ts ignore
  * import { gptForward, tfjsOps } from "@actlab/actlab/gpt";
  * import { recordingOps } from "@actlab/actlab/experiments";
- * const { ops, records } = recordingOps(tfjsOps());
+ * const { ops, records, collect } = recordingOps(tfjsOps());
  * tf.tidy(() => gptForward(ops, model.params, model.config, model.activation, ids));
+ * await collect();
  * records.map((r) => r.layer); // [0, 1, 2, 3]
  * ```
  */
 export function recordingOps(
   base: Ops<tf.Tensor>,
   options: { readonly layers?: number } = {},
-): { ops: Ops<tf.Tensor>; records: MlpActivationRecord[] } {
+): {
+  ops: Ops<tf.Tensor>;
+  records: MlpActivationRecord[];
+  collect(): Promise<MlpActivationRecord[]>;
+} {
   const records: MlpActivationRecord[] = [];
-  const layerOf = () => options.layers ? records.length % options.layers : records.length;
-  const flat = (t: tf.Tensor) => t.dataSync() as Float32Array;
+  const pending: {
+    meta: Omit<MlpActivationRecord, "input" | "output" | "value">;
+    input: tf.Tensor;
+    value?: tf.Tensor;
+    output: tf.Tensor;
+  }[] = [];
+  const layerOf = () => {
+    const n = records.length + pending.length;
+    return options.layers ? n % options.layers : n;
+  };
+  const keep = (t: tf.Tensor) => tf.keep(t.clone()); // survives the caller's tidy
   const shape = (t: tf.Tensor) => {
     const units = t.shape[t.rank - 1];
     return { tokens: t.size / units, units };
@@ -60,29 +75,41 @@ export function recordingOps(
   Object.assign(ops, {
     activation(def: UnaryActivation, x: tf.Tensor) {
       const y = base.activation(def, x);
-      records.push({
-        layer: layerOf(),
-        activation: def.name,
-        ...shape(x),
-        input: flat(x).slice(),
-        output: flat(y).slice(),
+      pending.push({
+        meta: { layer: layerOf(), activation: def.name, ...shape(x) },
+        input: keep(x),
+        output: keep(y),
       });
       return y;
     },
     gatedActivation(def: GatedActivation, gate: tf.Tensor, value: tf.Tensor) {
       const y = base.gatedActivation(def, gate, value);
-      records.push({
-        layer: layerOf(),
-        activation: def.name,
-        ...shape(gate),
-        input: flat(gate).slice(),
-        value: flat(value).slice(),
-        output: flat(y).slice(),
+      pending.push({
+        meta: { layer: layerOf(), activation: def.name, ...shape(gate) },
+        input: keep(gate),
+        value: keep(value),
+        output: keep(y),
       });
       return y;
     },
   });
-  return { ops, records };
+  const read = async (t: tf.Tensor) => new Float32Array(await t.data() as Float32Array);
+  const collect = async () => {
+    for (const p of pending.splice(0)) {
+      try {
+        records.push({
+          ...p.meta,
+          input: await read(p.input),
+          ...(p.value ? { value: await read(p.value) } : {}),
+          output: await read(p.output),
+        });
+      } finally {
+        tf.dispose([p.input, p.output, ...(p.value ? [p.value] : [])]);
+      }
+    }
+    return records;
+  };
+  return { ops, records, collect };
 }
 
 /** Options of {@link captureMlpActivations}. */
@@ -102,15 +129,15 @@ export interface CaptureOptions {
  * @example
  * ```ts ignore
  * import { captureMlpActivations, layerActivationStats } from "@actlab/actlab";
- * const records = captureMlpActivations(model, dataset.val, { batchSize: 16 });
+ * const records = await captureMlpActivations(model, dataset.val, { batchSize: 16 });
  * layerActivationStats(records); // a row per layer
  * ```
  */
-export function captureMlpActivations(
+export async function captureMlpActivations(
   model: Gpt,
   data: Int32Array,
   options: CaptureOptions = {},
-): MlpActivationRecord[] {
+): Promise<MlpActivationRecord[]> {
   const blockSize = options.blockSize ?? model.config.blockSize;
   const batchSize = options.batchSize ?? 16;
   if (data.length <= blockSize + 1) {
@@ -120,12 +147,12 @@ export function captureMlpActivations(
     );
   }
   const batch = sampleBatch(data, { batchSize, blockSize }, createRng(options.seed ?? 0));
-  const { ops, records } = recordingOps(tfjsOps(), { layers: model.config.nLayer });
+  const { ops, collect } = recordingOps(tfjsOps(), { layers: model.config.nLayer });
   tf.tidy(() => {
     const ids = tf.tensor2d(batch.x, [batchSize, blockSize], "int32");
     gptForward(ops, model.params, model.config, model.activation, ids);
   });
-  return records;
+  return await collect();
 }
 
 /** Per-layer statistics of MLP activations. */

@@ -1,5 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
-import { assert, assertAlmostEquals, assertEquals, assertThrows } from "@std/assert";
+import { assert, assertAlmostEquals, assertEquals, assertRejects, assertThrows } from "@std/assert";
+import { initEngine } from "../../lib/engine/mod.ts";
 import {
   captureMlpActivations,
   layerActivationStats,
@@ -16,12 +17,13 @@ const data = Int32Array.from({ length: 400 }, (_, i) => (i * 7 + (i >> 3)) % 10)
 Deno.test({
   name: "recordingOps records one MLP activation per block and leaves the logits unchanged",
   ...opts,
-  fn() {
+  async fn() {
     const model = createGpt(gptConfig({ preset: "tiny", vocabSize: 10, activation: "relu" }));
     const ids = tf.tensor2d([[1, 2, 3, 4]], [1, 4], "int32");
-    const { ops, records } = recordingOps(tfjsOps(), { layers: model.config.nLayer });
+    const { ops, records, collect } = recordingOps(tfjsOps(), { layers: model.config.nLayer });
     const a = gptForward(ops, model.params, model.config, model.activation, ids);
     const b = model.logits(ids);
+    await collect();
     assertEquals(records.map((r) => r.layer), [0, 1]);
     assertEquals(records[0].tokens, 4);
     assertEquals(records[0].units, model.hidden);
@@ -39,9 +41,9 @@ Deno.test({
 Deno.test({
   name: "captureMlpActivations records the gate and value of a gated MLP",
   ...opts,
-  fn() {
+  async fn() {
     const model = createGpt(gptConfig({ preset: "tiny", vocabSize: 10, activation: "reglu" }));
-    const records = captureMlpActivations(model, data, { batchSize: 3 });
+    const records = await captureMlpActivations(model, data, { batchSize: 3 });
     assertEquals(records.length, 2);
     const r = records[1];
     assertEquals(r.tokens, 3 * model.config.blockSize);
@@ -51,7 +53,7 @@ Deno.test({
     }
     const [s] = mlpSparsity([r], { tile: 1 });
     assertAlmostEquals(s.mlpSkippable, s.downSkippable / 3, 1e-12); // up projection is C·2H
-    assertThrows(() => captureMlpActivations(model, data.slice(0, 10)), RangeError, "fill");
+    await assertRejects(() => captureMlpActivations(model, data.slice(0, 10)), RangeError, "fill");
     model.dispose();
   },
 });
@@ -83,4 +85,31 @@ Deno.test("mlpSparsity measures unstructured, per-unit and tile sparsity", () =>
   assertEquals(s.unitSkippable, 1 / 4);
   assertEquals(s.tileSkippable, 1 / 4);
   assertThrows(() => mlpSparsity([rec], { tile: 0 }), RangeError, "tile");
+});
+
+Deno.test({
+  name: "captureMlpActivations reads back asynchronously, so it runs on WebGPU (llvmpipe here)",
+  ...opts,
+  async fn() {
+    try {
+      await initEngine({ backend: "webgpu" });
+    } catch (e) {
+      console.log(`skipped: no WebGPU adapter (${(e as Error).message.split(".")[0]})`);
+      await tf.setBackend("cpu");
+      return;
+    }
+    try {
+      const model = createGpt(gptConfig({ preset: "tiny", vocabSize: 10, activation: "relu" }));
+      const before = tf.memory().numTensors;
+      const records = await captureMlpActivations(model, data, { batchSize: 2 });
+      assertEquals(records.length, model.config.nLayer);
+      for (let i = 0; i < 100; i++) {
+        assertEquals(records[0].output[i], Math.max(0, records[0].input[i]));
+      }
+      assertEquals(tf.memory().numTensors, before, "the kept copies are freed");
+      model.dispose();
+    } finally {
+      await tf.setBackend("cpu");
+    }
+  },
 });
