@@ -107,25 +107,34 @@ function fmt(x: unknown, digits = 4): string {
 /** The convergence table's rows as cells: header and one row per activation. */
 function cells(result: Pick<SweepResult, "summary">): { head: string[]; rows: string[][] } {
   const rows = result.summary.objects() as Record<string, number | string>[];
+  const base = rows[0]?.baseline ?? "baseline";
   const head = [
     "activation",
     "n",
     "val loss ± 95% CI",
-    "std",
-    `p vs ${rows[0]?.baseline ?? "baseline"}`,
+    `Δ vs ${base} [95% CI]`,
+    "p paired",
+    "p Holm",
+    "MDD80",
     `steps to ${fmt(rows[0]?.target_loss, 3)}`,
     "ms/step",
     "diverged",
     "unstable",
   ];
+  const signed = (x: unknown) =>
+    typeof x === "number" && Number.isFinite(x) ? `${x >= 0 ? "+" : ""}${x.toFixed(4)}` : "–";
   return {
     head,
     rows: rows.map((r) => [
       String(r.activation),
       String(r.n),
       `${fmt(r.val_loss_mean)} ± ${fmt((r.ci95_high as number) - (r.val_loss_mean as number))}`,
-      fmt(r.val_loss_std),
-      fmt(r.p_vs_baseline, 3),
+      r.activation === base
+        ? "(baseline)"
+        : `${signed(r.diff_mean)} [${signed(r.diff_ci95_low)}, ${signed(r.diff_ci95_high)}]`,
+      fmt(r.p_paired, 3),
+      fmt(r.p_holm, 3),
+      fmt(r.mdd80, 4),
       `${fmt(r.steps_to_target, 0)} (${r.reached_target}/${r.n})`,
       fmt(r.ms_per_step, 1),
       String(r.diverged),
@@ -137,11 +146,16 @@ function cells(result: Pick<SweepResult, "summary">): { head: string[]; rows: st
 /** What each column means, said once under the table. */
 function legend(result: Pick<SweepResult, "summary" | "settings">): string {
   const first = result.summary.objects()[0] as Record<string, number | string> | undefined;
+  const evalText = result.settings.finalEval === "split"
+    ? `the whole validation split (${fmt(first?.eval_tokens, 0)} tokens)`
+    : `${result.settings.evalIters ?? "the preset's"} sampled batches`;
   return [
-    "n: finished trials (seeds) that completed. val loss: final validation cross-entropy in " +
-    "nats/char, mean over seeds ± half-width of the 95% Student-t interval.",
-    `p vs ${first?.baseline ?? "baseline"}: Welch's two-sided t-test against the baseline ` +
-    "(unpaired, no correction for multiple comparisons).",
+    `n: completed trials (seeds). val loss: final validation cross-entropy in nats/char on ` +
+    `${evalText}, mean over seeds ± half-width of the 95% Student-t interval.`,
+    `Δ vs ${first?.baseline ?? "baseline"}: mean of the per-seed differences (negative = lower ` +
+    "loss), with its 95% CI; p paired: paired t-test over the seeds both ran; p Holm: adjusted " +
+    "for the number of comparisons; MDD80: the smallest difference these seeds detect with 80% " +
+    "power (α = 0.05). summary.csv adds Welch's unpaired p and the stds.",
     `steps to ${fmt(first?.target_loss, 3)}: first evaluation at or below that val loss, mean ` +
     "over the trials that reached it (reached/n). ms/step: each trial's median step time, " +
     "averaged over seeds.",

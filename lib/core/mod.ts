@@ -23,9 +23,12 @@ export { CharTokenizer } from "./tokenizer.ts";
 export { BatchSampler, sampleBatch, splitTrainVal } from "./batches.ts";
 export type { Batch, BatchShape, TokenSplit } from "./batches.ts";
 export {
+  holmAdjust,
   incompleteBeta,
   logGamma,
   mean,
+  minimumDetectableDifference,
+  pairedTTest,
   std,
   studentTCdf,
   studentTQuantile,
@@ -33,4 +36,4 @@ export {
   variance,
   welchTTest,
 } from "./stats.ts";
-export type { Summary, WelchResult } from "./stats.ts";
+export type { PairedResult, Summary, WelchResult } from "./stats.ts";

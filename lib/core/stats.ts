@@ -253,3 +253,119 @@ export function welchTTest(a: readonly number[], b: readonly number[]): WelchRes
   const p = Math.min(1, 2 * studentTCdf(-Math.abs(t), df));
   return { t, df, p, difference };
 }
+
+/** The result of {@link pairedTTest}. */
+export interface PairedResult {
+  /** Number of pairs. */
+  readonly n: number;
+  /** Mean of the differences a_i − b_i. */
+  readonly difference: number;
+  /** Standard deviation of the differences (n − 1). */
+  readonly std: number;
+  /** t statistic: difference / (std/√n). */
+  readonly t: number;
+  /** Degrees of freedom, n − 1. */
+  readonly df: number;
+  /** Two-sided p-value. */
+  readonly p: number;
+  /** Lower end of the confidence interval of the mean difference. */
+  readonly ciLow: number;
+  /** Upper end of the confidence interval of the mean difference. */
+  readonly ciHigh: number;
+  /** The confidence level, e.g. 0.95. */
+  readonly level: number;
+}
+
+/**
+ * The paired t-test, two-sided: `a[i]` and `b[i]` belong together (in a sweep, the same seed:
+ * same initial weights where shapes agree, same batches), so the test works on the differences
+ * and the seed-to-seed variation they share cancels. Needs two pairs.
+ *
+ * @example
+ * ```ts
+ * import { pairedTTest } from "./stats.ts";
+ * const r = pairedTTest([1.90, 1.95, 1.99], [1.92, 1.98, 2.01]);
+ * r.difference; // -0.0233…
+ * r.p < 0.05; // true: the seeds vary a lot, the differences little
+ * ```
+ */
+export function pairedTTest(
+  a: readonly number[],
+  b: readonly number[],
+  options: { level?: number } = {},
+): PairedResult {
+  if (a.length !== b.length) {
+    throw new Error(
+      `pairedTTest needs pairs: got ${a.length} and ${b.length} values; pass the values of the ` +
+        `same seeds in the same order.`,
+    );
+  }
+  if (a.length < 2) {
+    throw new Error(`pairedTTest needs at least 2 pairs (got ${a.length}); run more seeds.`);
+  }
+  const level = options.level ?? 0.95;
+  const d = a.map((x, i) => x - b[i]);
+  const s = summarize(d, { level });
+  const df = d.length - 1;
+  const base = { n: d.length, difference: s.mean, std: s.std, df, level };
+  if (s.sem === 0) {
+    return {
+      ...base,
+      t: s.mean === 0 ? 0 : Math.sign(s.mean) * Infinity,
+      p: s.mean === 0 ? 1 : 0,
+      ciLow: s.mean,
+      ciHigh: s.mean,
+    };
+  }
+  const t = s.mean / s.sem;
+  const p = Math.min(1, 2 * studentTCdf(-Math.abs(t), df));
+  return { ...base, t, p, ciLow: s.ciLow, ciHigh: s.ciHigh };
+}
+
+/**
+ * Holm's step-down adjustment of p-values for multiple comparisons (controls the family-wise
+ * error rate, uniformly more powerful than Bonferroni): sorted ascending, the k-th smallest is
+ * multiplied by (m − k + 1), kept monotone and capped at 1. NaN entries (no test) stay NaN and
+ * do not count in m. Returned in the input order.
+ *
+ * @example
+ * ```ts
+ * import { holmAdjust } from "./stats.ts";
+ * holmAdjust([0.01, 0.04, 0.03, 0.005]); // [0.03, 0.06, 0.06, 0.02], as R's p.adjust(…, "holm")
+ * ```
+ */
+export function holmAdjust(ps: readonly number[]): number[] {
+  const order = ps.map((p, i) => [p, i] as const).filter(([p]) => !Number.isNaN(p))
+    .sort((x, y) => x[0] - y[0]);
+  const m = order.length;
+  const out = ps.map(() => NaN);
+  let running = 0;
+  for (const [k, [p, i]] of order.entries()) {
+    running = Math.max(running, Math.min(1, (m - k) * p));
+    out[i] = running;
+  }
+  return out;
+}
+
+/**
+ * The smallest true mean difference a paired t-test of `n` pairs whose differences have standard
+ * deviation `std` detects with probability `power` (default 0.8) at two-sided level `alpha`
+ * (default 0.05): (t_{1−α/2, n−1} + t_{power, n−1}) · std/√n, the usual approximation of the
+ * noncentral t. Pass `alpha / m` for a Bonferroni-style bound across m comparisons.
+ *
+ * @example
+ * ```ts
+ * import { minimumDetectableDifference } from "./stats.ts";
+ * minimumDetectableDifference(0.02, 5); // 0.0332…: 5 seeds resolve about 0.03 nats here
+ * ```
+ */
+export function minimumDetectableDifference(
+  std: number,
+  n: number,
+  options: { alpha?: number; power?: number } = {},
+): number {
+  const alpha = options.alpha ?? 0.05, power = options.power ?? 0.8;
+  if (n < 2 || !(std >= 0)) return NaN;
+  const df = n - 1;
+  return (studentTQuantile(1 - alpha / 2, df) + studentTQuantile(power, df)) * std / Math.sqrt(n);
+}

@@ -39,6 +39,11 @@ export interface TrialResult extends TrialSpec {
   readonly wallS: number;
   /** The settings key of the sweep it belongs to. */
   readonly settings: string;
+  /**
+   * Tokens the final validation loss was measured on: the whole split (every token predicted
+   * once) when the sweep evaluates it whole; absent for trials written before that existed.
+   */
+  readonly evalTokens?: number;
   /** Set when the training loss rose far above its start without a NaN (see `trainGpt`). */
   readonly unstable?: { readonly iter: number; readonly loss: number; readonly start: number };
 }
@@ -63,6 +68,8 @@ export interface SweepSettings {
   readonly device: string;
   /** ONNX Runtime intra-op threads per trial (null on tfjs). */
   readonly threads: number | null;
+  /** The final validation loss: the whole split (`split`) or `evalIters` batches (`sampled`). */
+  readonly finalEval: "split" | "sampled";
   /** A short hash of all of the above: trials with different keys are never mixed. */
   readonly key: string;
 }
@@ -126,6 +133,7 @@ export async function runTrial(
         ? { provider: settings.device, threads: settings.threads ?? undefined }
         : undefined,
       signal: hooks.signal,
+      finalEval: settings.finalEval,
       onStep: async (info) => {
         stepMs.push(info.ms);
         await hooks.onStep?.(info);
@@ -143,6 +151,7 @@ export async function runTrial(
       evals: r.evals,
       msPerStep: median(stepMs),
       wallS: (performance.now() - t0) / 1000,
+      ...(r.final.valTokens !== undefined ? { evalTokens: r.final.valTokens } : {}),
       ...(r.unstable ? { unstable: r.unstable } : {}),
     };
   } catch (e) {
@@ -165,7 +174,16 @@ export async function runTrial(
 /** Training overrides a sweep passes to every trial (plain data, so workers receive them). */
 export type SweepTrainOverrides = Omit<
   TrainOptions,
-  "onStep" | "onEval" | "signal" | "seed" | "iters" | "preset" | "engine" | "engineOptions"
+  | "onStep"
+  | "onEval"
+  | "onNotice"
+  | "signal"
+  | "seed"
+  | "iters"
+  | "preset"
+  | "engine"
+  | "engineOptions"
+  | "finalEval"
 >;
 
 const REQUIRED: ReadonlyArray<[keyof TrialResult, string]> = [

@@ -13,7 +13,14 @@ import type { CharDataset } from "../../datasets/char_dataset.ts";
 import { writeTextAtomic } from "../core/fs.ts";
 import { sha256Hex } from "../core/hash.ts";
 import { lockFolder } from "../core/lock.ts";
-import { mean, summarize, welchTTest } from "../core/stats.ts";
+import {
+  holmAdjust,
+  mean,
+  minimumDetectableDifference,
+  pairedTTest,
+  summarize,
+  welchTTest,
+} from "../core/stats.ts";
 import { getActivation, isBuiltinActivation } from "../activations/registry.ts";
 import { ortCudaStatus } from "../engine/ort.ts";
 import type { BackendName } from "../engine/tfjs.ts";
@@ -52,6 +59,12 @@ export interface SweepOptions {
   readonly evalEvery?: number;
   /** Evaluation batches per split. Default: the preset's. */
   readonly evalIters?: number;
+  /**
+   * The final validation loss of each trial: `"split"` (default) measures the whole validation
+   * split, one fixed set of tokens shared by every trial (`evalTokens`), free of sampling noise;
+   * `"sampled"` uses `evalIters` random batches as the intermediate evaluations do.
+   */
+  readonly finalEval?: "split" | "sampled";
   /** Where training steps run: `tfjs` (the active backend) or `ort` (compiled ONNX Runtime). */
   readonly engine?: "tfjs" | "ort";
   /**
@@ -279,6 +292,7 @@ async function sweepSettings(data: CharDataset, options: SweepOptions): Promise<
     engine,
     device,
     threads,
+    finalEval: options.finalEval ?? "split",
   };
   const key = (await sha256Hex(new TextEncoder().encode(JSON.stringify(base)))).slice(0, 12);
   return { ...base, key };
@@ -297,11 +311,23 @@ function describe(s: SweepSettings): string {
 }
 
 /**
- * The summary table of finished trials: per activation (in the order given), completed,
- * diverged and unstable counts, final validation loss mean, std and 95% Student-t CI, Welch's two-sided p
- * against the baseline, steps to reach the target loss (first evaluation at or below it; mean
- * over the trials that reached it, and how many did), ms/step (each trial's median over its
- * steps, averaged over the seeds) and parameters.
+ * The summary table of finished trials, one row per activation (in the order given):
+ *
+ * - counts: `n` completed, `diverged` (NaN/∞ loss), `unstable` (loss rose above 1.2× its start);
+ * - the final validation loss (nats/char): `val_loss_mean`, `val_loss_std`, `ci95_low/high`
+ *   (Student-t, over seeds);
+ * - against the `baseline`, **paired by seed** (trials of one seed share batches and, where
+ *   shapes agree, initial weights): `pairs`, the mean difference `diff_mean` (activation −
+ *   baseline; negative = lower loss) with its 95% CI `diff_ci95_low/high`, the paired t-test's
+ *   `p_paired`, `p_holm` (Holm-adjusted across all activations compared with the baseline) and
+ *   `mdd80`, the smallest difference this many pairs detect with 80% power at α = 0.05 (given
+ *   the observed spread of the differences);
+ * - `p_vs_baseline`: Welch's unpaired test, kept for comparison;
+ * - `eval_tokens`: tokens behind each trial's final loss (the whole validation split when the
+ *   sweep evaluates it; NaN for older trials);
+ * - steps to the target loss (first evaluation at or below it; mean over the trials that reached
+ *   it, and how many did), ms/step (each trial's median over its steps, averaged over the seeds)
+ *   and parameters.
  *
  * @example
  * ```ts ignore
@@ -320,12 +346,24 @@ export function summarizeTrials(
   const baseline = options.baseline ?? (names.includes("gelu") ? "gelu" : names[0]);
   const means = names.map((n) => summarize(finals(n)).mean).filter(Number.isFinite);
   const target = options.targetLoss ?? (means.length ? Math.max(...means) : NaN);
-  const rows = names.map((name) => {
+  const bySeed = (name: string) => new Map(done(name).map((t) => [t.seed, t.finalValLoss]));
+  const paired = names.map((name) => {
+    if (name === baseline) return undefined;
+    const mine = bySeed(name), base = bySeed(baseline);
+    const seeds = [...mine.keys()].filter((k) => base.has(k)).sort((x, y) => x - y);
+    if (seeds.length < 2) return { n: seeds.length };
+    const r = pairedTTest(seeds.map((k) => mine.get(k)!), seeds.map((k) => base.get(k)!));
+    return { n: seeds.length, r };
+  });
+  const pHolm = holmAdjust(paired.map((x) => x?.r?.p ?? NaN));
+  const rows = names.map((name, i) => {
     const s = summarize(finals(name));
     const base = finals(baseline);
     let p = NaN;
     if (name !== baseline && s.n >= 2 && base.length >= 2) p = welchTTest(finals(name), base).p;
     const reach = done(name).map((t) => t.evals.find((e) => e.valLoss <= target)?.iter ?? NaN);
+    const pr = paired[i]?.r;
+    const tokens = done(name).map((t) => t.evalTokens ?? NaN);
     return {
       activation: name,
       n: s.n,
@@ -335,8 +373,16 @@ export function summarizeTrials(
       val_loss_std: s.std,
       ci95_low: s.ciLow,
       ci95_high: s.ciHigh,
-      p_vs_baseline: p,
       baseline,
+      pairs: paired[i]?.n ?? NaN,
+      diff_mean: pr?.difference ?? NaN,
+      diff_ci95_low: pr?.ciLow ?? NaN,
+      diff_ci95_high: pr?.ciHigh ?? NaN,
+      p_paired: pr?.p ?? NaN,
+      p_holm: pHolm[i],
+      mdd80: pr ? minimumDetectableDifference(pr.std, pr.n) : NaN,
+      p_vs_baseline: p,
+      eval_tokens: tokens.length && tokens.every((x) => x === tokens[0]) ? tokens[0] : NaN,
       target_loss: target,
       steps_to_target: summarize(reach.filter(Number.isFinite)).mean,
       reached_target: reach.filter(Number.isFinite).length,

@@ -35,10 +35,15 @@ export interface EvalInfo {
   readonly iter: number;
   /** Mean loss over `evalIters` random training batches. */
   readonly trainLoss: number;
-  /** Mean loss over `evalIters` random validation batches. */
+  /** Mean loss over `evalIters` random validation batches (or the whole split: `valTokens`). */
   readonly valLoss: number;
   /** Seconds since training started. */
   readonly elapsedS: number;
+  /**
+   * Set when `valLoss` is the loss over the whole validation split (the final evaluation with
+   * `finalEval: "split"`): the number of tokens it was measured on.
+   */
+  readonly valTokens?: number;
 }
 
 /**

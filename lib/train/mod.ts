@@ -21,6 +21,7 @@ export {
   createTrainEngine,
   estimateLoss,
   registerTrainEngine,
+  splitLoss,
   timeTrainingSteps,
   trainGpt,
   UNSTABLE_RISE,

@@ -131,6 +131,61 @@ export async function estimateLoss(
   return out;
 }
 
+/**
+ * The model's mean loss over a whole split: consecutive windows of `blockSize` tokens, each
+ * target token predicted once (the last `(ids.length − 1) mod blockSize` tokens, which fill no
+ * window, are left out), `windows` windows per forward pass. Deterministic: no sampling. Returns
+ * the loss and the number of tokens behind it.
+ *
+ * @example
+ * ```ts ignore
+ * const { loss, tokens } = await splitLoss(model, data.val);
+ * console.log(`${loss.toFixed(4)} nats/char over ${tokens} tokens`);
+ * ```
+ */
+export async function splitLoss(
+  model: Gpt,
+  ids: Int32Array,
+  options: {
+    /** Windows per forward pass. Default 64. */
+    readonly windows?: number;
+    /** Loss of one batch on another engine (default: the model on tfjs). */
+    readonly batchLoss?: (batch: Batch) => Promise<number>;
+  } = {},
+): Promise<{ loss: number; tokens: number }> {
+  const t = model.config.blockSize;
+  const total = Math.floor((ids.length - 1) / t);
+  if (total < 1) {
+    throw new RangeError(
+      `splitLoss: ${ids.length} tokens fill no window of ${t} + 1; use a smaller blockSize`,
+    );
+  }
+  const per = Math.max(1, options.windows ?? 64);
+  let sum = 0;
+  for (let first = 0; first < total; first += per) {
+    const n = Math.min(per, total - first);
+    const x = new Int32Array(n * t), y = new Int32Array(n * t);
+    for (let w = 0; w < n; w++) {
+      const start = (first + w) * t;
+      x.set(ids.subarray(start, start + t), w * t);
+      y.set(ids.subarray(start + 1, start + t + 1), w * t);
+    }
+    const batch: Batch = { x, y, batchSize: n, blockSize: t };
+    let mean: number;
+    if (options.batchLoss) mean = await options.batchLoss(batch);
+    else {
+      const loss = tf.tidy(() => {
+        const { x: xt, y: yt } = batchTensors(batch);
+        return model.loss(xt, yt);
+      });
+      mean = (await loss.data())[0];
+      loss.dispose();
+    }
+    sum += mean * n; // each window holds t tokens: the token mean is the window-weighted mean
+  }
+  return { loss: sum / total, tokens: total * t };
+}
+
 /** Options of {@link trainGpt}: training config fields (over a preset) plus observers. */
 export interface TrainOptions extends TrainConfigOptions {
   /** Called after every step. May return a promise (awaited). */
@@ -148,6 +203,13 @@ export interface TrainOptions extends TrainConfigOptions {
   readonly engineOptions?: TrainEngineOptions;
   /** Warnings that are not errors (a loss far above its start). Default: `console.warn`. */
   readonly onNotice?: (message: string) => void;
+  /**
+   * The final evaluation's validation loss: `"sampled"` (default; `evalIters` random batches, as
+   * nanoGPT and the PyTorch reference measure it) or `"split"`: the whole validation split, every
+   * window of `blockSize` tokens once ({@link splitLoss}) — no sampling noise, so comparisons
+   * between trials need fewer seeds. Intermediate evaluations stay sampled.
+   */
+  readonly finalEval?: "sampled" | "split";
 }
 
 /** The outcome of {@link trainGpt}. */
@@ -247,7 +309,8 @@ export async function trainGpt(
   data: TrainData,
   options: TrainOptions = {},
 ): Promise<TrainResult> {
-  const { onStep, onEval, signal, engine, engineOptions, onNotice, ...configOptions } = options;
+  const { onStep, onEval, signal, engine, engineOptions, onNotice, finalEval, ...configOptions } =
+    options;
   const config = trainConfig(configOptions);
   const shape = { batchSize: config.batchSize, blockSize: model.config.blockSize };
   const batchRng = createRng(config.seed);
@@ -266,14 +329,18 @@ export async function trainGpt(
         `learning rate or check the activation.`,
     );
   };
-  const evaluate = async () => {
+  const evaluate = async (final = false) => {
     await trainer.syncModel?.(); // observers of onEval see the current weights in the model
-    return await estimateLoss(model, data, {
+    const batchLoss = trainer.batchLoss?.bind(trainer);
+    const sampled = await estimateLoss(model, data, {
       batchSize: config.batchSize,
       evalIters: config.evalIters,
       rng: evalRng,
-      batchLoss: trainer.batchLoss?.bind(trainer),
+      batchLoss,
     });
+    if (!final || finalEval !== "split") return { ...sampled, valTokens: undefined };
+    const whole = await splitLoss(model, data.val, { batchLoss });
+    return { train: sampled.train, val: whole.loss, valTokens: whole.tokens };
   };
   const evals: EvalInfo[] = [];
   const steps: StepInfo[] = [];
@@ -288,12 +355,13 @@ export async function trainGpt(
       const evalNow = iter === config.iters ||
         (config.evalEvery > 0 && iter % config.evalEvery === 0);
       if (evalNow) {
-        const l = await evaluate();
-        const info = {
+        const l = await evaluate(iter === config.iters);
+        const info: EvalInfo = {
           iter,
           trainLoss: l.train,
           valLoss: l.val,
           elapsedS: (performance.now() - t0) / 1000,
+          ...(l.valTokens !== undefined ? { valTokens: l.valTokens } : {}),
         };
         if (!Number.isFinite(l.train) || !Number.isFinite(l.val)) {
           throw new TrainingDivergedError(
@@ -329,12 +397,13 @@ export async function trainGpt(
       await onStep?.(info);
     }
     if (evals.length === 0 || (stopped === "aborted" && evals.at(-1)!.iter !== steps.length)) {
-      const l = await evaluate();
-      const info = {
+      const l = await evaluate(true);
+      const info: EvalInfo = {
         iter: steps.length,
         trainLoss: l.train,
         valLoss: l.val,
         elapsedS: (performance.now() - t0) / 1000,
+        ...(l.valTokens !== undefined ? { valTokens: l.valTokens } : {}),
       };
       watch(info);
       evals.push(info);

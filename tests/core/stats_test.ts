@@ -5,8 +5,11 @@
  */
 import { assert, assertAlmostEquals, assertEquals, assertThrows } from "@std/assert";
 import {
+  holmAdjust,
   incompleteBeta,
   logGamma,
+  minimumDetectableDifference,
+  pairedTTest,
   studentTCdf,
   studentTQuantile,
   variance,
@@ -91,4 +94,49 @@ Deno.test("welchTTest() matches mpmath on Wikipedia's Welch example", () => {
 Deno.test("welchTTest() needs two values per group and says so", () => {
   assertThrows(() => welchTTest([1], [1, 2]), Error, "run more seeds");
   assertEquals(welchTTest([1, 1], [1, 1]).p, 1);
+});
+
+// Reference values below: mpmath at 40 digits (regularized incomplete beta for the t CDF, its
+// root for quantiles), see the comments; Holm's example matches R's p.adjust(method = "holm").
+
+Deno.test("pairedTTest() matches mpmath on two samples of 3 and 5 pairs", () => {
+  const r3 = pairedTTest([1.90, 1.95, 1.99], [1.92, 1.98, 2.01]);
+  assertAlmostEquals(r3.difference, -0.023333333333333, 1e-12);
+  assertAlmostEquals(r3.std, 0.0057735026918963, 1e-12);
+  assertAlmostEquals(r3.t, -7.0, 1e-9);
+  assertAlmostEquals(r3.p, 0.019803941180393689, 1e-10);
+  assertAlmostEquals(r3.ciLow, -0.037675509099165, 1e-9);
+  assertEquals(r3.df, 2);
+  const r5 = pairedTTest([2.21, 2.25, 2.19, 2.30, 2.24], [2.28, 2.27, 2.26, 2.33, 2.31]);
+  assertAlmostEquals(r5.t, -4.6697378526961712, 1e-9);
+  assertAlmostEquals(r5.p, 0.0095201762529433863, 1e-10);
+  assertAlmostEquals(r5.ciLow, -0.082917184224148, 1e-9);
+  assertAlmostEquals(r5.ciHigh, -0.021082815775852, 1e-9);
+});
+
+Deno.test("pairedTTest() refuses unpaired or single values, and handles identical pairs", () => {
+  assertThrows(() => pairedTTest([1, 2], [1]), Error, "needs pairs");
+  assertThrows(() => pairedTTest([1], [2]), Error, "at least 2 pairs");
+  const same = pairedTTest([1, 2, 3], [1, 2, 3]);
+  assertEquals([same.difference, same.p], [0, 1]);
+  const shifted = pairedTTest([2, 3, 4], [1, 2, 3]);
+  assertEquals([shifted.t, shifted.p], [Infinity, 0]);
+});
+
+Deno.test("holmAdjust() matches R's p.adjust(method = 'holm') and leaves NaN alone", () => {
+  const adjusted = holmAdjust([0.01, 0.04, 0.03, 0.005]);
+  for (const [i, want] of [0.03, 0.06, 0.06, 0.02].entries()) {
+    assertAlmostEquals(adjusted[i], want, 1e-15);
+  }
+  const withGap = holmAdjust([0.02, NaN, 0.5]);
+  assertAlmostEquals(withGap[0], 0.04, 1e-15);
+  assert(Number.isNaN(withGap[1]));
+  assertAlmostEquals(withGap[2], 0.5, 1e-15);
+  assertEquals(holmAdjust([0.6, 0.7]), [1, 1]);
+});
+
+Deno.test("minimumDetectableDifference() matches (t_.975 + t_.8)·sd/√n from mpmath", () => {
+  assertAlmostEquals(minimumDetectableDifference(0.02, 5), 0.033249523000544150, 1e-10);
+  assertAlmostEquals(minimumDetectableDifference(0.05, 10), 0.049735686750483676, 1e-10);
+  assert(Number.isNaN(minimumDetectableDifference(0.02, 1)));
 });
