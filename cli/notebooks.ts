@@ -54,6 +54,18 @@ const FLAGS = {
     kind: "bool",
     description: "put plotly.js inside each HTML page instead of beside it",
   },
+  param: {
+    kind: "list",
+    split: false,
+    short: "p",
+    arg: "NAME=VALUE",
+    check: (kv) =>
+      /^[A-Za-z_$][\w$]*=/.test(kv)
+        ? undefined
+        : `-p takes NAME=VALUE (e.g. iters=2000), got '${kv}'`,
+    description: "set a value of the notebook's cell tagged parameters (repeatable; JSON values, " +
+      "else text)",
+  },
   "no-html": { kind: "bool", description: "write no HTML page" },
   quiet: { kind: "bool", description: "print only failures and the summary" },
 } as const satisfies FlagSpecs;
@@ -62,6 +74,8 @@ const FLAGS = {
 export interface CliOptions {
   /** Notebooks or folders; empty = `notebooks/`. */
   paths: string[];
+  /** Values for each notebook's `parameters` cell (`-p NAME=VALUE`). */
+  parameters: Record<string, unknown>;
   /** Set `ACTLAB_FAST=1` in the kernel. */
   fast: boolean;
   /** Where executed notebooks and HTML pages go. */
@@ -87,6 +101,14 @@ export interface CliOptions {
 function options({ values: v, positionals, help }: Parsed<typeof FLAGS>): CliOptions {
   return {
     paths: [...positionals],
+    parameters: Object.fromEntries(v.param.map((kv) => {
+      const name = kv.slice(0, kv.indexOf("=")), text = kv.slice(kv.indexOf("=") + 1);
+      try {
+        return [name, JSON.parse(text)];
+      } catch {
+        return [name, text]; // not JSON: a string
+      }
+    })),
     fast: v.fast,
     outDir: v.out,
     inPlace: v["in-place"],
@@ -173,6 +195,7 @@ async function run(parsed: Parsed<typeof FLAGS>): Promise<number> {
         env: o.env,
         cellTimeoutMs: o.timeoutSeconds * 1000,
         onCell,
+        parameters: o.parameters,
       });
     } catch (e) {
       console.error(`✗ ${path}: ${(e as Error).message}`);

@@ -21,7 +21,7 @@ export type {
   Message as KernelMessage,
   MessageHeader as KernelMessageHeader,
 } from "./kernel.ts";
-export { executeNotebook, formatFailure, runNotebook } from "./runner.ts";
+export { executeNotebook, formatFailure, injectParameters, runNotebook } from "./runner.ts";
 export type {
   CellEvent,
   CellFailure,

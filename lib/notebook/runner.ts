@@ -100,6 +100,14 @@ export interface ExecuteNotebookOptions {
   denoPath?: string;
   /** Called before and after each code cell. */
   onCell?: (event: CellEvent) => void;
+  /**
+   * Values for the notebook's cell tagged `parameters` (papermill's convention): that cell
+   * declares one object, e.g. `const SETTINGS = { iters: 600, seeds: 3 };`, and a cell tagged
+   * `injected-parameters` is inserted after it that assigns these values into that object
+   * (`Object.assign(SETTINGS, {...})`), so the rest of the notebook sees them. A name the object
+   * does not declare is an error listing the ones it does.
+   */
+  parameters?: Record<string, unknown>;
 }
 
 /** Progress of a run, one event before and one after each code cell. */
@@ -271,6 +279,69 @@ const CHECK_REJECTIONS = `await new Promise((r) => setTimeout(r, 0));
 }`;
 
 /**
+ * Inserts, after the cell tagged `parameters`, a cell tagged `injected-parameters` that assigns
+ * `values` into the object the parameters cell declares. Throws when there is no such cell, it
+ * declares no object, or a name is not one of its keys.
+ */
+export function injectParameters(
+  nb: Notebook,
+  values: Record<string, unknown>,
+  name: string,
+): void {
+  const index = nb.cells.findIndex((c) =>
+    c.cell_type === "code" && tagsOf(c).includes("parameters")
+  );
+  if (index < 0) {
+    throw new Error(
+      `${name} has no cell tagged "parameters", so -p has nothing to set: tag the cell that ` +
+        `declares the settings object (papermill's convention).`,
+    );
+  }
+  const source = sourceOf(nb.cells[index]);
+  const decl = /(?:const|let|var)\s+([A-Za-z_$][\w$]*)\s*(?::[^=]+)?=\s*\{/.exec(source);
+  if (!decl) {
+    throw new Error(
+      `${name}: the parameters cell declares no object (e.g. const SETTINGS = { iters: 600 });` +
+        ` -p assigns into that object.`,
+    );
+  }
+  const object = decl[1];
+  // Keys of the object literal's first level (a name followed by a colon at depth 1).
+  const body = source.slice(decl.index + decl[0].length);
+  const keys = new Set<string>();
+  let depth = 1;
+  for (let i = 0; i < body.length && depth > 0; i++) {
+    const ch = body[i];
+    if (ch === "{" || ch === "[" || ch === "(") depth++;
+    else if (ch === "}" || ch === "]" || ch === ")") depth--;
+    else if (depth === 1) {
+      const m = /^([A-Za-z_$][\w$]*)\s*:/.exec(body.slice(i));
+      if (m && !/[\w$]/.test(body[i - 1] ?? "")) {
+        keys.add(m[1]);
+        i += m[1].length - 1;
+      }
+    }
+  }
+  const unknown = Object.keys(values).filter((k) => !keys.has(k));
+  if (unknown.length) {
+    throw new Error(
+      `${name}: -p ${unknown.join(", ")}: not among the parameters of ${object} ` +
+        `(${[...keys].join(", ")}).`,
+    );
+  }
+  const cell: Cell = {
+    cell_type: "code",
+    metadata: { tags: ["injected-parameters"] },
+    source: `// Injected parameters (deno task notebooks -p)\nObject.assign(${object}, ${
+      JSON.stringify(values, null, 2)
+    });\n${object};`,
+    outputs: [],
+    execution_count: null,
+  };
+  nb.cells.splice(index + 1, 0, cell);
+}
+
+/**
  * Refuses a notebook written for another kernel (Python, R, …) before anything runs or is
  * written, naming its kernelspec.
  */
@@ -303,6 +374,9 @@ export async function executeNotebook(
   const name = options.name ?? "notebook";
   checkKernelspec(input, name);
   const nb = clone(input);
+  if (options.parameters && Object.keys(options.parameters).length > 0) {
+    injectParameters(nb, options.parameters, name);
+  }
   const cwd = options.cwd ?? Deno.cwd();
   const cellTimeoutMs = options.cellTimeoutMs ?? 600_000;
   const warnings: string[] = [];
@@ -521,6 +595,8 @@ export interface RunOptions {
   denoPath?: string;
   /** Called before and after each code cell. */
   onCell?: (event: CellEvent) => void;
+  /** Values for the cell tagged `parameters` (see {@link ExecuteNotebookOptions.parameters}). */
+  parameters?: Record<string, unknown>;
 }
 
 /** What {@link runNotebook} did. */
@@ -608,6 +684,7 @@ export async function runNotebook(path: string, options: RunOptions = {}): Promi
     name: path,
     denoPath: options.denoPath,
     onCell: options.onCell,
+    parameters: options.parameters,
   });
   const nb = result.notebook;
   nb.metadata.actlab = { fast: Boolean(options.fast || env.ACTLAB_FAST === "1") };
