@@ -8,13 +8,7 @@
  */
 import { getActivation } from "../activations/mod.ts";
 import type { ActivationDef } from "../activations/types.ts";
-import {
-  Figure,
-  type PlotlyLayout,
-  type PlotlyTrace,
-  seriesColor,
-  seriesLine,
-} from "./figure.ts";
+import { Figure, type PlotlyLayout, type PlotlyTrace, seriesColor, seriesLine } from "./figure.ts";
 import { mean, summarize } from "./_stats.ts";
 import { type DataRows, toRecords } from "./_rows.ts";
 import { curveRange } from "./_ranges.ts";
@@ -88,12 +82,12 @@ function stepTitle(field: string): string {
 }
 
 /** A small grey note in a panel's top-left corner (which curves run off the scale). */
-function panelNote(axis: string, text: string, y = 0.98) {
+function panelNote(axis: string, text: string) {
   return {
     xref: `x${axis} domain`,
     yref: `y${axis} domain`,
     x: 0.02,
-    y,
+    y: 0.98,
     xanchor: "left",
     yanchor: "top",
     showarrow: false,
@@ -119,13 +113,15 @@ function panelTitle(axis: string, text: string) {
   };
 }
 
-/** "relu2 ↑, elu ↓": the curves a {@link curveRange} cut off. */
+/** "off scale: relu2 ↑, elu ↓": the curves a {@link curveRange} cut off (two named at most). */
 function offScale(names: readonly string[], above: number[], below: number[]): string {
   const parts = [
     ...above.map((i) => `${names[i]} ↑`),
     ...below.map((i) => `${names[i]} ↓`),
   ];
-  return parts.length ? `off scale: ${parts.join(", ")}` : "";
+  if (parts.length === 0) return "";
+  const more = parts.length > 2 ? ` +${parts.length - 2} more` : "";
+  return `off scale: ${parts.slice(0, 2).join(", ")}${more}`;
 }
 
 /** Options for {@link activationCurves}. */
@@ -668,7 +664,6 @@ export function lossCurves(rows: DataRows, options: LossCurveOptions = {}): Figu
     throw new RangeError(`lossCurves: zoom must be a fraction in (0, 1], got ${options.zoom}`);
   }
   const yTitle = withUnit(options.yTitle ?? yKey, options.unit);
-  const unitText = yTitle.match(/\(([^)]*)\)\s*$/)?.[1];
   const xTitle = options.xTitle ?? stepTitle(xKey);
   const data: PlotlyTrace[] = [];
   const groups: LossGroup[] = [];
@@ -792,15 +787,13 @@ export function lossCurves(rows: DataRows, options: LossCurveOptions = {}): Figu
         });
       });
       const fitted = curveRange(curves, { minCurves: 5 });
+      // Which curves run off the panel goes in its title, where it hides no data.
       const note = offScale(names, fitted.above, fitted.below);
-      if (note) annotations.push(panelNote(k, note, 0.02));
       const pct = Math.round(zoomFraction * 100);
-      annotations.push(panelTitle(
-        k,
-        panel === "zoom"
-          ? `final ${pct}% of steps (means)`
-          : `difference to ${base!.name} (means${inWindow ? `, final ${pct}%` : ""})`,
-      ));
+      const what = panel === "zoom"
+        ? `final ${pct}% of steps (means)`
+        : `Δ to ${base!.name} (means${inWindow ? `, final ${pct}%` : ""})`;
+      annotations.push(panelTitle(k, note ? `${what} · ${note}` : what));
       layout[`xaxis${k}`] = {
         ...axisTitle(xTitle),
         domain: slots[p].x,
@@ -808,11 +801,7 @@ export function lossCurves(rows: DataRows, options: LossCurveOptions = {}): Figu
         range: [from, x1],
       };
       layout[`yaxis${k}`] = {
-        ...axisTitle(
-          panel === "zoom"
-            ? yTitle
-            : `Δ ${options.yTitle ?? yKey}${unitText ? ` (${unitText})` : ""}`,
-        ),
+        ...axisTitle(panel === "zoom" ? yTitle : `Δ ${yTitle}`),
         domain: slots[p].y,
         anchor: `x${k}`,
         ...(panel === "zoom" ? { range: fitted.range } : {
@@ -853,9 +842,10 @@ export function lossCurves(rows: DataRows, options: LossCurveOptions = {}): Figu
     base ? `differences to ${base.name}` : "",
   ].filter(Boolean);
   return new Figure(data, layout, {
-    summary: [`Figure: ${title} (${groups.length} curves${
-      extras.length ? `; ${extras.join("; ")}` : ""
-    })`, ...summaryLines].join("\n"),
+    summary: [
+      `Figure: ${title} (${groups.length} curves${extras.length ? `; ${extras.join("; ")}` : ""})`,
+      ...summaryLines,
+    ].join("\n"),
   });
 }
 

@@ -24,8 +24,17 @@ export {
   show,
 } from "./display.ts";
 export type { Displayable, JupyterApi, MimeBundle, ShowOptions } from "./display.ts";
-export { Figure, figure, PALETTE, seriesColor } from "./figure.ts";
-export type { FigureJson, FigureOptions, PlotlyLayout, PlotlyTrace } from "./figure.ts";
+export {
+  DASHES,
+  Figure,
+  figure,
+  PALETTE,
+  seriesColor,
+  seriesDash,
+  seriesLine,
+  STATIC_WIDTH,
+} from "./figure.ts";
+export type { FigureJson, FigureOptions, LineStyle, PlotlyLayout, PlotlyTrace } from "./figure.ts";
 export {
   activationCurves,
   activationDifference,

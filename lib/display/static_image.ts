@@ -6,7 +6,7 @@
  * @module
  */
 import { type Browser, launchChromium } from "./chromium.ts";
-import type { FigureJson } from "./figure.ts";
+import { type FigureJson, STATIC_WIDTH } from "./figure.ts";
 
 /**
  * The plotly.js bundle on disk: `$ACTLAB_PLOTLY_JS`, else `plotly.js-dist-min` (or
@@ -52,7 +52,7 @@ export function plotlyScriptPath(): string {
 
 /** Options for {@link renderFigureImages}. */
 export interface RenderImageOptions {
-  /** Image width in CSS pixels (default 760). */
+  /** Image width in CSS pixels (default 760, `STATIC_WIDTH`: the width legends are fitted to). */
   width?: number;
   /** Height when the layout gives none (default 450). */
   height?: number;
@@ -101,7 +101,7 @@ export async function renderFigureImages(
       for (const fig of figures) {
         const layout = fig.layout ?? {};
         const height = typeof layout.height === "number" ? layout.height : options.height ?? 450;
-        const width = options.width ?? 760;
+        const width = options.width ?? STATIC_WIDTH;
         const spec = JSON.stringify({
           data: fig.data,
           layout: { ...layout, width, height },

@@ -80,7 +80,10 @@ export class TableView extends DisplayObject {
     return this.#grid.cells.map((r) => [...r]);
   }
 
-  /** An HTML `<table>` (the best row, if any, in bold). */
+  /**
+   * An HTML `<table>` (the best row, if any, in bold) in a box that scrolls sideways when the
+   * table is wider than the page.
+   */
   toHtml(): string {
     const g = this.#grid;
     const th = "padding:4px 10px;border-bottom:2px solid #888;";
@@ -104,8 +107,11 @@ export class TableView extends DisplayObject {
     const more = g.more > 0
       ? `\n<tr><td colspan="${g.columns.length}" style="${td}color:#666">… ${g.more} more rows</td></tr>`
       : "";
-    return `<table class="actlab-table" style="border-collapse:collapse;font-size:13px">` +
-      `${caption}\n<thead><tr>${head}</tr></thead>\n<tbody>\n${body}${more}\n</tbody></table>`;
+    // A table wider than the page scrolls inside its own box instead of widening the page.
+    return `<div class="actlab-table-box" style="overflow-x:auto;max-width:100%">` +
+      `<table class="actlab-table" style="border-collapse:collapse;font-size:13px">` +
+      `${caption}\n<thead><tr>${head}</tr></thead>\n<tbody>\n${body}${more}\n</tbody></table>` +
+      `</div>`;
   }
 
   /** A GitHub-flavoured markdown table. */

@@ -23,6 +23,52 @@ function markdownCell(text: string): Cell {
   return { cell_type: "markdown", metadata: {}, source: text };
 }
 
+/** `digits` significant digits as text; exponent form below 10⁻³; "—" when not finite. */
+function sig(x: number, digits = 4): string {
+  if (!Number.isFinite(x)) return "—";
+  return Math.abs(x) >= 1e-3 || x === 0
+    ? String(Number(x.toPrecision(digits)))
+    : x.toExponential(1);
+}
+
+/** A loss with three decimals (a thousandth of a nat is what sweeps resolve); "—" when unknown. */
+function loss3(x: number): string {
+  return Number.isFinite(x) ? x.toFixed(3) : "—";
+}
+
+/**
+ * The sweep's summary as the report shows it: seven columns with short headers and units that
+ * fit a page, instead of the fifteen raw fields (which stay in the summary CSV).
+ */
+function summaryRows(summary: aq.ColumnTable): Record<string, unknown>[] {
+  const rows = summary.objects() as Record<string, unknown>[];
+  const first = rows[0] ?? {};
+  const baseline = String(first.baseline ?? "baseline");
+  const target = Number(first.target_loss);
+  const stepsHeader = Number.isFinite(target)
+    ? `steps to ≤ ${loss3(target)} (runs)`
+    : "steps to target (runs)";
+  return rows.map((r) => {
+    const n = Number(r.n), diverged = Number(r.diverged), unstable = Number(r.unstable);
+    const runs = [`${n}/${n + diverged}`];
+    if (unstable > 0) runs.push(`${unstable} unstable`);
+    const reached = Number(r.reached_target);
+    const steps = Number(r.steps_to_target);
+    return {
+      activation: r.activation,
+      "runs (done/all)": runs.join(", "),
+      "val loss, nats/char (95% CI)": `${loss3(Number(r.val_loss_mean))} ` +
+        `[${loss3(Number(r.ci95_low))}, ${loss3(Number(r.ci95_high))}]`,
+      [`p vs ${baseline}`]: r.activation === baseline
+        ? "baseline"
+        : sig(Number(r.p_vs_baseline), 2),
+      [stepsHeader]: `${Number.isFinite(steps) ? Math.round(steps) : "—"} (${reached}/${n})`,
+      "ms/step": sig(Number(r.ms_per_step), 3),
+      params: Number.isFinite(Number(r.params)) ? Number(r.params).toLocaleString("en-US") : "—",
+    };
+  });
+}
+
 function outputCell(title: string, shown: Displayable): Cell {
   return {
     cell_type: "code",
@@ -69,19 +115,37 @@ export async function writeSweepReport(
     cells.push(
       outputCell(
         "final validation loss, mean ± 95% CI",
-        convergenceTable(finals, { caption: "Final validation loss (mean ± 95% CI over seeds)" }),
+        convergenceTable(finals, {
+          caption: "Final validation loss in nats/char (mean ± 95% CI over seeds)",
+        }),
       ),
       outputCell(
         "final validation loss with 95% CIs",
-        intervalChart(finals, { value: "loss", title: "Final validation loss (95% CI)" }),
+        intervalChart(finals, {
+          value: "loss",
+          title: "Final validation loss (95% CI)",
+          yTitle: "final validation loss",
+        }),
       ),
       outputCell(
         "validation loss curves",
-        lossCurves(curves, { band: "ci95", title: "Validation loss (mean and 95% CI over seeds)" }),
+        lossCurves(curves, {
+          band: "ci95",
+          title: "Validation loss (mean and 95% CI over seeds)",
+          yTitle: "validation loss",
+        }),
       ),
     );
   }
-  cells.push(outputCell("summary", table(summary)));
+  const baseline = String((summary.objects()[0] as { baseline?: unknown } | undefined)?.baseline);
+  cells.push(outputCell(
+    "summary",
+    table(summaryRows(summary), {
+      caption: `Summary per activation. p: Welch t-test of the final validation loss against ` +
+        `${baseline}; steps to the target loss (the worst mean final loss), averaged over the ` +
+        `runs that reached it. Every field is in the summary CSV beside this page.`,
+    }),
+  ));
   const nb: Notebook = { nbformat: 4, nbformat_minor: 5, metadata: {}, cells };
   const lib = plotlyScriptPath();
   const file = basename(lib);

@@ -14,7 +14,8 @@ import {
   lossCurves,
   outputDistributions,
 } from "../../lib/display/figures.ts";
-import { getActivation } from "../../lib/activations/mod.ts";
+import { getActivation, listActivations } from "../../lib/activations/mod.ts";
+import { liveLossChart } from "../../lib/display/live_chart.ts";
 import { summarize, tQuantile } from "../../lib/display/_stats.ts";
 
 type Trace = { name?: string; x: number[]; y: number[]; xaxis?: string; fill?: string };
@@ -137,4 +138,181 @@ Deno.test("tQuantile() matches published Student-t critical values", () => {
   for (const [df, t] of [[1, 12.7062], [2, 4.3027], [5, 2.5706], [30, 2.0423]]) {
     assertAlmostEquals(tQuantile(0.975, df), t, 1e-4);
   }
+});
+
+type Styled = Trace & { line?: { color: string; dash: string }; showlegend?: boolean };
+type Axis = { title?: { text: string }; range?: number[]; domain?: number[] };
+const layoutOf = (fig: { toJSON(): { layout: Record<string, unknown> } }) =>
+  fig.toJSON().layout as Record<string, Axis> & { annotations?: { text: string }[] };
+
+/** The `color dash` of every trace shown in the legend. */
+const legendStyles = (fig: { toJSON(): { data: unknown[] } }) =>
+  (traces(fig) as Styled[]).filter((t) => t.showlegend !== false).map((t) =>
+    `${t.line!.color} ${t.line!.dash}`
+  );
+
+const ELEVEN = [
+  "relu",
+  "gelu",
+  "gelu_tanh",
+  "silu",
+  "mish",
+  "elu",
+  "relu2",
+  "reglu",
+  "geglu",
+  "swiglu",
+  "quick_gelu",
+];
+
+/** Rows of a sweep: activation k ends at 1.5 + 0.01·k, all start near 4.2. */
+function sweepRows(acts: readonly string[], steps = 2000) {
+  const rows = [];
+  for (const [k, activation] of acts.entries()) {
+    for (const seed of [0, 1, 2]) {
+      for (let step = 0; step <= steps; step += 100) {
+        const loss = 1.5 + 0.01 * k * (1 - Math.exp(-step / 800)) +
+          2.7 * Math.exp(-step / 300) + 0.002 * seed;
+        rows.push({ activation, seed, step, loss });
+      }
+    }
+  }
+  return rows;
+}
+
+Deno.test("activationCurves() gives 21 activations pairwise different colour-and-dash styles", () => {
+  const names = listActivations({ kind: "unary" }).map((d) => d.name);
+  assert(names.length >= 21, `${names.length} unary activations`);
+  const fig = activationCurves(names.slice(0, 21));
+  const styles = legendStyles(fig);
+  assertEquals(styles.length, 21);
+  assertEquals(new Set(styles).size, 21, styles.join("; "));
+  // Each derivative is drawn in its function's style.
+  const all = traces(fig) as Styled[];
+  for (let i = 0; i < all.length; i += 2) assertEquals(all[i + 1].line, all[i].line);
+});
+
+Deno.test("lossCurves() gives 11 activations pairwise different colour-and-dash styles", () => {
+  const styles = legendStyles(lossCurves(sweepRows(ELEVEN)));
+  assertEquals(styles.length, 11);
+  assertEquals(new Set(styles).size, 11, styles.join("; "));
+});
+
+Deno.test("loss axes are titled in nats per character and step axes as training steps", () => {
+  const rows = sweepRows(["relu", "gelu"]);
+  const plain = layoutOf(lossCurves(rows));
+  assertEquals(plain.yaxis.title!.text, "loss (nats/char)");
+  assertEquals(plain.xaxis.title!.text, "training step");
+  const named = layoutOf(lossCurves(rows, { yTitle: "val loss" }));
+  assertEquals(named.yaxis.title!.text, "val loss (nats/char)");
+  const own = layoutOf(lossCurves(rows, { yTitle: "val loss (bits/char)" }));
+  assertEquals(own.yaxis.title!.text, "val loss (bits/char)");
+  const mse = layoutOf(lossCurves(rows, { yTitle: "training loss", unit: "" }));
+  assertEquals(mse.yaxis.title!.text, "training loss");
+  const zoomed = layoutOf(lossCurves(sweepRows(ELEVEN), { yTitle: "val loss" }));
+  assertEquals(zoomed.yaxis2.title!.text, "val loss (nats/char)");
+  assertEquals(zoomed.xaxis2.title!.text, "training step");
+  const finals = [{ activation: "relu", val_loss: 1.7 }, { activation: "gelu", val_loss: 1.6 }];
+  const interval = layoutOf(intervalChart(finals, { value: "val_loss" }));
+  assertEquals(interval.yaxis.title!.text, "val_loss (nats/char)");
+  assertEquals(interval.xaxis.title!.text, "activation");
+  const mseChart = layoutOf(intervalChart(finals, { value: "val_loss", yTitle: "validation MSE" }));
+  assertEquals(mseChart.yaxis.title!.text, "validation MSE");
+  const curves = layoutOf(activationCurves(["relu", "gelu"]));
+  assertEquals(
+    [curves.xaxis, curves.yaxis, curves.xaxis2, curves.yaxis2].map((a) => a.title!.text),
+    ["x", "f(x)", "x", "f′(x)"],
+  );
+  const chart = liveLossChart({ show: false });
+  chart.push("relu", 0, 3);
+  const live = layoutOf(chart.figure());
+  assertEquals([live.xaxis.title!.text, live.yaxis.title!.text], [
+    "training step",
+    "loss (nats/char)",
+  ]);
+});
+
+Deno.test("lossCurves() with more than 5 curves adds a panel zoomed on the last 30 % of steps", () => {
+  const fig = lossCurves(sweepRows(ELEVEN));
+  const layout = layoutOf(fig);
+  assertEquals(layout.xaxis2.range, [1400, 2000]);
+  const zoom = (traces(fig) as Styled[]).filter((t) => t.xaxis === "x2");
+  assertEquals(zoom.length, 11);
+  // The panel starts one point before the window, so each line enters at the left edge.
+  assertEquals(zoom[0].x[0], 1300);
+  // Its y range holds every mean inside the window and none of the early losses near 4.2.
+  const inside = zoom.flatMap((t) => t.y.filter((_, i) => t.x[i] >= 1400));
+  const [lo, hi] = layout.yaxis2.range!;
+  assert(lo <= Math.min(...inside) && hi >= Math.max(...inside), `[${lo}, ${hi}]`);
+  assert(hi < 1.8, `zoom top ${hi}`);
+  assert(hi - lo < 0.25, `zoom span ${hi - lo} against 2.7 for the whole run`);
+  assertStringIncludes(String(fig), "zoom: step ≥ 1400");
+  // Five curves or fewer: one panel, unless asked; a fraction sets the window.
+  assertEquals(layoutOf(lossCurves(sweepRows(ELEVEN.slice(0, 5)))).xaxis2, undefined);
+  assertEquals(layoutOf(lossCurves(sweepRows(ELEVEN), { zoom: false })).xaxis2, undefined);
+  const half = layoutOf(lossCurves(sweepRows(ELEVEN.slice(0, 2)), { zoom: 0.5 }));
+  assertEquals(half.xaxis2.range, [1000, 2000]);
+  assertThrows(() => lossCurves(sweepRows(["relu"]), { zoom: 1.5 }), RangeError, "fraction");
+});
+
+Deno.test("lossCurves() lets a far-off curve leave the zoom panel and names it there", () => {
+  const rows = sweepRows(ELEVEN).map((r) =>
+    r.activation === "relu2" ? { ...r, loss: r.loss + r.step / 2000 } : r
+  );
+  const fig = lossCurves(rows, { yTitle: "val loss (bits/char)" });
+  const layout = layoutOf(fig);
+  const [, hi] = layout.yaxis2.range!;
+  assert(hi < 1.8, `zoom top ${hi}: relu2 near 2.5 is off the scale`);
+  assertEquals(layout.annotations!.map((a) => a.text).filter((t) => t.includes("off scale")), [
+    "final 30% of steps (means) · off scale: relu2 ↑",
+  ]);
+  assertEquals(layout.yaxis2.title!.text, "val loss (bits/char)");
+  const diff = layoutOf(lossCurves(rows, { yTitle: "val loss (bits/char)", baseline: "gelu" }));
+  assertEquals(diff.yaxis3.title!.text, "Δ val loss (bits/char)");
+});
+
+Deno.test("lossCurves() with a baseline draws each mean minus the baseline's, with a zero line", () => {
+  const rows = sweepRows(["relu", "gelu", "silu"]);
+  const fig = lossCurves(rows, { baseline: "gelu" });
+  const layout = layoutOf(fig);
+  const diff = (traces(fig) as Styled[]).filter((t) => t.xaxis === "x2");
+  assertEquals(diff.map((t) => t.name), ["relu", "gelu", "silu"]);
+  assertEquals(layout.xaxis2.range, [1400, 2000]);
+  assert(diff[1].y.every((v) => v === 0), "the baseline is the zero line");
+  // silu − gelu = 0.01·(1 − e^(−step/800)) at every step (the seed offsets cancel).
+  diff[2].x.forEach((step, i) =>
+    assertAlmostEquals(diff[2].y[i], 0.01 * (1 - Math.exp(-step / 800)), 1e-5)
+  );
+  assertEquals(layout.yaxis2.title!.text, "Δ loss (nats/char)");
+  assertStringIncludes(
+    String(fig),
+    "silu           3 seeds, 21 points, final loss 1.524 [1.522, 1.526] at step 2000; Δ gelu +0.009179",
+  );
+  assertThrows(() => lossCurves(rows, { baseline: "tanh" }), Error, "relu, gelu, silu");
+});
+
+Deno.test("activationCurves() keeps GELU's dip in view next to relu², whose tail runs off scale", () => {
+  const fig = activationCurves(["relu", "gelu", "silu", "mish", "elu", "relu2"]);
+  const layout = layoutOf(fig);
+  const [lo, hi] = layout.yaxis.range!;
+  const gelu = getActivation("gelu");
+  if (gelu.kind !== "unary") throw new Error("gelu is unary");
+  const dip = gelu.reference(-0.7518); // the minimum, ≈ −0.1700
+  assertAlmostEquals(dip, -0.17, 1e-3);
+  assert(lo < dip && lo >= -1.3, `bottom ${lo} shows the dip and elu's −1 without waste`);
+  assert(hi >= 4 && hi < 5, `top ${hi}: relu reaches 4 at x = 4, relu² 16 is cut off`);
+  // The dip spans at least 3 % of the axis (it was 1 % with relu² in full).
+  assert(0.17 / (hi - lo) > 0.03);
+  const notes = (layout.annotations ?? []).map((a) => a.text);
+  assertEquals(notes, ["off scale: relu2 ↑", "off scale: relu2 ↑"]);
+  // The derivative panel shows GELU's negative slope below x ≈ −0.75 (min ≈ −0.129).
+  const [dlo, dhi] = layout.yaxis2.range!;
+  assert(dlo < -0.129 && dhi < 1.5, `f′ range [${dlo}, ${dhi}]`);
+  // "all" shows every curve whole; a range is taken as given.
+  assertEquals(
+    layoutOf(activationCurves(["gelu", "relu2"], { yRange: "all" })).yaxis.range,
+    undefined,
+  );
+  const set = layoutOf(activationCurves(["gelu"], { yRange: [-0.5, 2], derivatives: false }));
+  assertEquals(set.yaxis.range, [-0.5, 2]);
 });
