@@ -78,7 +78,7 @@ Deno.test("deno task demo, sweep and notebooks --help show each flag's default",
   assertStringIncludes(sweep.get("engine")!, "(default: ort)");
   assertStringIncludes(sweep.get("shard")!, "counted from 0");
   const merge = flagLines((await cli("sweep", "merge", "--help")).stdout);
-  assertStringIncludes(merge.get("out")!, "(default: the first DIR)");
+  assertStringIncludes(merge.get("out")!, "(default: <first DIR>-merged)");
   const notebooks = flagLines((await cli("notebooks", "--help")).stdout);
   assertStringIncludes(notebooks.get("timeout")!, "(default: 600)");
   assertStringIncludes(notebooks.get("out")!, "(default: .out/notebooks)");

@@ -2,7 +2,7 @@
  * `deno task sweep` end to end on Tiny Shakespeare (tiny preset, a few steps): table, files,
  * resume, shards and merge. Needs the dataset: ACTLAB_DATA_DIR (CI points it at ../shared/datasets).
  */
-import { assert, assertEquals, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
 
 const cli = new URL("../../cli/sweep.ts", import.meta.url).pathname;
 const dataDir = Deno.env.get("ACTLAB_DATA_DIR") ??
@@ -46,9 +46,10 @@ Deno.test({
     try {
       const a = await run(...small, "--activations", "relu,swiglu", "--seeds", "2", "--out", out);
       assertEquals(a.code, 0, a.stderr);
-      assertStringIncludes(a.stdout, "| relu | 2 |");
-      assertStringIncludes(a.stdout, "| swiglu | 2 |");
-      assertStringIncludes(a.stdout, "p vs relu");
+      assertMatch(a.stdout, /^relu\s+2\s+\d\.\d{4} ± \d\.\d{4}\s+\(baseline\)/m);
+      assertMatch(a.stdout, /^swiglu\s+2\s+\d\.\d{4} ± \d\.\d{4}\s+[+-]\d\.\d{4} \[/m);
+      assertStringIncludes(a.stdout, "p paired: paired t-test");
+      assertStringIncludes(a.stdout, "Δ vs relu [95% CI]");
       assert((await Deno.readTextFile(`${out}/summary.csv`)).startsWith("activation,n,"));
       const page = await Deno.readTextFile(`${out}/report.html`);
       assertEquals((page.match(/Plotly.newPlot/g) ?? []).length, 2, "two Plotly figures");
@@ -85,12 +86,15 @@ Deno.test({
         );
         assertEquals(r.code, 0, r.stderr);
       }
-      const m = await run("merge", ...dirs);
+      const m = await run("merge", ...dirs, "--markdown");
       assertEquals(m.code, 0, m.stderr);
-      assertStringIncludes(m.stdout, "| relu | 1 |");
-      assertStringIncludes(m.stdout, "| gelu | 1 |");
+      assertMatch(m.stdout, /^\| relu \| 1 \| \*{0,2}\d\.\d{4} ± –/m);
+      assertMatch(m.stdout, /^\| gelu \| 1 \| /m);
+      const merged = (await Deno.readTextFile(`${dirs[0]}-merged/trials.jsonl`)).trim();
+      assertEquals(merged.split("\n").length, 2);
     } finally {
       for (const d of dirs) await Deno.remove(d, { recursive: true });
+      await Deno.remove(`${dirs[0]}-merged`, { recursive: true }).catch(() => {});
     }
   },
 });
