@@ -36,8 +36,12 @@ function loss3(x: number): string {
   return Number.isFinite(x) ? x.toFixed(3) : "—";
 }
 
+function signed(x: number): string {
+  return Number.isFinite(x) ? `${x >= 0 ? "+" : ""}${x.toFixed(3)}` : "—";
+}
+
 /**
- * The sweep's summary as the report shows it: seven columns with short headers and units that
+ * The sweep's summary as the report shows it: eight columns with short headers and units that
  * fit a page, instead of the fifteen raw fields (which stay in the summary CSV).
  */
 function summaryRows(summary: aq.ColumnTable): Record<string, unknown>[] {
@@ -59,9 +63,14 @@ function summaryRows(summary: aq.ColumnTable): Record<string, unknown>[] {
       "runs (done/all)": runs.join(", "),
       "val loss, nats/char (95% CI)": `${loss3(Number(r.val_loss_mean))} ` +
         `[${loss3(Number(r.ci95_low))}, ${loss3(Number(r.ci95_high))}]`,
-      [`p vs ${baseline}`]: r.activation === baseline
+      [`Δ vs ${baseline}, nats/char (95% CI)`]: r.activation === baseline
         ? "baseline"
-        : sig(Number(r.p_vs_baseline), 2),
+        : `${signed(Number(r.diff_mean))} [${signed(Number(r.diff_ci95_low))}, ${
+          signed(Number(r.diff_ci95_high))
+        }]`,
+      "p (paired / Holm)": r.activation === baseline
+        ? "—"
+        : `${sig(Number(r.p_paired), 2)} / ${sig(Number(r.p_holm), 2)}`,
       [stepsHeader]: `${Number.isFinite(steps) ? Math.round(steps) : "—"} (${reached}/${n})`,
       "ms/step": sig(Number(r.ms_per_step), 3),
       params: Number.isFinite(Number(r.params)) ? Number(r.params).toLocaleString("en-US") : "—",
@@ -141,9 +150,11 @@ export async function writeSweepReport(
   cells.push(outputCell(
     "summary",
     table(summaryRows(summary), {
-      caption: `Summary per activation. p: Welch t-test of the final validation loss against ` +
-        `${baseline}; steps to the target loss (the worst mean final loss), averaged over the ` +
-        `runs that reached it. Every field is in the summary CSV beside this page.`,
+      caption: `Summary per activation. Δ: mean per-seed difference of the final validation ` +
+        `loss from ${baseline} (negative = lower), paired by seed; p: paired t-test, and Holm-` +
+        `adjusted across the activations; steps to the target loss (the worst mean final loss), ` +
+        `averaged over the runs that reached it. Every field (Welch's unpaired p, the minimum ` +
+        `detectable difference, eval tokens) is in the summary CSV beside this page.`,
     }),
   ));
   const nb: Notebook = { nbformat: 4, nbformat_minor: 5, metadata: {}, cells };

@@ -74,7 +74,8 @@ Deno.test({
     const page = await writeSweepReport(out, trials, summarizeTrials(trials), SETTINGS);
     const html = await Deno.readTextFile(page);
     assertStringIncludes(html, "val loss, nats/char (95% CI)");
-    assertStringIncludes(html, "p vs gelu");
+    assertStringIncludes(html, "Δ vs gelu, nats/char (95% CI)");
+    assertStringIncludes(html, "p (paired / Holm)");
     assertStringIncludes(html, "loss (nats/char)");
     const browser = await launchChromium();
     try {
