@@ -39,21 +39,31 @@ const traits = (d: ReturnType<typeof getActivation>) =>
 
 async function run({ values }: Parsed<typeof FLAGS>): Promise<number> {
   console.log("actlab: activation functions\n");
-  console.log(
-    `${pad("name", 14)}${pad("kind", 7)}${pad("f(-1)", 13)}${pad("f'(-1)", 13)}` +
-      `${pad("fused on", 10)}${pad("aliases", 30)}properties`,
-  );
-  for (const d of listActivations()) {
+  // Every column as wide as its widest cell; numbers right-aligned with 6 decimals.
+  const num = (x: number) =>
+    x === 0 ? "0" : Math.abs(x) >= 1e-3 && Math.abs(x) < 1e4 ? x.toFixed(6) : x.toExponential(5);
+  const head = ["name", "kind", "f(-1)", "f'(-1)", "fused on", "aliases", "properties"];
+  const rows = listActivations().map((d) => {
     const f = d.kind === "unary" ? d.reference(-1) : d.reference(-1, 1);
     const df = d.kind === "unary" ? d.derivative(-1) : d.derivative(-1, 1)[0];
-    console.log(
-      `${pad(d.name, 14)}${pad(d.kind, 7)}${pad(f.toPrecision(7), 13)}${
-        pad(df.toPrecision(7), 13)
-      }` +
-        `${pad(fusedBackends(d.name).join(",") || "-", 10)}` +
-        `${pad((d.aliases ?? []).slice(0, 2).join(", "), 30)}${traits(d)}`,
-    );
-  }
+    return [
+      d.name,
+      d.kind,
+      num(f),
+      num(df),
+      fusedBackends(d.name).join(",") || "-",
+      (d.aliases ?? []).slice(0, 2).join(", "),
+      traits(d),
+    ];
+  });
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const right = new Set([2, 3]);
+  const line = (r: string[]) =>
+    r.map((c, i) =>
+      i === r.length - 1 ? c : right.has(i) ? c.padStart(widths[i]) : c.padEnd(widths[i])
+    ).join("  ");
+  console.log(line(head));
+  for (const r of rows) console.log(line(r));
   console.log("(gated: f(gate = -1, value = 1) and ∂f/∂gate)\n");
 
   const engine = await initEngine({ backend: values.backend });
