@@ -6,7 +6,8 @@ their order come from the registry (asked through Deno): a built-in without a de
 or a definition the registry does not have, stops the script with the name.
 Run: /usr/bin/python3 tools/golden_activations.py > tests/activations/golden.json
 
-Output: {"unary": {name: {"limits": [f(-inf), f(+inf)], "points": [[x, f, f'], ...]}},
+Output: {"unary": {name: {"limits": [f(-inf), f(+inf)], "dlimits": [f'(-inf), f'(+inf)],
+                          "points": [[x, f, f'], ...]}},
          "gated": {name: [[gate, value, f, df/dgate, df/dvalue], ...]}}, numbers as strings
 (25 digits; "Infinity" where the limit is infinite).
 """
@@ -35,6 +36,15 @@ def Phi(x):
     return mp.ncdf(x)
 
 
+LAPLACE_MU = mp.mpf("0.707107")  # Hugging Face's LaplaceActivation defaults
+LAPLACE_SIGMA = mp.mpf("0.282095")
+
+
+def laplace(x):
+    # 0.5(1 + erf(w)) = 0.5 erfc(-w): the erfc form keeps the lower tail (1e-164 at x = -7)
+    return mp.erfc(-(x - LAPLACE_MU) / (LAPLACE_SIGMA * mp.sqrt(2))) / 2
+
+
 UNARY = {
     "identity": lambda x: x,
     "relu": lambda x: max(x, 0),
@@ -51,11 +61,16 @@ UNARY = {
     "hardswish": lambda x: x * min(max(x + 3, 0), 6) / 6,
     "hardsigmoid": lambda x: min(max(x + 3, 0), 6) / 6,
     "softplus": sp,
+    "squareplus": lambda x: (x + mp.sqrt(x**2 + 4)) / 2,
+    "sparse_plus": lambda x: mp.mpf(0) if x <= -1 else x if x >= 1 else (x + 1) ** 2 / 4,
     "sigmoid": sig,
+    "log_sigmoid": lambda x: -mp.log1p(mp.exp(-x)),
+    "laplace": laplace,
     "tanh": mp.tanh,
     "softsign": lambda x: x / (1 + abs(x)),
     "hardtanh": lambda x: min(max(x, -1), 1),
     "relu2": lambda x: max(x, 0) ** 2,
+    "leaky_relu2": lambda x: (x if x > 0 else mp.mpf("0.5") * x) ** 2,
     "relu6_2": lambda x: min(max(x, 0), 6) ** 2,
 }
 
@@ -92,6 +107,13 @@ def registry_names():
     return json.loads(out.stdout)
 
 
+def limit(y):
+    """A value at x = +-HUGE as the limit it stands for: 0 below 1e-40, +-inf above 1e40."""
+    if abs(y) < mp.mpf(10) ** -40:
+        return "0" if y >= 0 else "-0"
+    return num(y)
+
+
 def num(y):
     if abs(y) > 1e40:
         return "Infinity" if y > 0 else "-Infinity"
@@ -118,7 +140,11 @@ for name in names["unary"]:
     for p in POINTS:
         x = mp.mpf(float(p))  # the float64 the test passes in, exactly
         rows.append([float(x), num(f(x)), num(mp.diff(f, x))])
-    unary[name] = {"limits": [num(f(-HUGE)), num(f(HUGE))], "points": rows}
+    unary[name] = {
+        "limits": [limit(f(-HUGE)), limit(f(HUGE))],
+        "dlimits": [limit(mp.diff(f, -HUGE)), limit(mp.diff(f, HUGE))],
+        "points": rows,
+    }
 
 gated = {}
 for name in names["gated"]:

@@ -24,9 +24,20 @@ export {
   unregisterActivation,
 } from "./registry.ts";
 export type { UserGatedActivation, UserUnaryActivation } from "./registry.ts";
+export { ActivationProbeError, checkActivation } from "./probe.ts";
+export type { OnnxRunner, ProbePart, ProbePoint, ProbeReport } from "./probe.ts";
 export { gatedFrom } from "./_build.ts";
 export type { BuiltUnary } from "./_build.ts";
-export { celu, elu, GELU_TANH_CUBIC, geluTanhWith, leakyRelu, QUICK_GELU_BETA } from "./unary.ts";
+export {
+  celu,
+  elu,
+  GELU_TANH_CUBIC,
+  geluTanhWith,
+  leakyRelu,
+  leakyRelu2,
+  QUICK_GELU_BETA,
+  squareplus,
+} from "./unary.ts";
 export { erf, erfc, normalCdf, normalPdf, sigmoid, softplus } from "./_math.ts";
 export { accuracyGrid, derivativeCheck, measureAccuracy, scaledError } from "./accuracy.ts";
 export type { AccuracyReport, ErrorPoint } from "./accuracy.ts";

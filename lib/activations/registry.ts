@@ -9,6 +9,7 @@ import { defineGated, defineUnary, gatedFrom } from "./_build.ts";
 import { unregisterFused } from "./_fused.ts";
 import { BUILTIN_GATED } from "./gated.ts";
 import { BUILTIN_UNARY } from "./unary.ts";
+import { probeDefinition } from "./probe.ts";
 import type {
   ActivationDef,
   ActivationKind,
@@ -370,6 +371,17 @@ function toDefinition(user: UserUnaryActivation | UserGatedActivation): Activati
  * Registers a user activation so the GPT, sweeps and plots accept it like a built-in.
  * A name or alias already taken throws unless `override` is set (which replaces the old entry).
  *
+ * Before accepting it, the definition is probed at x ∈ {−3, −1, −0.5, 0, 0.5, 1, 3} (gated: those
+ * gates × values {−2, 0.5, 3}): `reference` must be finite there, `derivative` must match a
+ * finite difference of `reference`, `apply` must return a float32 tensor of its input's shape
+ * within 1e-4 of `reference` with a tfjs gradient within 1e-4 of `derivative`, and `onnx`
+ * (evaluated op by op in float64) must match `reference`. A part that disagrees throws an
+ * `ActivationProbeError` naming the part, the point, both values and the fix. `apply` runs
+ * once, on the active tfjs backend when it reads synchronously (cpu, wasm, tensorflow) and
+ * otherwise on tfjs's cpu backend; `checkActivation()` probes on any backend, and can run the
+ * lowering in ONNX Runtime. `override` does not skip the probe; `probe: false` does, for tests
+ * that register a definition that is wrong on purpose (a failure path).
+ *
  * @example
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
@@ -384,7 +396,15 @@ function toDefinition(user: UserUnaryActivation | UserGatedActivation): Activati
  */
 export function registerActivation(
   activation: UserUnaryActivation | UserGatedActivation | ActivationDef,
-  options: { override?: boolean } = {},
+  options: {
+    /** Replace an activation of the same name or alias (the probe still runs). */
+    override?: boolean;
+    /**
+     * `false` registers the definition unprobed: only for tests of failure paths, whose
+     * definition is wrong on purpose (a NaN reference to make training diverge, say).
+     */
+    probe?: boolean;
+  } = {},
 ): ActivationDef {
   const def = isFullDefinition(activation) ? activation : toDefinition(activation);
   const taken = [def.name, ...(def.aliases ?? []).map(normalizeActivationName)]
@@ -396,6 +416,7 @@ export function registerActivation(
         ` Pass { override: true } to replace it, or choose another name.`,
     );
   }
+  if (options.probe !== false) probeDefinition(def);
   for (const n of taken) remove(lookup.get(n) as string);
   add(def);
   return def;

@@ -18,7 +18,7 @@ import { registerCpuKernels } from "./_fused_cpu.ts";
 import { registerWasmKernels } from "./_fused_wasm.ts";
 import { registerWebgpuKernels } from "./_fused_webgpu.ts";
 import type { BuiltUnary } from "./_build.ts";
-import { gateProduct as gateProduct64, sigmoid, softplus, SQRT_2_OVER_PI } from "./_math.ts";
+import { sigmoid, softplus, SQRT_2_OVER_PI } from "./_math.ts";
 import type { ActivationParams, ActivationProperties, OnnxBuilder } from "./types.ts";
 
 const SMOOTH_SELF_GATED: ActivationProperties = {
@@ -298,6 +298,7 @@ export function geluTanhWith(params: ActivationParams = GELU_TANH_DEFAULTS): Bui
         "gelu_approx",
         "approximate_gelu",
         "gelu_approximate",
+        "gelu_accurate", // HF's AccurateGELUActivation: the same tanh form, √(2/π) computed
       ]
       : [],
     description: standard
@@ -368,15 +369,27 @@ export const silu: BuiltUnary = defineUnary({
 });
 
 /**
- * tanh(softplus(x)) = n/(n + 2) with n = eˣ(eˣ + 2): exact in the lower tail (where
- * log(1 + eˣ) loses eˣ to rounding), and 1 above x = 20 where n would overflow.
+ * Mish written with sigmoids only. With s = σ(x) and q = σ(−x): 1 + eˣ = 1/q, so
+ * t = tanh(softplus(x)) = (1 − q²)/(1 + q²) = s(1 + q)/(1 + q²), free of the cancellation of
+ * 1 − q² in the lower tail, and 1 − t² = 4q²/(1 + q²)², free of it in the upper tail. Every term
+ * is finite at ±∞, and the products with x are gates: at x = −∞, x·s is the limit 0 (not ∞·0).
  */
-function tanhSoftplus(x: tf.Tensor): tf.Tensor {
-  return tf.tidy(() => {
-    const e = tf.exp(tf.minimum(x, 20));
-    const n = tf.mul(e, tf.add(e, 2));
-    return tf.where(tf.greater(x, 20), tf.onesLike(x), tf.div(n, tf.add(n, 2)));
-  });
+const MISH: UnaryMath = {
+  // f = x·t
+  f: (m, x) => m.gate(x, mishTanhSoftplus(m, x)),
+  // f′ = t + x·σ(x)·(1 − t²)
+  df: (m, x) => {
+    const q = m.sigmoid(m.mul(m.c(-1), x));
+    const r = m.div(m.c(2), m.add(m.c(1), m.mul(q, q)));
+    const slope = m.mul(m.mul(q, q), m.mul(r, r)); // 1 − t² = (2q/(1 + q²))²
+    return m.add(mishTanhSoftplus(m, x), m.gate(m.gate(x, m.sigmoid(x)), slope));
+  },
+};
+
+/** tanh(softplus(x)) = σ(x)(1 + σ(−x))/(1 + σ(−x)²). */
+function mishTanhSoftplus<T>(m: Algebra<T>, x: T): T {
+  const q = m.sigmoid(m.mul(m.c(-1), x));
+  return m.div(m.mul(m.sigmoid(x), m.add(m.c(1), q)), m.add(m.c(1), m.mul(q, q)));
 }
 
 /** Mish: x·tanh(softplus(x)). */
@@ -386,16 +399,7 @@ export const mish: BuiltUnary = defineUnary({
   formula: String.raw`x\,\tanh(\ln(1 + e^x))`,
   properties: SMOOTH_SELF_GATED,
   source: "Misra 2019",
-  reference: (x) => gateProduct64(x, Math.tanh(softplus(x))),
-  derivative: (x) => {
-    const t = Math.tanh(softplus(x));
-    return t + gateProduct64(gateProduct64(x, sigmoid(x)), 1 - t * t);
-  },
-  forward: (x) => gateProduct(x, tanhSoftplus(x)),
-  gradient: (x) => {
-    const t = tanhSoftplus(x);
-    return tf.add(t, gateProduct(tf.mul(x, tf.sigmoid(x)), tf.sub(1, tf.square(t))));
-  },
+  math: MISH,
   onnx: (g, x) => g.op("Mish", [x]),
 });
 
@@ -457,6 +461,117 @@ export const softplusAct: BuiltUnary = defineUnary({
   onnx: (g, x) => g.op("Softplus", [x]),
 });
 
+/** A finite stand-in for ±∞ in ONNX lowerings, so x − x-like steps never meet ∞ − ∞. */
+const ONNX_BIG = 1e30;
+
+/**
+ * |x| as ONNX nodes, `2·relu(x) − x` of x clipped to ±1e30: its gradient rule gives −1 at
+ * x = 0, the left-hand slope, matching Relu's rule (relu′(0) = 0); a lowering that adds
+ * relu(x) and a function of |x| then differentiates to the true (smooth) slope at 0, where Abs's
+ * rule (sign(0) = 0) would mix conventions.
+ */
+function absLeft(g: OnnxBuilder, x: string): string {
+  const xc = g.op("Clip", [x, g.constant(-ONNX_BIG), g.constant(ONNX_BIG)]);
+  return g.op("Sub", [g.op("Mul", [g.op("Relu", [xc]), g.constant(2)]), xc]);
+}
+
+const SQUAREPLUS_DEFAULTS = { b: 4 };
+
+/**
+ * Squareplus: (x + √(x² + b))/2, b = 4 by default (JAX, Keras). Computed as
+ * relu(x) + (b/2)/(√(x² + b) + |x|), the same value without the cancellation of x + √(x² + b)
+ * for negative x.
+ *
+ * @example
+ * ```ts
+ * import { squareplus } from "@actlab/actlab/activations";
+ * squareplus().reference(0); // 1 (√b/2)
+ * squareplus({ b: 1 }).name; // "squareplus(b=1)"
+ * ```
+ */
+export function squareplus(params: ActivationParams = SQUAREPLUS_DEFAULTS): BuiltUnary {
+  checkParams("squareplus", params, SQUAREPLUS_DEFAULTS);
+  const { b } = { ...SQUAREPLUS_DEFAULTS, ...params };
+  if (!(b > 0)) throw new Error(`squareplus: b must be positive, got ${b}.`);
+  const half = b / 2;
+  // f = relu(x) + (b/2)/(s + |x|),  f′ = (1 + x/s)/2 = 1 − t (x ≥ 0) or t (x < 0),
+  // t = (b/2)/(s·(s + |x|)), s = √(x² + b)
+  const s = (x: number) => Math.sqrt(x * x + b);
+  const t = (x: number) => half / (s(x) * (s(x) + Math.abs(x)));
+  const sTensor = (x: tf.Tensor) => tf.sqrt(tf.add(tf.square(x), b));
+  return defineUnary({
+    name: paramName("squareplus", { b }, SQUAREPLUS_DEFAULTS),
+    aliases: b === SQUAREPLUS_DEFAULTS.b ? ["square_plus"] : [],
+    description: `Algebraic softplus (x + √(x² + ${b}))/2: smooth ReLU without exp or log.`,
+    formula: String.raw`\tfrac{1}{2}\left(x + \sqrt{x^2 + ${b}}\right)`,
+    properties: {
+      boundedBelow: true,
+      boundedAbove: false,
+      monotonic: true,
+      smooth: true,
+      selfGated: false,
+      sparse: false,
+    },
+    source: "Barron 2021",
+    params: { b },
+    withParams: (p) => squareplus({ b, ...p }),
+    reference: (x) => Math.max(0, x) + half / (s(x) + Math.abs(x)),
+    derivative: (x) => (x >= 0 ? 1 - t(x) : t(x)),
+    forward: (x) => tf.add(tf.relu(x), tf.div(half, tf.add(sTensor(x), tf.abs(x)))),
+    gradient: (x) => {
+      const tx = tf.div(half, tf.mul(sTensor(x), tf.add(sTensor(x), tf.abs(x))));
+      return tf.where(tf.greaterEqual(x, 0), tf.sub(1, tx), tx);
+    },
+    onnx: (g, x) => {
+      const root = g.op("Sqrt", [g.op("Add", [g.op("Mul", [x, x]), g.constant(b)])]);
+      const tail = g.op("Div", [g.constant(half), g.op("Add", [root, absLeft(g, x)])]);
+      return g.op("Add", [g.op("Relu", [x]), tail]);
+    },
+  });
+}
+
+/**
+ * Sparse plus: 0 for x ≤ −1, (x + 1)²/4 on (−1, 1), x for x ≥ 1 (JAX, Keras): softplus's
+ * piecewise-quadratic twin, exactly zero below −1 and continuously differentiable.
+ */
+export const sparsePlus: BuiltUnary = defineUnary({
+  name: "sparse_plus",
+  aliases: ["sparseplus"],
+  description: "Piecewise-quadratic softplus: exactly 0 below −1, x above 1, C¹ in between.",
+  formula: String
+    .raw`\begin{cases} 0 & x \le -1 \\ \tfrac14 (x + 1)^2 & -1 < x < 1 \\ x & x \ge 1 \end{cases}`,
+  properties: {
+    boundedBelow: true,
+    boundedAbove: false,
+    monotonic: true,
+    smooth: true,
+    selfGated: false,
+    sparse: true,
+  },
+  source: "JAX and Keras sparse_plus",
+  kinks: [-1, 1],
+  // f′ = clip((x + 1)/2, 0, 1), continuous; f″ jumps at ±1
+  reference: (x) => (x <= -1 ? 0 : x >= 1 ? x : (x + 1) * (x + 1) / 4),
+  derivative: (x) => (x <= -1 ? 0 : x >= 1 ? 1 : (x + 1) / 2),
+  forward: (x) =>
+    keepNaN(
+      x,
+      tf.where(
+        tf.greaterEqual(x, 1),
+        x,
+        tf.where(tf.greater(x, -1), tf.div(tf.square(tf.add(x, 1)), 4), tf.zerosLike(x)),
+      ),
+    ),
+  gradient: (x) => keepNaN(x, tf.clipByValue(tf.div(tf.add(x, 1), 2), 0, 1)),
+  // h = clip((x + 1)/2, 0, 1), u = relu(x + 1): f = h·(u − h). Its rule-by-rule gradient
+  // h′(u − 2h) + h·u′ is right at the kinks whichever side the masks take (u − 2h = 0 at ±1).
+  onnx: (g, x) => {
+    const x1 = g.op("Add", [x, g.constant(1)]);
+    const h = g.op("Clip", [g.op("Mul", [x1, g.constant(0.5)]), g.constant(0), g.constant(1)]);
+    return g.op("Mul", [h, g.op("Sub", [g.op("Relu", [x1]), h])]);
+  },
+});
+
 /** Logistic sigmoid 1/(1 + e^(−x)). */
 export const sigmoidAct: BuiltUnary = defineUnary({
   name: "sigmoid",
@@ -479,6 +594,70 @@ export const sigmoidAct: BuiltUnary = defineUnary({
     return tf.mul(s, tf.sub(1, s));
   },
   onnx: sigmoidOnnx,
+});
+
+/** Log-sigmoid: log σ(x) = −softplus(−x), computed as min(x, 0) − log1p(e^(−|x|)). */
+export const logSigmoid: BuiltUnary = defineUnary({
+  name: "log_sigmoid",
+  aliases: ["logsigmoid"],
+  description: "log σ(x) = −softplus(−x): x for x ≪ 0, up to 0 from below; never positive.",
+  formula: String.raw`\log \sigma(x) = -\ln(1 + e^{-x})`,
+  properties: {
+    boundedBelow: false,
+    boundedAbove: true,
+    monotonic: true,
+    smooth: true,
+    selfGated: false,
+    sparse: false,
+  },
+  source: "PyTorch LogSigmoid; JAX, Keras log_sigmoid",
+  // f = −softplus(−x),  f′ = σ(−x)
+  reference: (x) => -softplus(-x),
+  derivative: (x) => sigmoid(-x),
+  forward: (x) => tf.sub(tf.neg(tf.relu(tf.neg(x))), tf.log1p(tf.exp(tf.neg(tf.abs(x))))),
+  gradient: (x) => tf.sigmoid(tf.neg(x)),
+  // −relu(−x) − log(1 + e^(−|x|)), |x| taken with the convention that matches Relu's rule at 0
+  // (absLeft of −x), so the differentiated graph gives σ(0) = ½ there. No Softplus op.
+  onnx: (g, x) => {
+    const negX = g.op("Neg", [x]);
+    const e = g.op("Exp", [g.op("Neg", [absLeft(g, negX)])]);
+    const tail = g.op("Log", [g.op("Add", [g.constant(1), e])]);
+    return g.op("Sub", [g.op("Neg", [g.op("Relu", [negX])]), tail]);
+  },
+});
+
+/** The Laplace activation's μ and σ, as Hugging Face's `LaplaceActivation` writes them. */
+const LAPLACE_MU = 0.707107;
+const LAPLACE_SIGMA = 0.282095;
+
+/** Laplace: Φ((x − μ)/σ) = ½(1 + erf((x − μ)/(σ√2))), μ = 0.707107, σ = 0.282095 (MEGA). */
+export const laplace: BuiltUnary = defineUnary({
+  name: "laplace",
+  description: "A normal CDF step centred at μ ≈ 1/√2 with σ ≈ 1/(2√π); MEGA's attention.",
+  formula: String
+    .raw`\tfrac12\left(1 + \operatorname{erf}\!\left(\frac{x - \mu}{\sigma\sqrt{2}}\right)\right),\ \mu = 0.707107,\ \sigma = 0.282095`,
+  properties: {
+    boundedBelow: true,
+    boundedAbove: true,
+    monotonic: true,
+    smooth: true,
+    selfGated: false,
+    sparse: false,
+  },
+  source: "Ma et al. 2022 (MEGA); Hugging Face LaplaceActivation",
+  // f = Φ(z),  f′ = φ(z)/σ,  z = (x − μ)/σ
+  math: {
+    f: (m, x) => m.normalCdf(m.div(m.sub(x, m.c(LAPLACE_MU)), m.c(LAPLACE_SIGMA))),
+    df: (m, x) =>
+      m.div(m.normalPdf(m.div(m.sub(x, m.c(LAPLACE_MU)), m.c(LAPLACE_SIGMA))), m.c(LAPLACE_SIGMA)),
+  },
+  onnx: (g, x) => {
+    const z = g.op("Mul", [
+      g.op("Sub", [x, g.constant(LAPLACE_MU)]),
+      g.constant(1 / (LAPLACE_SIGMA * Math.SQRT2)),
+    ]);
+    return g.op("Add", [g.op("Mul", [g.op("Erf", [z]), g.constant(0.5)]), g.constant(0.5)]);
+  },
 });
 
 /** Hyperbolic tangent. */
@@ -567,6 +746,55 @@ export const relu2: BuiltUnary = defineUnary({
   },
 });
 
+const LEAKY_RELU2_DEFAULTS = { alpha: 0.5 };
+
+/**
+ * Squared leaky ReLU: LeakyReLU_α(x)², α = 0.5 by default: x² for x > 0 and (αx)² (positive)
+ * otherwise, as `F.leaky_relu(x, 0.5).square()` in the 2026 parameter-golf speedruns.
+ *
+ * @example
+ * ```ts
+ * import { leakyRelu2 } from "@actlab/actlab/activations";
+ * leakyRelu2().reference(-2); // 1 ((0.5·−2)²)
+ * leakyRelu2({ alpha: 0.75 }).name; // "leaky_relu2(alpha=0.75)"
+ * ```
+ */
+export function leakyRelu2(params: ActivationParams = LEAKY_RELU2_DEFAULTS): BuiltUnary {
+  checkParams("leaky_relu2", params, LEAKY_RELU2_DEFAULTS);
+  const { alpha } = { ...LEAKY_RELU2_DEFAULTS, ...params };
+  const standard = alpha === LEAKY_RELU2_DEFAULTS.alpha;
+  return defineUnary({
+    name: paramName("leaky_relu2", { alpha }, LEAKY_RELU2_DEFAULTS),
+    aliases: standard
+      ? ["leaky_relu_squared", "squared_leaky_relu", "leaky_relu_sq", "lrelu2"]
+      : [],
+    description: `Squared leaky ReLU, slope ${alpha} below 0: relu2 whose negative side still ` +
+      `passes a gradient.`,
+    formula: String.raw`\begin{cases} x^2 & x > 0 \\ (${alpha}\,x)^2 & x \le 0 \end{cases}`,
+    properties: {
+      boundedBelow: true,
+      boundedAbove: false,
+      monotonic: alpha === 0,
+      smooth: true,
+      selfGated: false,
+      sparse: alpha === 0,
+    },
+    source: "parameter-golf speedruns, 2026",
+    params: { alpha },
+    withParams: (p) => leakyRelu2({ alpha, ...p }),
+    kinks: [0],
+    // f = r², r = x (x > 0) or αx;  f′ = 2r·r′ = 2x or 2α²x
+    reference: (x) => (x > 0 ? x * x : alpha * alpha * x * x),
+    derivative: (x) => (x > 0 ? 2 * x : 2 * alpha * alpha * x),
+    forward: (x) => tf.square(tf.leakyRelu(x, alpha)),
+    gradient: (x) => tf.mul(tf.mul(2, tf.leakyRelu(x, alpha)), tf.step(x, alpha)),
+    onnx: (g, x) => {
+      const r = g.op("LeakyRelu", [x], { alpha });
+      return g.op("Mul", [r, r]);
+    },
+  });
+}
+
 /** Squared ReLU6: relu6(x)². */
 export const relu6Squared: BuiltUnary = defineUnary({
   name: "relu6_2",
@@ -579,7 +807,12 @@ export const relu6Squared: BuiltUnary = defineUnary({
   reference: (x) => (Number.isNaN(x) ? NaN : Math.min(Math.max(x, 0), 6) ** 2),
   derivative: (x) => (Number.isNaN(x) ? NaN : x > 0 && x < 6 ? 2 * x : 0),
   forward: (x) => keepNaN(x, tf.square(tf.relu6(x))),
-  gradient: (x) => tf.mul(tf.mul(2, tf.relu(x)), openMask(x, -Infinity, 6)),
+  // 2x on (0, 6), else 0 (a where, not 2·relu(x)·mask, so x = +∞ gives 0 rather than ∞·0)
+  gradient: (x) =>
+    keepNaN(
+      x,
+      tf.where(tf.logicalAnd(tf.greater(x, 0), tf.less(x, 6)), tf.mul(2, x), tf.zerosLike(x)),
+    ),
   onnx: (g, x) => {
     const r = g.op("Clip", [x, g.constant(0), g.constant(6)]);
     return g.op("Mul", [r, r]);
@@ -603,11 +836,16 @@ export const BUILTIN_UNARY: readonly BuiltUnary[] = [
   hardswish,
   hardsigmoid,
   softplusAct,
+  squareplus(),
+  sparsePlus,
   sigmoidAct,
+  logSigmoid,
+  laplace,
   tanh,
   softsign,
   hardtanh,
   relu2,
+  leakyRelu2(),
   relu6Squared,
 ];
 

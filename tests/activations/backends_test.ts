@@ -12,6 +12,10 @@ import { fusedBackends, measureAccuracy, setFusedKernels } from "@actlab/actlab/
 import { getActivation, initEngine, listActivations, type UnaryActivation } from "@actlab/actlab";
 
 const backends = await availableBackends();
+/** mpmath's f′ at ±∞ per unary built-in (tools/golden_activations.py). */
+const golden: { unary: Record<string, { dlimits: [string, string] }> } = JSON.parse(
+  await Deno.readTextFile(new URL("./golden.json", import.meta.url)),
+);
 const FORWARD_TOLERANCE = 1e-6;
 const GRADIENT_TOLERANCE = 1e-5;
 
@@ -93,6 +97,41 @@ for (const { backend, ok, detail } of backends) {
           const same = Object.is(got[i], want[i]) || got[i] === want[i] ||
             (Number.isNaN(got[i]) && Number.isNaN(want[i]));
           if (!same) failures.push(`${def.name}(${xs[i]}): got ${got[i]}, want ${want[i]}`);
+        }
+      }
+      assertEquals(failures, [], failures.join("\n"));
+    },
+  });
+
+  Deno.test({
+    name: `on ${backend}: gradients at ±∞ are mpmath's limits of f′ (0, not NaN, where f flattens)`,
+    ignore,
+    sanitizeResources: false,
+    sanitizeOps: false,
+    fn: async () => {
+      await initEngine({ backend });
+      const xs = [-Infinity, Infinity];
+      const failures: string[] = [];
+      for (const fused of [true, false]) {
+        const before = setFusedKernels(fused);
+        try {
+          for (const [name, { dlimits }] of Object.entries(golden.unary)) {
+            const def = getActivation(name) as UnaryActivation;
+            if (!fused && !fusedBackends(name).includes(backend)) continue; // measured above
+            const x = tf.tensor1d(xs);
+            const g = tf.grad((t: tf.Tensor) => def.apply(t))(x);
+            const got = Array.from(await g.data());
+            tf.dispose([x, g]);
+            const want = dlimits.map((v) => Math.fround(Number(v)));
+            for (let i = 0; i < xs.length; i++) {
+              if (!(got[i] === want[i])) {
+                const form = fused ? "" : " (composite)";
+                failures.push(`${name}'(${xs[i]})${form}: got ${got[i]}, want ${want[i]}`);
+              }
+            }
+          }
+        } finally {
+          setFusedKernels(before);
         }
       }
       assertEquals(failures, [], failures.join("\n"));

@@ -14,8 +14,11 @@ import {
 import { getGated, getUnary, listActivations } from "@actlab/actlab";
 
 interface Golden {
-  /** Per unary built-in: f at ±∞ and [x, f(x), f′(x)] rows. */
-  unary: Record<string, { limits: [string, string]; points: [number, string, string][] }>;
+  /** Per unary built-in: f and f′ at ±∞, and [x, f(x), f′(x)] rows. */
+  unary: Record<
+    string,
+    { limits: [string, string]; dlimits: [string, string]; points: [number, string, string][] }
+  >;
   /** Per gated built-in: [gate, value, f, ∂f/∂gate, ∂f/∂value] rows. */
   gated: Record<string, [number, number, string, string, string][]>;
 }
@@ -120,13 +123,22 @@ Deno.test("no overflow at large |x|: softplus(100) = 100, gelu_tanh(±20), sigmo
   assertEquals(unary("silu").reference(-1000), -0);
 });
 
-Deno.test("every unary reference takes mpmath's limits at ±∞ and propagates NaN", () => {
-  for (const [name, { limits }] of Object.entries(golden.unary)) {
+Deno.test("every unary reference and derivative take mpmath's limits at ±∞ and propagate NaN", () => {
+  for (const [name, { limits, dlimits }] of Object.entries(golden.unary)) {
     const def = unary(name);
     const [lo, hi] = limits.map(Number);
     assertAlmostEquals(def.reference(-Infinity), lo, 1e-15, `${def.name}(-∞)`);
     assertEquals(def.reference(Infinity), hi, `${def.name}(+∞)`);
     assert(Number.isNaN(def.reference(NaN)), `${def.name}(NaN) should be NaN`);
+    const [dlo, dhi] = dlimits.map(Number);
+    for (const [x, want] of [[-Infinity, dlo], [Infinity, dhi]]) {
+      const got = def.derivative(x);
+      assert(
+        got === want || Math.abs(got - want) <= 1e-15,
+        `${def.name}'(${x}) = ${got}, not ${want}`,
+      );
+    }
+    assert(Number.isNaN(def.derivative(NaN)), `${def.name}'(NaN) should be NaN`);
   }
 });
 

@@ -55,8 +55,37 @@ Deno.test("aliases people bring from elsewhere resolve to the canonical definiti
     gelu_exact: "gelu",
     " GELU ": "gelu",
     hard_swish: "hardswish",
+    // Hugging Face ACT2FN, PyTorch, JAX and Keras names of the activations added with them
+    gelu_accurate: "gelu_tanh",
+    logsigmoid: "log_sigmoid",
+    "log-sigmoid": "log_sigmoid",
+    sparseplus: "sparse_plus",
+    leaky_relu_squared: "leaky_relu2",
+    laplace: "laplace",
+    squareplus: "squareplus",
   };
   for (const [alias, name] of Object.entries(cases)) assertEquals(getActivation(alias).name, name);
+});
+
+Deno.test("the HF, JAX and Keras activations take the values their sources define", () => {
+  // HF LaplaceActivation: 0.5(1 + erf((x − 0.707107)/(0.282095·√2))), so ½ at x = μ
+  assertEquals(getUnary("laplace").reference(0.707107), 0.5);
+  assertAlmostEquals(getUnary("laplace").reference(1), 0.8504296492845703, 1e-15);
+  // squareplus(x, b = 4) = (x + √(x² + 4))/2
+  assertEquals(getUnary("squareplus").reference(0), 1);
+  assertAlmostEquals(getUnary("squareplus").reference(-3), (-3 + Math.sqrt(13)) / 2, 1e-15);
+  assertAlmostEquals(getUnary("squareplus(b=1)").reference(2), (2 + Math.sqrt(5)) / 2, 1e-15);
+  // sparse_plus: 0 up to −1, (x + 1)²/4 between, x from 1
+  assertEquals([-2, -1, 0, 1, 2].map(getUnary("sparse_plus").reference), [0, 0, 0.25, 1, 2]);
+  // log_sigmoid = −softplus(−x)
+  assertAlmostEquals(getUnary("log_sigmoid").reference(0), -Math.LN2, 1e-16);
+  assertEquals(getUnary("log_sigmoid").reference(-1000), -1000);
+  // leaky_relu2 = leaky_relu(x, 0.5)²: positive on both sides
+  assertEquals(getUnary("leaky_relu2").reference(-2), 1);
+  assertEquals(getUnary("leaky_relu2").reference(3), 9);
+  assertEquals(getUnary("leaky_relu2(alpha=0.75)").reference(-2), 2.25);
+  assertEquals(getUnary("leaky_relu2(0.1)").name, "leaky_relu2(alpha=0.1)");
+  assertEquals(getUnary("gelu_accurate"), getUnary("gelu_tanh"));
 });
 
 Deno.test("an unknown name throws, listing the known names and the closest match", () => {
@@ -130,7 +159,11 @@ Deno.test("a duplicate name throws unless override is set, and override replaces
     const e = String(assertThrows(() => registerActivation(spec)));
     assertStringIncludes(e, "already registered");
     assertStringIncludes(e, "override");
-    registerActivation({ ...spec, reference: (x: number) => 3 * x }, { override: true });
+    registerActivation({
+      ...spec,
+      reference: (x: number) => 3 * x,
+      apply: (x: tf.Tensor) => tf.mul(3, x),
+    }, { override: true });
     assertEquals(getUnary("dup_test").reference(1), 3);
   } finally {
     unregisterActivation("dup_test");

@@ -127,6 +127,7 @@ Deno.test("a user-registered activation plugs into the MLP like a built-in", asy
       return tf.div(x, tf.add(1, tf.abs(x)));
     },
   }, { override: true });
+  calls = 0; // the registration probe called apply once
   try {
     const model = createGpt(
       gptConfig({ preset: "tiny", vocabSize: 30, activation: "test_softsign_gpt" }),
