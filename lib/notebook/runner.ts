@@ -341,6 +341,50 @@ export function injectParameters(
   nb.cells.splice(index + 1, 0, cell);
 }
 
+/** What a failed request (timeout, dead kernel, transport error) reports about its cell. */
+function requestFailure(
+  e: unknown,
+  cellTimeoutMs: number,
+): Pick<CellFailure, "kind" | "ename" | "evalue" | "traceback"> {
+  if (e instanceof KernelTimeoutError) {
+    return {
+      kind: "timeout",
+      ename: "Timeout",
+      evalue: `the cell did not finish within ${cellTimeoutMs / 1000} s, so the kernel was ` +
+        "stopped (an interrupt kills Deno's kernel anyway); raise the per-cell timeout " +
+        "or make the cell faster (ACTLAB_FAST=1 for CI-sized runs)",
+      traceback: [],
+    };
+  }
+  return {
+    kind: e instanceof KernelDiedError ? "kernel-died" : "error",
+    ename: (e as Error).name,
+    evalue: (e as Error).message,
+    traceback: [],
+  };
+}
+
+/**
+ * After a cell that succeeded: a promise it left rejected without a handler (the kernel drops
+ * those silently) turns it into a failure, with an error output that says so.
+ */
+async function unhandledRejection(
+  kernel: Kernel,
+  cell: Cell,
+): Promise<Pick<ExecuteReply, "status" | "ename" | "evalue" | "traceback"> | undefined> {
+  const before = cell.outputs!.length;
+  const check = await kernel.execute(CHECK_REJECTIONS, { silent: true, timeoutMs: 30_000 })
+    .catch(() => undefined);
+  if (!check || check.status === "ok") return undefined;
+  cell.outputs!.splice(before); // the check's own raw error: replaced by the one below
+  const ename = "UnhandledRejection";
+  const evalue = `a promise of this cell rejected and nothing handled it: ${
+    stripAnsi(check.evalue ?? "")
+  } (await it, or add .catch())`;
+  cell.outputs!.push({ output_type: "error", ename, evalue, traceback: [`${ename}: ${evalue}`] });
+  return { status: "error", ename, evalue, traceback: check.traceback ?? [] };
+}
+
 /**
  * Refuses a notebook written for another kernel (Python, R, …) before anything runs or is
  * written, naming its kernelspec.
@@ -448,21 +492,13 @@ export async function executeNotebook(
           },
         });
       } catch (e) {
-        const timeout = e instanceof KernelTimeoutError;
-        if (timeout) kernel.kill();
+        if (e instanceof KernelTimeoutError) kernel.kill();
         failure = {
           notebook: name,
           cell: i + 1,
           codeCell: codeIndex,
           source,
-          kind: timeout ? "timeout" : e instanceof KernelDiedError ? "kernel-died" : "error",
-          ename: timeout ? "Timeout" : (e as Error).name,
-          evalue: timeout
-            ? `the cell did not finish within ${cellTimeoutMs / 1000} s, so the kernel was ` +
-              "stopped (an interrupt kills Deno's kernel anyway); raise the per-cell timeout " +
-              "or make the cell faster (ACTLAB_FAST=1 for CI-sized runs)"
-            : (e as Error).message,
-          traceback: [],
+          ...requestFailure(e, cellTimeoutMs),
         };
         cell.outputs!.push({
           output_type: "error",
@@ -488,27 +524,9 @@ export async function executeNotebook(
         if (o.output_type === "execute_result") o.execution_count = cell.execution_count;
       }
       if (reply.status === "ok") {
-        // A promise the cell left rejected without a handler: the kernel drops it silently.
-        const before = cell.outputs!.length;
-        const check = await kernel.execute(CHECK_REJECTIONS, { silent: true, timeoutMs: 30_000 })
-          .catch(() => undefined);
-        if (check && check.status !== "ok") {
-          cell.outputs!.splice(before); // the check's own raw error: replaced by the one below
-          reply = {
-            ...reply,
-            status: "error",
-            ename: "UnhandledRejection",
-            evalue: `a promise of this cell rejected and nothing handled it: ${
-              stripAnsi(check.evalue ?? "")
-            } (await it, or add .catch())`,
-            traceback: check.traceback ?? [],
-          };
-          cell.outputs!.push({
-            output_type: "error",
-            ename: reply.ename!,
-            evalue: reply.evalue!,
-            traceback: [`${reply.ename}: ${reply.evalue}`],
-          });
+        const rejected = await unhandledRejection(kernel, cell);
+        if (rejected) {
+          reply = { ...reply, ...rejected };
           collector.sawError.add(msgId);
         }
       }
