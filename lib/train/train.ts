@@ -317,34 +317,43 @@ export async function trainGpt(
   const evalRng = createRng(config.seed).fork(1);
   checkSplits(data, model.config.blockSize);
   const trainer = await createTrainEngine(engine ?? "tfjs", model, config, engineOptions);
-  let unstable: TrainResult["unstable"];
-  const watch = (info: EvalInfo) => {
-    const start = evals[0]?.trainLoss ?? info.trainLoss;
-    if (unstable || !(info.trainLoss > start * UNSTABLE_RISE)) return;
-    unstable = { iter: info.iter, loss: info.trainLoss, start };
-    (onNotice ?? console.warn)(
-      `Training is going the wrong way: at step ${info.iter} the training loss is ` +
-        `${info.trainLoss.toFixed(3)}, above ${UNSTABLE_RISE}× its start (${start.toFixed(3)}), ` +
-        `with activation "${model.activation.name}". The run is flagged unstable; lower the ` +
-        `learning rate or check the activation.`,
+  const evals: EvalInfo[] = [];
+  const steps: StepInfo[] = [];
+  const watch = unstableWatch(model.activation.name, onNotice ?? console.warn);
+  const diverged = (iter: number, loss: number) =>
+    new TrainingDivergedError(
+      { iter, activation: model.activation.name, loss, lr: learningRateAt(iter, config) },
+      evals,
+      steps,
     );
-  };
-  const evaluate = async (final = false) => {
+  const t0 = performance.now();
+  /** Evaluates after `iter` steps, records it and tells the observers. */
+  const evaluateAt = async (iter: number, final: boolean) => {
     await trainer.syncModel?.(); // observers of onEval see the current weights in the model
     const batchLoss = trainer.batchLoss?.bind(trainer);
-    const sampled = await estimateLoss(model, data, {
+    const l = await estimateLoss(model, data, {
       batchSize: config.batchSize,
       evalIters: config.evalIters,
       rng: evalRng,
       batchLoss,
     });
-    if (!final || finalEval !== "split") return { ...sampled, valTokens: undefined };
-    const whole = await splitLoss(model, data.val, { batchLoss });
-    return { train: sampled.train, val: whole.loss, valTokens: whole.tokens };
+    const whole = final && finalEval === "split"
+      ? await splitLoss(model, data.val, { batchLoss })
+      : undefined;
+    const info: EvalInfo = {
+      iter,
+      trainLoss: l.train,
+      valLoss: whole?.loss ?? l.val,
+      elapsedS: (performance.now() - t0) / 1000,
+      ...(whole ? { valTokens: whole.tokens } : {}),
+    };
+    if (!Number.isFinite(info.trainLoss) || !Number.isFinite(info.valLoss)) {
+      throw diverged(iter, info.trainLoss);
+    }
+    watch(info, evals[0]);
+    evals.push(info);
+    await onEval?.(info);
   };
-  const evals: EvalInfo[] = [];
-  const steps: StepInfo[] = [];
-  const t0 = performance.now();
   let stopped: TrainResult["stopped"] = "completed";
   try {
     for (let iter = 0; iter <= config.iters; iter++) {
@@ -352,62 +361,23 @@ export async function trainGpt(
         stopped = "aborted";
         break;
       }
-      const evalNow = iter === config.iters ||
-        (config.evalEvery > 0 && iter % config.evalEvery === 0);
-      if (evalNow) {
-        const l = await evaluate(iter === config.iters);
-        const info: EvalInfo = {
-          iter,
-          trainLoss: l.train,
-          valLoss: l.val,
-          elapsedS: (performance.now() - t0) / 1000,
-          ...(l.valTokens !== undefined ? { valTokens: l.valTokens } : {}),
-        };
-        if (!Number.isFinite(l.train) || !Number.isFinite(l.val)) {
-          throw new TrainingDivergedError(
-            {
-              iter,
-              activation: model.activation.name,
-              loss: l.train,
-              lr: learningRateAt(iter, config),
-            },
-            evals,
-            steps,
-          );
-        }
-        watch(info);
-        evals.push(info);
-        await onEval?.(info);
+      const last = iter === config.iters;
+      if (last || (config.evalEvery > 0 && iter % config.evalEvery === 0)) {
+        await evaluateAt(iter, last);
       }
-      if (iter === config.iters) break;
+      if (last) break;
       let info: StepInfo;
       try {
         info = await trainer.step(sampleBatch(data.train, shape, batchRng), iter);
       } catch (err) {
-        if (err instanceof TrainingDivergedError) {
-          throw new TrainingDivergedError(
-            { iter, activation: err.activation, loss: err.loss, lr: learningRateAt(iter, config) },
-            evals,
-            steps,
-          );
-        }
-        throw err;
+        throw err instanceof TrainingDivergedError ? diverged(iter, err.loss) : err;
       }
       steps.push(info);
       await onStep?.(info);
     }
+    // Stopped early: one more evaluation at the step reached, unless it was just evaluated.
     if (evals.length === 0 || (stopped === "aborted" && evals.at(-1)!.iter !== steps.length)) {
-      const l = await evaluate(true);
-      const info: EvalInfo = {
-        iter: steps.length,
-        trainLoss: l.train,
-        valLoss: l.val,
-        elapsedS: (performance.now() - t0) / 1000,
-        ...(l.valTokens !== undefined ? { valTokens: l.valTokens } : {}),
-      };
-      watch(info);
-      evals.push(info);
-      await onEval?.(info);
+      await evaluateAt(steps.length, true);
     }
   } finally {
     await trainer.syncModel?.();
@@ -420,8 +390,28 @@ export async function trainGpt(
     final: evals.at(-1)!,
     config,
     stopped,
-    ...(unstable ? { unstable } : {}),
+    ...(watch.flagged ? { unstable: watch.flagged } : {}),
   };
+}
+
+/**
+ * Watches evaluations for a training loss far above its first evaluation's (see
+ * {@link UNSTABLE_RISE}); warns once and keeps what it saw in `flagged`.
+ */
+function unstableWatch(activation: string, notice: (message: string) => void) {
+  const watch = (info: EvalInfo, first: EvalInfo | undefined) => {
+    const start = first?.trainLoss ?? info.trainLoss;
+    if (watch.flagged || !(info.trainLoss > start * UNSTABLE_RISE)) return;
+    watch.flagged = { iter: info.iter, loss: info.trainLoss, start };
+    notice(
+      `Training is going the wrong way: at step ${info.iter} the training loss is ` +
+        `${info.trainLoss.toFixed(3)}, above ${UNSTABLE_RISE}× its start (${start.toFixed(3)}), ` +
+        `with activation "${activation}". The run is flagged unstable; lower the learning rate ` +
+        `or check the activation.`,
+    );
+  };
+  watch.flagged = undefined as TrainResult["unstable"];
+  return watch;
 }
 
 /** Result of {@link timeTrainingSteps}. */
