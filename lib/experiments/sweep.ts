@@ -664,18 +664,52 @@ export async function mergeSweeps(
 ): Promise<{ trials: TrialResult[]; summary: aq.ColumnTable; settings: SweepSettings }> {
   if (dirs.length === 0) throw new Error("sweep merge: give at least one sweep folder.");
   const notice = options.onNotice ?? ((m: string) => console.warn(m));
-  if (options.out) {
-    const target = resolve(options.out);
-    if (dirs.some((d) => resolve(d) === target)) {
-      throw new Error(
-        `sweep merge: --out ${options.out} is one of the folders being merged; give a new folder.`,
-      );
-    }
-    const entries = await Array.fromAsync(Deno.readDir(options.out)).catch(() => []);
-    if (entries.length > 0) {
-      throw new Error(`sweep merge: ${options.out} exists and is not empty; give a new folder.`);
-    }
+  if (options.out) await checkMergeTarget(options.out, dirs);
+  const { settings, byKey, shards, expected } = await readShards(dirs);
+  for (const [count, seen] of shards) {
+    const missing = Array.from({ length: count }, (_, i) => i).filter((i) => !seen.has(i));
+    if (missing.length === 0) continue;
+    const many = missing.length > 1;
+    notice(
+      `sweep merge: shard${many ? "s" : ""} ${missing.map((i) => `${i}/${count}`).join(", ")} ` +
+        `of ${count} ${many ? "are" : "is"} not among the folders given: ` +
+        `${many ? "their" : "its"} trials are absent from the merge.`,
+    );
   }
+  const absent = [...expected].filter((k) => !byKey.has(k));
+  if (absent.length) {
+    notice(
+      `sweep merge: ${absent.length} trial(s) not finished in the shards: ${absent.join(", ")}.`,
+    );
+  }
+  const trials = [...byKey.values()].sort((a, b) =>
+    a.activation === b.activation ? a.seed - b.seed : a.activation < b.activation ? -1 : 1
+  );
+  const summary = summarizeTrials(trials, options);
+  const { activations: _a, seeds: _s, shard: _h, ...plain } = settings;
+  if (options.out) await writeMerged(options.out, plain, dirs, trials, summary);
+  return { trials, summary, settings: plain };
+}
+
+/** Refuses a merge target that is one of the inputs or a folder with files in it. */
+async function checkMergeTarget(out: string, dirs: readonly string[]): Promise<void> {
+  const target = resolve(out);
+  if (dirs.some((d) => resolve(d) === target)) {
+    throw new Error(
+      `sweep merge: --out ${out} is one of the folders being merged; give a new folder.`,
+    );
+  }
+  const entries = await Array.fromAsync(Deno.readDir(out)).catch(() => []);
+  if (entries.length > 0) {
+    throw new Error(`sweep merge: ${out} exists and is not empty; give a new folder.`);
+  }
+}
+
+/**
+ * The trials of the shard folders (one settings key for all), which shards of which count were
+ * seen, and the trials the shards were asked for.
+ */
+async function readShards(dirs: readonly string[]) {
   let settings: SweepFile | undefined;
   const byKey = new Map<string, TrialResult>();
   const shards = new Map<number, Set<number>>();
@@ -696,13 +730,10 @@ export async function mergeSweeps(
     settings = s;
     if (s.shard) {
       const seen = shards.get(s.shard.count) ?? new Set<number>();
-      seen.add(s.shard.index);
-      shards.set(s.shard.count, seen);
+      shards.set(s.shard.count, seen.add(s.shard.index));
     }
-    if (s.activations && s.seeds) {
-      for (const t of sweepTrials(s.activations, s.seeds, s.shard)) {
-        expected.add(`${t.activation} seed ${t.seed}`);
-      }
+    for (const t of s.activations && s.seeds ? sweepTrials(s.activations, s.seeds, s.shard) : []) {
+      expected.add(`${t.activation} seed ${t.seed}`);
     }
     for await (const entry of Deno.readDir(`${dir}/trials`)) {
       if (!entry.isFile || !entry.name.endsWith(".json")) continue;
@@ -710,38 +741,24 @@ export async function mergeSweeps(
       if (t.settings === s.key) byKey.set(`${t.activation} seed ${t.seed}`, t);
     }
   }
-  for (const [count, seen] of shards) {
-    const missing = Array.from({ length: count }, (_, i) => i).filter((i) => !seen.has(i));
-    if (missing.length) {
-      notice(
-        `sweep merge: shard${missing.length > 1 ? "s" : ""} ${
-          missing.map((i) => `${i}/${count}`).join(", ")
-        } of ${count} ${missing.length > 1 ? "are" : "is"} not among the folders given: ` +
-          `${missing.length > 1 ? "their" : "its"} trials are absent from the merge.`,
-      );
-    }
-  }
-  const absent = [...expected].filter((k) => !byKey.has(k));
-  if (absent.length) {
-    notice(
-      `sweep merge: ${absent.length} trial(s) not finished in the shards: ${absent.join(", ")}.`,
-    );
-  }
-  const trials = [...byKey.values()].sort((a, b) =>
-    a.activation === b.activation ? a.seed - b.seed : a.activation < b.activation ? -1 : 1
+  return { settings: settings!, byKey, shards, expected };
+}
+
+/** Writes a merged sweep as a sweep folder of its own. */
+async function writeMerged(
+  out: string,
+  settings: SweepSettings,
+  dirs: readonly string[],
+  trials: readonly TrialResult[],
+  summary: aq.ColumnTable,
+): Promise<void> {
+  await Deno.mkdir(`${out}/trials`, { recursive: true });
+  await writeTextAtomic(
+    `${out}/sweep.json`,
+    JSON.stringify({ ...settings, mergedFrom: dirs }, null, 2),
   );
-  const summary = summarizeTrials(trials, options);
-  const { activations: _a, seeds: _s, shard: _h, ...plain } = settings!;
-  if (options.out) {
-    await Deno.mkdir(`${options.out}/trials`, { recursive: true });
-    await writeTextAtomic(
-      `${options.out}/sweep.json`,
-      JSON.stringify({ ...plain, mergedFrom: dirs }, null, 2),
-    );
-    for (const t of trials) await writeTextAtomic(trialFile(options.out, t), JSON.stringify(t));
-    const lines = trials.map((t) => JSON.stringify(t)).join("\n");
-    await writeTextAtomic(`${options.out}/trials.jsonl`, lines ? lines + "\n" : "");
-    await writeTextAtomic(`${options.out}/summary.csv`, summary.toCSV());
-  }
-  return { trials, summary, settings: plain };
+  for (const t of trials) await writeTextAtomic(trialFile(out, t), JSON.stringify(t));
+  const lines = trials.map((t) => JSON.stringify(t)).join("\n");
+  await writeTextAtomic(`${out}/trials.jsonl`, lines ? lines + "\n" : "");
+  await writeTextAtomic(`${out}/summary.csv`, summary.toCSV());
 }
