@@ -316,3 +316,56 @@ Deno.test("activationCurves() keeps GELU's dip in view next to relu², whose tai
   const set = layoutOf(activationCurves(["gelu"], { yRange: [-0.5, 2], derivatives: false }));
   assertEquals(set.yaxis.range, [-0.5, 2]);
 });
+
+Deno.test("lossCurves() with zoom and a baseline puts both panels side by side below the whole run", () => {
+  const fig = lossCurves(sweepRows(ELEVEN), { baseline: "gelu" });
+  const layout = layoutOf(fig);
+  assertEquals(layout.yaxis.domain, [0.58, 1]);
+  assertEquals([layout.xaxis2.domain, layout.yaxis2.domain], [[0, 0.43], [0, 0.4]]);
+  assertEquals([layout.xaxis3.domain, layout.yaxis3.domain], [[0.57, 1], [0, 0.4]]);
+  assertEquals(layout.annotations!.map((a) => a.text), [
+    "all steps · band: min–max over seeds",
+    "final 30% of steps (means)",
+    "Δ to gelu (means, final 30%)",
+  ]);
+  const byAxis = (axis: string) => (traces(fig) as Styled[]).filter((t) => t.xaxis === axis);
+  assertEquals([byAxis("x2").length, byAxis("x3").length], [11, 11]);
+  assertStringIncludes(String(fig), "zoom: step ≥ 1400; differences to gelu");
+});
+
+Deno.test("lossCurves() with logY gives the zoom panel a log axis whose range is in decades", () => {
+  const rows = sweepRows(ELEVEN);
+  const linear = layoutOf(lossCurves(rows)).yaxis2.range!;
+  const log = layoutOf(lossCurves(rows, { logY: true })) as Record<
+    string,
+    Axis & { type?: string }
+  >;
+  assertEquals([log.yaxis.type, log.yaxis2.type], ["log", "log"]);
+  log.yaxis2.range!.forEach((v, i) => assertAlmostEquals(v, Math.log10(linear[i]), 1e-5));
+});
+
+Deno.test("distributionFigure() fills its grid row by row and titles the left column's y axes", () => {
+  const fig = distributionFigure({ a: [1, 2], b: [2, 3], c: [3, 4] }, { columns: 2 });
+  const layout = layoutOf(fig);
+  // Two columns with a gap of 0.06, two rows with a gap of 0.12.
+  assertEquals(layout.xaxis.domain, [0, 0.47]);
+  assertEquals(layout.xaxis2.domain, [0.53, 1]);
+  assertEquals(layout.xaxis3.domain, layout.xaxis.domain);
+  assertEquals([layout.yaxis.domain, layout.yaxis3.domain], [[0.56, 1], [0, 0.44]]);
+  assertEquals(
+    [layout.yaxis.title?.text, layout.yaxis2.title?.text, layout.yaxis3.title?.text],
+    ["fraction of values", undefined, "fraction of values"],
+  );
+  assertEquals(layout.xaxis3.title!.text, "c");
+});
+
+Deno.test("intervalChart() as bars outlines the best mean only", () => {
+  const rows = [
+    { label: "a", mean: 1, low: 0.9, high: 1.1 },
+    { label: "b", mean: 2, low: 1.8, high: 2.2 },
+  ];
+  const best = (fig: { toJSON(): { data: unknown[] } }) =>
+    (fig.toJSON().data[0] as { marker: { line: { width: number[] } } }).marker.line.width;
+  assertEquals(best(intervalChart(rows, { style: "bar" })), [2.5, 0]);
+  assertEquals(best(intervalChart(rows, { style: "bar", best: "max" })), [0, 2.5]);
+});
