@@ -1,11 +1,12 @@
 /**
- * Flags that several programs in `cli/` share, declared once: the tfjs backend, the training
- * engine, ONNX Runtime's threads, the data folder, the preset, and the flags of `deno task train`
+ * Flags that several programs in `cli/` share, declared once: the tfjs backend, ONNX Runtime's
+ * execution provider and threads, the data folder, the preset, and the flags of `deno task train`
  * that set config fields (read from the field tables of `lib/gpt/config.ts`).
  *
  * @module
  */
 import { BACKEND_ORDER, type BackendChoice } from "../lib/engine/tfjs.ts";
+import { ORT_PROVIDERS, type OrtProviderChoice } from "../lib/engine/ort.ts";
 import {
   type ConfigFieldBase,
   type ConfigFields,
@@ -28,6 +29,23 @@ export const backendFlag = {
   default: "auto",
   choices: ["auto", ...BACKEND_ORDER] as readonly BackendChoice[],
   description: "tfjs backend; auto takes the first that loads, in this order",
+} as const satisfies StringFlag;
+
+/**
+ * `--provider`: ONNX Runtime's execution provider for `--engine ort`, or `auto`.
+ *
+ * @example
+ * ```ts
+ * import { providerFlag } from "./_flags.ts";
+ * console.assert(providerFlag.choices.includes("webgpu"));
+ * ```
+ */
+export const providerFlag = {
+  kind: "string",
+  default: "auto",
+  choices: ["auto", ...ORT_PROVIDERS] as readonly OrtProviderChoice[],
+  description: "--engine ort: ONNX Runtime execution provider; auto takes CUDA or a hardware " +
+    "WebGPU adapter when one starts, else the CPU (ACTLAB_ORT_PROVIDER overrides auto)",
 } as const satisfies StringFlag;
 
 /**

@@ -3,13 +3,16 @@
  *
  * Prints one JSON object per evaluation (`iter`, `train_loss`, `val_loss`, `elapsed_s`), the
  * same shape as the PyTorch reference `torch_minigpt.py`, after a header object; `--time-only N`
- * prints `median_ms_per_step` and `tokens_per_s` after 5 warm-up steps. A progress bar
+ * prints `median_ms_per_step` and `tokens_per_s` after 5 warm-up steps. Every JSON line carries
+ * `provider`: the ONNX Runtime execution provider the steps run on with `--engine ort`
+ * (`cpu`, `webgpu`, `cuda`, …), `null` with the tfjs engine; the header adds `provider_reason`. A progress bar
  * (`lib/display`) goes to stderr when it is a terminal. Run with `--help` for every flag.
  *
  * @example
  * ```sh
  * deno task train --preset nano --activation gelu --iters 2000 --backend wasm --json
  * deno task train --preset nano --time-only 30 --json
+ * deno task train --preset shakespeare_char --engine ort --provider webgpu --json
  * ```
  *
  * @module
@@ -21,7 +24,7 @@ import { syntheticDataset } from "../datasets/synthetic/generator.ts";
 import type { CharDataset } from "../datasets/char_dataset.ts";
 import { getActivation } from "../lib/activations/mod.ts";
 import { progress as progressBar } from "../lib/display/progress.ts";
-import { initEngine } from "../lib/engine/mod.ts";
+import { initEngine, resolveOrtProvider } from "../lib/engine/mod.ts";
 import { saveCheckpoint } from "../lib/gpt/checkpoint.ts";
 import { gptConfig, gptConfigFields, trainConfig, trainConfigFields } from "../lib/gpt/config.ts";
 import { createGpt } from "../lib/gpt/model.ts";
@@ -29,7 +32,14 @@ import { generate } from "../lib/gpt/sample.ts";
 import { TrainingDivergedError } from "../lib/gpt/step.ts";
 import { checkSplits, timeTrainingSteps, trainGpt } from "../lib/train/train.ts";
 import { command, type Parsed, runMain, UsageError } from "./_args.ts";
-import { backendFlag, configFlags, dataFlag, presetFlag, threadsFlag } from "./_flags.ts";
+import {
+  backendFlag,
+  configFlags,
+  dataFlag,
+  presetFlag,
+  providerFlag,
+  threadsFlag,
+} from "./_flags.ts";
 
 // The flags that set config fields come from the field tables of lib/gpt/config.ts.
 const modelFlags = configFlags(gptConfigFields);
@@ -46,12 +56,7 @@ const FLAGS = {
     choices: ["tfjs", "ort"],
     description: "where steps run: tfjs, or ort (the compiled step on ONNX Runtime)",
   },
-  provider: {
-    kind: "string",
-    default: "auto",
-    choices: ["auto", "cpu", "cuda"],
-    description: "--engine ort: execution provider (auto: CUDA where installed, else CPU)",
-  },
+  provider: providerFlag,
   threads: { ...threadsFlag, defaultText: "ONNX Runtime's" },
   dataset: {
     kind: "string",
@@ -135,8 +140,10 @@ const train = command({
 async function run(args: Args): Promise<number> {
   const v = args.values;
   const json = v.json;
+  // Every JSON line says where the steps run: set once the provider is known.
+  let provider: string | null = null;
   const print = (obj: Record<string, unknown>, text: string) =>
-    console.log(json ? JSON.stringify(obj) : text);
+    console.log(json ? JSON.stringify({ ...obj, provider }) : text);
   const preset = v.preset;
   const modelOpts = fromFlags(args, modelFlags.keys);
   const trainOpts = fromFlags(args, trainFlags.keys);
@@ -151,7 +158,9 @@ async function run(args: Args): Promise<number> {
 
   const engine = await initEngine({ backend: v.backend });
   const stepEngine = v.engine;
-  const engineOptions = { provider: v.provider, threads: v.threads };
+  const ort = stepEngine === "ort" ? await resolveOrtProvider(v.provider) : undefined;
+  provider = ort?.provider ?? null;
+  const engineOptions = { provider: ort?.provider, threads: v.threads };
   const stepsOn = stepEngine === "ort" ? "ort" : engine.backend;
   const data = await loadDataset(args, json);
   const mcfg = gptConfig({ preset, ...modelOpts, vocabSize: data.tokenizer.size });
@@ -167,13 +176,14 @@ async function run(args: Args): Promise<number> {
       backend: engine.backend,
       device: engine.device,
       engine: stepEngine,
+      provider_reason: ort?.reason ?? null,
       preset,
       seed: tcfg.seed,
       tfjs: tf.version_core,
     },
     `actlab mini-GPT: ${model.numParams} parameters, activation ${model.activation.name} ` +
       `(hidden ${model.hidden}), ${
-        stepEngine === "ort" ? "steps on ONNX Runtime, " : ""
+        ort ? `steps on ONNX Runtime ${ort.provider} (${ort.reason}), ` : ""
       }tfjs ${engine.backend} on ${engine.device}`,
   );
   // A progress bar (lib/display) on stderr when it is a terminal; logs get only the JSON lines.
@@ -198,7 +208,7 @@ async function run(args: Args): Promise<number> {
           steps,
         },
         `median ${t.medianMsPerStep.toFixed(2)} ms/step, ${Math.round(t.tokensPerS)} tokens/s ` +
-          `over ${steps} steps (${stepsOn})`,
+          `over ${steps} steps (${stepsOn}${ort ? ` ${ort.provider}` : ""})`,
       );
       return 0;
     }

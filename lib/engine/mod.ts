@@ -11,7 +11,19 @@
  */
 export { availableBackends, BACKEND_HELP, BACKEND_ORDER, engineInfo, initEngine } from "./tfjs.ts";
 export type { BackendChoice, BackendName, EngineInfo } from "./tfjs.ts";
-export { createOrtSession, ORT_CUDA_HELP, ortCudaStatus, ortVersion } from "./ort.ts";
-export type { OrtProvider, OrtSessionInfo } from "./ort.ts";
+export {
+  createOrtSession,
+  isGpuProvider,
+  ORT_CUDA_HELP,
+  ORT_PROVIDERS,
+  ORT_WEBGPU_HELP,
+  ortBindingProviders,
+  ortCudaStatus,
+  ortSessionOptions,
+  ortVersion,
+  resolveOrtProvider,
+  webgpuAdapter,
+} from "./ort.ts";
+export type { OrtProvider, OrtProviderChoice, OrtSessionInfo, OrtSessionOptions } from "./ort.ts";
 export { activationThroughput, matmulThroughput } from "./throughput.ts";
 export type { Throughput } from "./throughput.ts";

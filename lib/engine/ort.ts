@@ -1,14 +1,59 @@
 /**
- * ONNX Runtime sessions with the best execution provider present: CUDA where onnxruntime-node's
- * CUDA provider is installed, the CPU one otherwise, with the reason.
+ * ONNX Runtime sessions on an execution provider: `cpu`, `webgpu` (Dawn over Vulkan, Metal or
+ * D3D12, bundled in onnxruntime-node's Linux x64, macOS and Windows bindings), `cuda` (Linux x64,
+ * downloaded by the package's install script), `coreml` (macOS) and `dml` (Windows), with the
+ * reason for the choice.
+ *
+ * `auto` takes a GPU provider only when it is real hardware: CUDA when its provider library is
+ * installed and a session starts; else WebGPU when the binding ships it and the WebGPU adapter that
+ * Deno's `navigator.gpu` reports is not a software rasteriser (SwiftShader, llvmpipe, lavapipe,
+ * WARP) — a software adapter runs WebGPU, but slower than ONNX Runtime's own CPU kernels, so it
+ * must be asked for by name (`webgpu`), as the CI's SwiftShader tests do. CoreML and DirectML are
+ * never picked by `auto`: actlab's training graphs are not checked against their operator tables.
+ * `ACTLAB_ORT_PROVIDER` replaces `auto` (like `ACTLAB_BACKEND` for tfjs).
+ *
+ * Sessions on a GPU provider run with ONNX Runtime's `session.disable_cpu_ep_fallback`, so a
+ * graph with a node the provider lacks fails when it is opened instead of running slowly with
+ * copies between device and host.
  *
  * @module
  */
 import * as ort from "onnxruntime-node";
+import onnxProto from "onnx-proto";
 import { dirname, fromFileUrl, join } from "./_path.ts";
 
-/** An execution provider actlab uses. */
-export type OrtProvider = "cuda" | "cpu";
+// deno-lint-ignore no-explicit-any
+const { onnx } = onnxProto as any;
+
+/** An execution provider actlab can open sessions on. */
+export type OrtProvider = "cpu" | "webgpu" | "cuda" | "coreml" | "dml";
+
+/** A provider, or `auto` for the best that starts here. */
+export type OrtProviderChoice = "auto" | OrtProvider;
+
+/**
+ * Every provider name actlab accepts, CPU first.
+ *
+ * @example
+ * ```ts
+ * import { ORT_PROVIDERS } from "@actlab/actlab/engine";
+ * console.assert(ORT_PROVIDERS.includes("webgpu"));
+ * ```
+ */
+export const ORT_PROVIDERS: readonly OrtProvider[] = ["cpu", "webgpu", "cuda", "coreml", "dml"];
+
+/**
+ * Whether a provider runs on a GPU (or another accelerator), where tensors live in device memory.
+ *
+ * @example
+ * ```ts
+ * import { isGpuProvider } from "@actlab/actlab/engine";
+ * console.assert(isGpuProvider("webgpu") && !isGpuProvider("cpu"));
+ * ```
+ */
+export function isGpuProvider(provider: OrtProvider): boolean {
+  return provider !== "cpu";
+}
 
 /** A session and how it was made. */
 export interface OrtSessionInfo {
@@ -16,15 +61,29 @@ export interface OrtSessionInfo {
   readonly session: ort.InferenceSession;
   /** The execution provider that runs it. */
   readonly provider: OrtProvider;
-  /** Why this provider (and not CUDA, when CPU). */
+  /** Why this provider (and, for `auto`, why not the better ones). */
   readonly reason: string;
 }
 
-/** How to get the CUDA execution provider on a user's machine. */
+/**
+ * How to get the CUDA execution provider on a user's machine (Linux x64 only: onnxruntime-node
+ * 1.30's install script has a CUDA manifest for no other platform). The manifest is still called
+ * `cuda12`, but what it downloads — NuGet `Microsoft.ML.OnnxRuntime.Gpu.Linux` of the same
+ * version — has been built for CUDA 13 since ONNX Runtime 1.27.
+ */
 export const ORT_CUDA_HELP: string =
-  "install onnxruntime-node's CUDA provider on a machine with an NVIDIA GPU and internet: " +
-  "`ONNXRUNTIME_NODE_INSTALL=cuda12 deno install --allow-scripts=npm:onnxruntime-node` " +
-  "(CUDA 12 + cuDNN 9)";
+  "on Linux x64 with an NVIDIA driver for CUDA 13 and internet access, let onnxruntime-node's " +
+  "install script download its CUDA provider: `ONNXRUNTIME_NODE_INSTALL=cuda12 deno install " +
+  "--allow-scripts=npm:onnxruntime-node` (the manifest keeps the name cuda12; ONNX Runtime " +
+  "1.27+ ships the provider built for CUDA 13, needing libcudart.so.13, libcublas.so.13 and " +
+  "cuDNN 9 for CUDA 13 on the library path)";
+
+/** How to get a WebGPU adapter for ONNX Runtime where none starts. */
+export const ORT_WEBGPU_HELP: string =
+  "ONNX Runtime's WebGPU provider (Dawn) needs a GPU driver: Vulkan on Linux (NVIDIA's driver, " +
+  "or Mesa ≥ 23 for AMD/Intel, with `libvulkan1`), Metal on macOS, D3D12 on Windows. Without a " +
+  "GPU it can run on SwiftShader for testing: " +
+  "`VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json` (Debian's chromium package)";
 
 /** The folder holding onnxruntime-node's native libraries for this platform. */
 function ortBinaryDir(): string {
@@ -57,8 +116,261 @@ export function ortCudaStatus(): { available: boolean; reason: string } {
 }
 
 /**
- * Opens an ONNX model in ONNX Runtime with the best execution provider: `auto` takes CUDA when
- * its provider is installed and starts, else CPU; `cuda` fails loudly when it cannot.
+ * The providers this platform's onnxruntime-node binding knows (`listSupportedBackends`), with
+ * whether each ships in the npm package (`bundled`) or needs its install script (CUDA).
+ *
+ * @example
+ * ```ts
+ * import { ortBindingProviders } from "@actlab/actlab/engine";
+ * ortBindingProviders(); // Linux x64: cpu, webgpu (bundled); cuda, tensorrt (downloaded)
+ * ```
+ */
+export function ortBindingProviders(): { name: string; bundled: boolean }[] {
+  const list = (ort as unknown as { listSupportedBackends?: () => unknown }).listSupportedBackends;
+  if (typeof list !== "function") return [{ name: "cpu", bundled: true }];
+  return (list() as { name: string; bundled: boolean }[]).map((b) => ({ ...b }));
+}
+
+/** Adapter names of software rasterisers (CPU "GPUs"). */
+const SOFTWARE_ADAPTER = /swiftshader|llvmpipe|lavapipe|softpipe|microsoft basic render|\bwarp\b/i;
+
+/**
+ * The WebGPU adapter Deno's `navigator.gpu` finds (through the same Vulkan, Metal or D3D12
+ * drivers as ONNX Runtime's Dawn), and whether it is hardware: not a fallback adapter and not a
+ * software rasteriser such as SwiftShader or llvmpipe.
+ *
+ * @example
+ * ```ts
+ * import { webgpuAdapter } from "@actlab/actlab/engine";
+ * const { hardware, name } = await webgpuAdapter(); // e.g. false, "llvmpipe (LLVM 15.0.6, 256 bits)"
+ * ```
+ */
+export async function webgpuAdapter(): Promise<{ hardware: boolean; name: string }> {
+  const gpu = (globalThis.navigator as { gpu?: GPU } | undefined)?.gpu;
+  if (!gpu) return { hardware: false, name: "none (navigator.gpu is absent)" };
+  quietWindowSystem();
+  let adapter: GPUAdapter | null = null;
+  try {
+    adapter = await gpu.requestAdapter({ powerPreference: "high-performance" });
+  } catch (e) {
+    return { hardware: false, name: `none (requestAdapter failed: ${e})` };
+  }
+  if (!adapter) return { hardware: false, name: "none (no WebGPU adapter)" };
+  const info = adapter.info;
+  const name = info.description || info.vendor || "unknown adapter";
+  const fallback = (adapter as { isFallbackAdapter?: boolean }).isFallbackAdapter === true ||
+    (info as { isFallbackAdapter?: boolean }).isFallbackAdapter === true;
+  return { hardware: !fallback && !SOFTWARE_ADAPTER.test(name), name };
+}
+
+/**
+ * Vulkan's window-system layer complains on stderr when `XDG_RUNTIME_DIR` is missing, as on
+ * servers and in CI, although compute needs no display: point it at a private temporary folder.
+ */
+function quietWindowSystem(): void {
+  try {
+    const dir = Deno.env.get("XDG_RUNTIME_DIR");
+    if (dir && Deno.statSync(dir).isDirectory) return;
+    Deno.env.set("XDG_RUNTIME_DIR", Deno.makeTempDirSync({ prefix: "actlab-xdg-" }));
+  } catch {
+    // no env permission: only louder
+  }
+}
+
+/** A one-node model (y = relu(x), x float32 [2]) to see whether a provider starts. */
+function probeModel(): Uint8Array {
+  const io = (name: string) => ({
+    name,
+    type: { tensorType: { elemType: 1, shape: { dim: [{ dimValue: 2 }] } } },
+  });
+  const model = onnx.ModelProto.create({
+    irVersion: 9,
+    producerName: "actlab",
+    opsetImport: [{ domain: "", version: 20 }],
+    graph: {
+      name: "probe",
+      node: [{ opType: "Relu", input: ["x"], output: ["y"], name: "relu" }],
+      input: [io("x")],
+      output: [io("y")],
+    },
+  });
+  return onnx.ModelProto.encode(model).finish();
+}
+
+/** Options of {@link ortSessionOptions} and {@link createOrtSession}. */
+export interface OrtSessionOptions {
+  /** Intra-op threads of the CPU provider. Default: ONNX Runtime's choice (all cores). */
+  readonly threads?: number;
+  /** Record ONNX Runtime's profile: a JSON trace file `<prefix>_<time>.json` in the cwd. */
+  readonly profilePrefix?: string;
+  /**
+   * Where outputs land, by output name (WebGPU only): `gpu-buffer` keeps an output in device
+   * memory (feed it to the next run as an input), `cpu` copies it to the host (the default).
+   */
+  readonly outputLocations?: Readonly<Record<string, "cpu" | "gpu-buffer">>;
+}
+
+/**
+ * The ONNX Runtime session options actlab uses on `provider`: all graph optimisations; on a GPU
+ * provider `session.disable_cpu_ep_fallback` = 1, so a node the provider lacks fails the session
+ * instead of falling back to the CPU.
+ *
+ * @example
+ * ```ts
+ * import { ortSessionOptions } from "@actlab/actlab/engine";
+ * const o = ortSessionOptions("webgpu");
+ * console.assert(JSON.stringify(o.extra).includes("disable_cpu_ep_fallback"));
+ * ```
+ */
+export function ortSessionOptions(
+  provider: OrtProvider,
+  options: OrtSessionOptions = {},
+): ort.InferenceSession.SessionOptions {
+  if (options.outputLocations && provider !== "webgpu") {
+    const gpu = Object.entries(options.outputLocations).filter(([, l]) => l !== "cpu");
+    if (gpu.length > 0) {
+      throw new Error(
+        `ortSessionOptions: output location 'gpu-buffer' is a WebGPU buffer; the ${provider} ` +
+          `provider cannot keep ${gpu[0][0]} there`,
+      );
+    }
+  }
+  return {
+    executionProviders: [provider],
+    graphOptimizationLevel: "all",
+    ...(options.threads ? { intraOpNumThreads: options.threads, interOpNumThreads: 1 } : {}),
+    ...(options.profilePrefix
+      ? { enableProfiling: true, profileFilePrefix: options.profilePrefix }
+      : {}),
+    ...(provider === "webgpu" && options.outputLocations
+      ? { preferredOutputLocation: { ...options.outputLocations } }
+      : {}),
+    ...(isGpuProvider(provider) ? { extra: { session: { disable_cpu_ep_fallback: "1" } } } : {}),
+  };
+}
+
+/** `ACTLAB_ORT_PROVIDER`, checked: undefined when unset. */
+function providerFromEnv(): OrtProviderChoice | undefined {
+  let value: string | undefined;
+  try {
+    value = Deno.env.get("ACTLAB_ORT_PROVIDER")?.trim() || undefined;
+  } catch {
+    return undefined; // no env permission
+  }
+  if (value === undefined) return undefined;
+  if (value !== "auto" && !ORT_PROVIDERS.includes(value as OrtProvider)) {
+    throw new Error(
+      `ACTLAB_ORT_PROVIDER=${value} is not an ONNX Runtime provider: use one of auto, ` +
+        `${ORT_PROVIDERS.join(", ")}, or unset it.`,
+    );
+  }
+  return value as OrtProviderChoice;
+}
+
+function checkChoice(want: string): asserts want is OrtProviderChoice {
+  if (want !== "auto" && !ORT_PROVIDERS.includes(want as OrtProvider)) {
+    throw new Error(
+      `Unknown ONNX Runtime provider '${want}': choose auto, ${ORT_PROVIDERS.join(", ")}.`,
+    );
+  }
+}
+
+const message = (e: unknown) => (e instanceof Error ? e.message : String(e)).split("\n")[0];
+
+/**
+ * Why `provider` cannot run here (undefined: it starts). Opens a one-node session with CPU
+ * fallback disabled; the answer is cached per provider for the process.
+ */
+async function providerProblem(provider: OrtProvider): Promise<string | undefined> {
+  if (provider === "cpu") return undefined;
+  const cached = problems.get(provider);
+  if (cached !== undefined) return cached ?? undefined;
+  const shipped = ortBindingProviders().map((b) => b.name);
+  let problem: string | undefined;
+  if (!shipped.includes(provider)) {
+    problem = `this platform's onnxruntime-node binding (${Deno.build.os} ${Deno.build.arch}) ` +
+      `has no ${provider} provider; it has ${shipped.join(", ")}`;
+  } else if (provider === "cuda" && !ortCudaStatus().available) {
+    problem = ortCudaStatus().reason;
+  } else {
+    if (provider === "webgpu") quietWindowSystem();
+    try {
+      const s = await ort.InferenceSession.create(probeModel(), ortSessionOptions(provider));
+      // ONNX Runtime frees the WebGPU device, and every pipeline it compiled, with the last
+      // session open on it; this one stays open, so a session reuses what earlier ones compiled
+      // (a sweep's second activation starts in milliseconds instead of seconds).
+      if (provider === "webgpu") keepers.push(s);
+      else await s.release();
+    } catch (e) {
+      problem = `the ${provider} provider failed to start: ${message(e)}`;
+    }
+  }
+  problems.set(provider, problem ?? null);
+  return problem;
+}
+const problems = new Map<OrtProvider, string | null>();
+const keepers: ort.InferenceSession[] = [];
+
+/**
+ * The provider a session gets for `choice`, and why. `auto` (the default; `ACTLAB_ORT_PROVIDER`
+ * replaces it) takes CUDA when installed and starting, else WebGPU on a hardware adapter, else the
+ * CPU; a named provider that cannot start throws an error that says why and how to get it.
+ *
+ * @example
+ * ```ts
+ * import { resolveOrtProvider } from "@actlab/actlab/engine";
+ * const { provider, reason } = await resolveOrtProvider("auto");
+ * console.log(provider, reason); // "cpu", "CPU, because …" on a machine without a GPU
+ * ```
+ */
+export async function resolveOrtProvider(
+  choice: OrtProviderChoice = "auto",
+): Promise<{ provider: OrtProvider; reason: string }> {
+  checkChoice(choice);
+  const want = choice === "auto" ? providerFromEnv() ?? "auto" : choice;
+  if (want === "cpu") {
+    return {
+      provider: "cpu",
+      reason: choice === "auto" ? "ACTLAB_ORT_PROVIDER=cpu" : "CPU requested",
+    };
+  }
+  if (want !== "auto") {
+    const problem = await providerProblem(want);
+    if (problem !== undefined) {
+      const help = want === "cuda"
+        ? ` To get it, ${ORT_CUDA_HELP}.`
+        : want === "webgpu"
+        ? ` ${ORT_WEBGPU_HELP}.`
+        : "";
+      throw new Error(`ONNX Runtime ${want} unavailable: ${problem}.${help}`);
+    }
+    return { provider: want, reason: `${want} requested` };
+  }
+  const skipped: string[] = [];
+  const cuda = await providerProblem("cuda");
+  if (cuda === undefined) return { provider: "cuda", reason: ortCudaStatus().reason };
+  skipped.push(`not CUDA: ${cuda}`);
+  if (ortBindingProviders().some((b) => b.name === "webgpu")) {
+    const adapter = await webgpuAdapter();
+    if (!adapter.hardware) {
+      skipped.push(`not WebGPU: the adapter is ${adapter.name}, no hardware GPU`);
+    } else {
+      const webgpu = await providerProblem("webgpu");
+      if (webgpu === undefined) {
+        return { provider: "webgpu", reason: `WebGPU on ${adapter.name} (${skipped.join("; ")})` };
+      }
+      skipped.push(`not WebGPU: ${webgpu}`);
+    }
+  } else {
+    skipped.push("not WebGPU: this platform's binding has no WebGPU provider");
+  }
+  return { provider: "cpu", reason: `CPU, because ${skipped.join("; ")}` };
+}
+
+/**
+ * Opens an ONNX model in ONNX Runtime on a provider ({@link resolveOrtProvider}: `auto` takes
+ * CUDA or a hardware WebGPU adapter when one starts, else CPU; a named one fails loudly when it
+ * cannot start). On a GPU provider every node must run there: CPU fallback is disabled.
  *
  * @example
  * ```ts
@@ -72,46 +384,24 @@ export function ortCudaStatus(): { available: boolean; reason: string } {
  */
 export async function createOrtSession(
   model: string | Uint8Array,
-  options: {
-    provider?: "auto" | OrtProvider;
-    threads?: number;
-    /** Record ONNX Runtime's profile: a JSON trace file `<prefix>_<time>.json` in the cwd. */
-    profilePrefix?: string;
-  } = {},
+  options: OrtSessionOptions & { readonly provider?: OrtProviderChoice } = {},
 ): Promise<OrtSessionInfo> {
-  const want = options.provider ?? "auto";
-  if (!["auto", "cuda", "cpu"].includes(want)) {
-    throw new Error(`Unknown ONNX Runtime provider '${want}': choose auto, cuda or cpu.`);
+  const { provider, reason } = await resolveOrtProvider(options.provider ?? "auto");
+  const opts = ortSessionOptions(provider, options);
+  try {
+    const session = typeof model === "string"
+      ? await ort.InferenceSession.create(model, opts)
+      : await ort.InferenceSession.create(model, opts);
+    return { session, provider, reason };
+  } catch (e) {
+    if (!isGpuProvider(provider)) throw e;
+    throw new Error(
+      `ONNX Runtime could not open the graph on ${provider}: ${message(e)} (CPU fallback is ` +
+        `disabled on GPU providers, so a node the provider lacks fails here; ` +
+        `unsupportedOps() in @actlab/actlab/onnx names them)`,
+      { cause: e },
+    );
   }
-  const base: ort.InferenceSession.SessionOptions = {
-    graphOptimizationLevel: "all",
-    ...(options.threads ? { intraOpNumThreads: options.threads, interOpNumThreads: 1 } : {}),
-    ...(options.profilePrefix
-      ? { enableProfiling: true, profileFilePrefix: options.profilePrefix }
-      : {}),
-  };
-  const open = (providers: string[]) =>
-    typeof model === "string"
-      ? ort.InferenceSession.create(model, { ...base, executionProviders: providers })
-      : ort.InferenceSession.create(model, { ...base, executionProviders: providers });
-  let cudaReason = "";
-  if (want !== "cpu") {
-    const status = ortCudaStatus();
-    if (status.available) {
-      try {
-        return { session: await open(["cuda"]), provider: "cuda", reason: status.reason };
-      } catch (e) {
-        cudaReason = `CUDA provider failed to start: ${e instanceof Error ? e.message : e}`;
-      }
-    } else {
-      cudaReason = status.reason;
-    }
-    if (want === "cuda") {
-      throw new Error(`ONNX Runtime CUDA unavailable: ${cudaReason}. To get it, ${ORT_CUDA_HELP}.`);
-    }
-  }
-  const reason = want === "cpu" ? "CPU requested" : `CPU, because ${cudaReason}`;
-  return { session: await open(["cpu"]), provider: "cpu", reason };
 }
 
 /**

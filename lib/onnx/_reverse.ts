@@ -33,8 +33,9 @@ export interface ReversePassOptions {
 /**
  * Walks `steps` from last to first and emits their backward nodes into `g`, accumulating
  * gradients per value. Returns a lookup of the total gradient of any value (`undefined`: none
- * reached it); contributions from several uses are summed by one `Sum` node, emitted when the
- * total is first needed.
+ * reached it); contributions from several uses are summed by a chain of `Add` nodes (ONNX
+ * Runtime's WebGPU provider has no variadic `Sum`; the chain adds in the same order as `Sum`),
+ * emitted when the total is first needed.
  *
  * @example
  * ```ts
@@ -61,7 +62,7 @@ export function reversePass(
   const total = (name: string): string | undefined => {
     const list = pending.get(name);
     if (!list || list.length === 0) return undefined;
-    const sum = list.length === 1 ? list[0] : g.op("Sum", list);
+    const sum = addAll(g, list);
     pending.set(name, [sum]);
     return sum;
   };
@@ -80,4 +81,22 @@ export function reversePass(
     });
   }
   return total;
+}
+
+/**
+ * a₀ + a₁ + … as a left-to-right chain of binary `Add` nodes (the order ONNX Runtime's CPU `Sum`
+ * adds in); one value is returned as is.
+ *
+ * @example
+ * ```ts
+ * import { GraphBuilder } from "./builder.ts";
+ * import { addAll } from "./_reverse.ts";
+ * const g = new GraphBuilder();
+ * addAll(g, ["a", "b", "c"]); // Add(Add(a, b), c)
+ * console.assert(g.nodes.length === 2);
+ * ```
+ */
+export function addAll(g: OnnxBuilder, values: readonly string[]): string {
+  if (values.length === 0) throw new RangeError("addAll: nothing to add");
+  return values.slice(1).reduce((sum, v) => g.op("Add", [sum, v]), values[0]);
 }

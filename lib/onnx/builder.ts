@@ -6,6 +6,8 @@
  */
 import onnxProto from "onnx-proto";
 import type { ActivationDef, OnnxBuilder } from "../activations/types.ts";
+import type { OrtProvider } from "../engine/ort.ts";
+import { lowerForProvider } from "./provider_ops.ts";
 
 // deno-lint-ignore no-explicit-any
 const { onnx } = onnxProto as any;
@@ -146,6 +148,14 @@ export class GraphBuilder implements OnnxBuilder {
     return name;
   }
 
+  /** An int32 initializer of the given dims (default 1-D): ids, class indices, hash constants. */
+  constantInt32(values: readonly number[], dims: readonly number[] = [values.length]): string {
+    const name = this.fresh("const_i32");
+    const rawData = new Uint8Array(Int32Array.from(values).buffer);
+    this.initializers.push({ name, dataType: ONNX_TYPES.int32, dims: [...dims], rawData });
+    return name;
+  }
+
   /** A named float initializer (a weight) with its values, stored as the builder's float type. */
   initializer(name: string, values: Float32Array | Float64Array, dims: readonly number[]): string {
     const dataType = ONNX_TYPES[this.floatType];
@@ -161,13 +171,15 @@ export class GraphBuilder implements OnnxBuilder {
     return new Uint8Array(typed.buffer);
   }
 
-  /** Encodes the graph as a ModelProto with the given inputs and outputs. */
-  model(io: {
+  /**
+   * The graph as a GraphProto object (not encoded) with the given inputs and outputs: the body of
+   * a control-flow node (`Loop`), or what {@link GraphBuilder.model} wraps.
+   */
+  graph(io: {
     inputs: Record<string, ValueSpec>;
     outputs: Record<string, ValueSpec>;
     name?: string;
-    docString?: string;
-  }): Uint8Array {
+  }): Record<string, unknown> {
     const valueInfo = (name: string, spec: ValueSpec) => {
       const { dims, type } = Array.isArray(spec) ? { dims: spec, type: this.floatType } : spec;
       return {
@@ -182,18 +194,28 @@ export class GraphBuilder implements OnnxBuilder {
         },
       };
     };
+    return {
+      name: io.name ?? "actlab",
+      node: this.nodes,
+      initializer: this.initializers,
+      input: Object.entries(io.inputs).map(([n, d]) => valueInfo(n, d)),
+      output: Object.entries(io.outputs).map(([n, d]) => valueInfo(n, d)),
+    };
+  }
+
+  /** Encodes the graph as a ModelProto with the given inputs and outputs. */
+  model(io: {
+    inputs: Record<string, ValueSpec>;
+    outputs: Record<string, ValueSpec>;
+    name?: string;
+    docString?: string;
+  }): Uint8Array {
     const model = onnx.ModelProto.create({
       irVersion: ONNX_IR_VERSION,
       producerName: "actlab",
       docString: io.docString ?? "",
       opsetImport: [{ domain: "", version: ONNX_OPSET }],
-      graph: {
-        name: io.name ?? "actlab",
-        node: this.nodes,
-        initializer: this.initializers,
-        input: Object.entries(io.inputs).map(([n, d]) => valueInfo(n, d)),
-        output: Object.entries(io.outputs).map(([n, d]) => valueInfo(n, d)),
-      },
+      graph: this.graph(io),
     });
     return onnx.ModelProto.encode(model).finish();
   }
@@ -202,7 +224,8 @@ export class GraphBuilder implements OnnxBuilder {
 /**
  * An ONNX model of one activation through its registry lowering: input `x` (unary) or `gate`
  * and `value` (gated), output `y`, all float32 of any length. A definition without a lowering
- * throws an error saying what to add.
+ * throws an error saying what to add. With `provider`, ops it lacks are rewritten into
+ * primitives it has (`lowerForProvider`).
  *
  * @example
  * ```ts
@@ -212,7 +235,10 @@ export class GraphBuilder implements OnnxBuilder {
  * const { session } = await createOrtSession(activationModel(getActivation("gelu")));
  * ```
  */
-export function activationModel(def: ActivationDef): Uint8Array {
+export function activationModel(
+  def: ActivationDef,
+  options: { readonly provider?: OrtProvider } = {},
+): Uint8Array {
   if (!def.onnx) {
     throw new Error(
       `Activation '${def.name}' has no ONNX lowering. Add an 'onnx' field to its definition: ` +
@@ -221,6 +247,7 @@ export function activationModel(def: ActivationDef): Uint8Array {
   }
   const g = new GraphBuilder();
   g.output(def.kind === "unary" ? def.onnx(g, "x") : def.onnx(g, "gate", "value"), "y");
+  lowerForProvider(g, options.provider ?? "cpu");
   const inputs: Record<string, string[]> = def.kind === "unary"
     ? { x: ["n"] }
     : { gate: ["n"], value: ["n"] };

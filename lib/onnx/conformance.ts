@@ -11,7 +11,7 @@ import * as tf from "@tensorflow/tfjs";
 import { accuracyGrid, measureAccuracy, scaledError } from "../activations/accuracy.ts";
 import { listActivations } from "../activations/registry.ts";
 import type { ActivationDef } from "../activations/types.ts";
-import { createOrtSession } from "../engine/ort.ts";
+import { createOrtSession, type OrtProviderChoice, resolveOrtProvider } from "../engine/ort.ts";
 import { availableBackends, type BackendName, initEngine } from "../engine/tfjs.ts";
 import { activationModel } from "./builder.ts";
 
@@ -31,12 +31,11 @@ const VALUES = [-3, -0.25, 2, 7].map(Math.fround);
  */
 export async function ortActivationError(
   def: ActivationDef,
-  options: { grid?: number[]; provider?: "auto" | "cpu" | "cuda" } = {},
+  options: { grid?: number[]; provider?: OrtProviderChoice } = {},
 ): Promise<number> {
   const xs = (options.grid ?? accuracyGrid()).map(Math.fround);
-  const { session } = await createOrtSession(activationModel(def), {
-    provider: options.provider ?? "auto",
-  });
+  const { provider } = await resolveOrtProvider(options.provider ?? "auto");
+  const { session } = await createOrtSession(activationModel(def, { provider }), { provider });
   try {
     const tensor = (a: number[]) => new ort.Tensor("float32", Float32Array.from(a), [a.length]);
     let worst = 0;

@@ -4,11 +4,13 @@
  *
  * @module
  */
+import type { OrtProvider } from "../engine/ort.ts";
 import type { Gpt } from "../gpt/model.ts";
 import { assembleParams, gptForward, gptLoss } from "../gpt/model.ts";
 import { atomicWriteFile } from "../core/fs.ts";
 import { GraphBuilder } from "./builder.ts";
 import { onnxTraceOps } from "./trace.ts";
+import { lowerForProvider } from "./provider_ops.ts";
 
 /** What the exported graph computes. */
 export type OnnxGraphKind = "logits" | "loss";
@@ -16,7 +18,9 @@ export type OnnxGraphKind = "logits" | "loss";
 /**
  * The ONNX model of `model`: input `idx` int32 [batch, seq]; output `logits` float32
  * [batch, seq, vocab] (kind `logits`), or with input `targets` int32 [batch, seq] the scalar mean
- * cross-entropy `loss` (kind `loss`). Weights are read from the model's current values.
+ * cross-entropy `loss` (kind `loss`). Weights are read from the model's current values. The
+ * graph runs on every provider actlab targets; with `provider`, the activation's ops that
+ * provider lacks are also rewritten into primitives (`lowerForProvider`).
  *
  * @example
  * ```ts ignore
@@ -26,9 +30,10 @@ export type OnnxGraphKind = "logits" | "loss";
  */
 export async function gptToOnnx(
   model: Gpt,
-  options: { kind?: OnnxGraphKind } = {},
+  options: { kind?: OnnxGraphKind; provider?: OrtProvider } = {},
 ): Promise<Uint8Array> {
   const kind = options.kind ?? "logits";
+  const provider = options.provider ?? "cpu";
   const g = new GraphBuilder();
   for (const spec of model.specs) {
     const v = model.variables.get(spec.name);
@@ -46,6 +51,7 @@ export async function gptToOnnx(
   const idx = { dims: ["batch", "seq"], type: "int32" as const };
   if (kind === "logits") {
     g.output(gptForward(ops, params, config, activation, "idx"), "logits");
+    lowerForProvider(g, provider);
     return g.model({
       inputs: { idx },
       outputs: { logits: ["batch", "seq", config.vocabSize] },
@@ -54,6 +60,7 @@ export async function gptToOnnx(
     });
   }
   g.output(gptLoss(ops, params, config, activation, "idx", "targets"), "loss");
+  lowerForProvider(g, provider);
   return g.model({
     inputs: { idx, targets: idx },
     outputs: { loss: [] },

@@ -3,7 +3,9 @@
  * checking the registry's lowerings in ONNX Runtime; the traced mini-GPT for inference
  * (`OrtModel`); and compiled training (`OrtTrainer`, engine `"ort"` of `trainGpt`): the whole
  * optimizer step as one graph, differentiated by a tape over the model's ops and, for
- * activations, by differentiating their ONNX lowerings.
+ * activations, by differentiating their ONNX lowerings. Graphs run wholly on ONNX Runtime's CPU,
+ * CUDA and WebGPU providers: the operator tables of the GPU providers are data
+ * (`provider_ops.json`), and ops a provider lacks are rewritten into primitives it has.
  *
  * @example
  * ```ts
@@ -40,13 +42,25 @@ export { GradientTape } from "./tape.ts";
 export type { GradientTapeOptions } from "./tape.ts";
 export {
   adamNames,
+  DROPOUT_STEP,
   gptLossGraph,
   gptTrainingGraph,
+  gptTrainingLoopGraph,
   gradName,
   nextName,
+  stackedName,
   STEP_SCALARS,
   stepScalars,
 } from "./train_graph.ts";
 export type { CompiledGraph, TrainingGraphOptions } from "./train_graph.ts";
 export { OrtTrainer } from "./train.ts";
-export type { OrtTrainerOptions } from "./train.ts";
+export type { OrtTrainerOptions, TransferBytes } from "./train.ts";
+export {
+  graphOpTypes,
+  LOWERABLE_OPS,
+  lowerForProvider,
+  PROVIDER_OPS,
+  providerHasOp,
+  unsupportedOps,
+} from "./provider_ops.ts";
+export type { ProviderOpTable, TabulatedProvider } from "./provider_ops.ts";

@@ -11,8 +11,10 @@
  * multiplies by `wteᵀ` through `transB` and sends its gradient straight to `wte`; the embedding
  * gradient is a one-hot product (`Gemm`, V = 65 here) rather than a scatter; the causal mask is an
  * additive −∞ constant, whose gradient is the identity (softmax's backward is already 0 there),
- * and a softmax of masked scores skips the −∞ altogether; the cross-entropy backward is fused:
- * (softmax − onehot)/N from the loss op's log-probabilities. The inference trace (`trace.ts`)
+ * and a softmax of masked scores skips the −∞ altogether; the cross-entropy is a log-softmax and a
+ * `GatherElements` of the targets, its backward fused: (softmax − onehot)/N. Every op is one that
+ * ONNX Runtime's CPU, CUDA and WebGPU providers all have (`_portable.ts`, `provider_ops.ts`):
+ * no `SoftmaxCrossEntropyLoss`, `OneHot`, `Dropout` or variadic `Sum`. The inference trace (`trace.ts`)
  * lowers the same operations with dynamic batch and sequence sizes for export, so its forms differ
  * where these need static shapes or keep values for the backward pass.
  *
@@ -22,6 +24,7 @@ import type { GatedActivation, UnaryActivation } from "../activations/types.ts";
 import type { Ops } from "../gpt/ops.ts";
 import { type GraphBuilder, ONNX_TYPES } from "./builder.ts";
 import { differentiateRecorded, RecordingBuilder } from "./autodiff.ts";
+import { dropoutScale, logSoftmax, meanNll } from "./_portable.ts";
 
 /** What a rule sees of the tape: the graph, static shapes, and state shared between rules. */
 export interface TapeContext {
@@ -29,6 +32,12 @@ export interface TapeContext {
   readonly g: GraphBuilder;
   /** Whether dropout is active. */
   readonly training: boolean;
+  /**
+   * Whether layer norm uses ONNX Runtime's `LayerNormalization` kernel and its third output
+   * (1/σ) for the backward pass (CPU); false: μ, σ and x̂ from primitives (GPU providers, whose
+   * fused kernels need not produce that output: WebGPU's `SkipLayerNormalization` fusion drops it).
+   */
+  readonly fusedLayerNorm: boolean;
   /** The static shape of a value. */
   shape(name: string): readonly number[];
   /** Whether a value depends on something being differentiated (skip gradients it cannot use). */
@@ -39,6 +48,8 @@ export interface TapeContext {
   isSeed(grad: string): boolean;
   /** The seed of the next dropout node. */
   nextDropoutSeed(): number;
+  /** The int32 scalar that names the optimizer step, mixed into every dropout mask. */
+  dropoutStep(): string;
   /** Outputs of 2-D transposes → their source, so a product can use `transB` instead. */
   readonly transposed: Map<string, string>;
   /** Outputs of `causalMask` → the unmasked scores (a following softmax masks by itself). */
@@ -314,23 +325,40 @@ export const OP_RULES = {
   }),
 
   /**
-   * y = x̂·w (+ b), x̂ = (x − mean)·rstd from the kernel (unit scale, kept for the backward pass);
+   * y = x̂·w (+ b), x̂ = (x − mean)·rstd, kept for the backward pass (from the kernel with unit
+   * scale, or from primitives: see {@link TapeContext.fusedLayerNorm});
    * dx = rstd·(gx − mean(gx) − x̂·mean(gx·x̂)) with gx = dy·w; dw = Σ dy·x̂, db = Σ dy over every
    * axis but the last.
    */
   layerNorm: rule({
-    forward({ g, shape }, x: string, weight: string, bias: string | undefined, eps: number) {
+    forward(
+      { g, shape, fusedLayerNorm },
+      x: string,
+      weight: string,
+      bias: string | undefined,
+      eps: number,
+    ) {
       const xs = shape(x);
       const c = xs.at(-1)!;
-      const ones = g.initializer(g.fresh("ln_ones"), new Float32Array(c).fill(1), [c]);
-      const [xhat, , rstd] = g.opMulti("LayerNormalization", [x, ones], 3, {
-        axis: -1,
-        epsilon: eps,
-      });
-      // ONNX Runtime keeps the statistics in float32 (stash_type) even for float64 graphs
-      const invStd = g.floatType === "float32"
-        ? rstd
-        : g.op("Cast", [rstd], { to: ONNX_TYPES[g.floatType] });
+      let xhat: string, invStd: string;
+      if (fusedLayerNorm) {
+        const ones = g.initializer(g.fresh("ln_ones"), new Float32Array(c).fill(1), [c]);
+        const [normed, , rstd] = g.opMulti("LayerNormalization", [x, ones], 3, {
+          axis: -1,
+          epsilon: eps,
+        });
+        xhat = normed;
+        // ONNX Runtime keeps the statistics in float32 (stash_type) even for float64 graphs
+        invStd = g.floatType === "float32"
+          ? rstd
+          : g.op("Cast", [rstd], { to: ONNX_TYPES[g.floatType] });
+      } else {
+        const last = g.constantInt64([-1]);
+        const d = g.op("Sub", [x, g.op("ReduceMean", [x, last], { keepdims: 1 })]);
+        const variance = g.op("ReduceMean", [g.op("Mul", [d, d]), last], { keepdims: 1 });
+        invStd = g.op("Reciprocal", [g.op("Sqrt", [g.op("Add", [variance, g.constant(eps)])])]);
+        xhat = g.op("Mul", [d, invStd]);
+      }
       const scaled = g.op("Mul", [xhat, weight]);
       const y = bias === undefined ? scaled : g.op("Add", [scaled, bias]);
       const saved = { x, weight, bias, xs, xhat, invStd };
@@ -480,25 +508,25 @@ export const OP_RULES = {
     backward: differentiateLowering,
   }),
 
-  /** y = x·mask/(1 − rate) when training (ONNX `Dropout`, seeded); dx = dy·mask/(1 − rate). */
+  /**
+   * y = x·m when training, m = 1/(1 − rate) where kept and 0 where dropped, from the seeded
+   * integer hash of (node seed, step, element) in `_portable.ts`; dx = dy·m.
+   */
   dropout: rule({
-    forward({ g, shape, training, nextDropoutSeed }, x: string, rate: number) {
+    forward({ g, shape, training, nextDropoutSeed, dropoutStep }, x: string, rate: number) {
       if (!training || rate === 0) return x;
-      const on = g.op("Cast", [g.constant(1)], { to: ONNX_TYPES.bool });
-      const [y, mask] = g.opMulti("Dropout", [x, g.constant(rate), on], 2, {
-        seed: nextDropoutSeed(),
-      });
-      return { inputs: [x], outputs: [[y, shape(x)]], saved: { mask, rate } };
+      const xs = shape(x);
+      const scale = dropoutScale(g, xs, { seed: nextDropoutSeed(), step: dropoutStep(), rate });
+      const y = g.op("Mul", [x, scale]);
+      return { inputs: [x], outputs: [[y, xs]], saved: scale };
     },
-    backward({ g }, { mask, rate }, [dy]) {
-      const keep = g.op("Cast", [mask], { to: ONNX_TYPES[g.floatType] });
-      return [g.op("Mul", [g.op("Mul", [dy!, keep]), g.constant(1 / (1 - rate))])];
-    },
+    backward: ({ g }, scale, [dy]) => [g.op("Mul", [dy!, scale])],
   }),
 
   /**
-   * Mean cross-entropy of logits [..., V] against integer targets (`SoftmaxCrossEntropyLoss`),
-   * with the fused backward dlogits = (softmax − onehot)·dloss/N from the log-probabilities.
+   * Mean cross-entropy of logits [..., V] against int32 targets: −mean log-softmax at the
+   * targets (`GatherElements`), with the fused backward dlogits = (softmax − onehot)·dloss/N,
+   * softmax = e/Σe from the forward pass.
    */
   crossEntropy: rule({
     forward({ g, shape }, logits: string, targets: string) {
@@ -506,16 +534,13 @@ export const OP_RULES = {
       const v = ls.at(-1)!;
       const n = product(ls.slice(0, -1));
       const l2 = g.op("Reshape", [logits, g.constantInt64([n, v])]); // [N, V]
-      const labels = g.op("Cast", [g.op("Reshape", [targets, g.constantInt64([n])])], {
-        to: ONNX_TYPES.int64,
-      });
-      const [loss, logp] = g.opMulti("SoftmaxCrossEntropyLoss", [l2, labels], 2, {
-        reduction: "mean",
-      });
-      return { inputs: [logits], outputs: [[loss, []]], saved: { targets, ls, v, n, logp } };
+      const { e, s, logp } = logSoftmax(g, l2);
+      const labels = g.op("Reshape", [targets, g.constantInt64([n, 1])]); // [N, 1] int32
+      const loss = meanNll(g, logp, labels, 2);
+      return { inputs: [logits], outputs: [[loss, []]], saved: { targets, ls, v, n, e, s } };
     },
-    backward({ g, oneHot, isSeed }, { targets, ls, v, n, logp }, [dLoss]) {
-      const diff = g.op("Sub", [g.op("Exp", [logp]), oneHot(targets, v)]);
+    backward({ g, oneHot, isSeed }, { targets, ls, v, n, e, s }, [dLoss]) {
+      const diff = g.op("Sub", [g.op("Div", [e, s]), oneHot(targets, v)]);
       const scale = isSeed(dLoss!) ? g.constant(1 / n) : g.op("Mul", [dLoss!, g.constant(1 / n)]);
       return [g.op("Reshape", [g.op("Mul", [diff, scale]), g.constantInt64(ls)])];
     },

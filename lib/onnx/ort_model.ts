@@ -10,7 +10,12 @@ import type { CharTokenizer } from "../core/tokenizer.ts";
 import type { GptConfig } from "../gpt/config.ts";
 import type { Gpt } from "../gpt/model.ts";
 import { type GenerateOptions, sampleToken } from "../gpt/sample.ts";
-import { createOrtSession, type OrtProvider } from "../engine/ort.ts";
+import {
+  createOrtSession,
+  type OrtProvider,
+  type OrtProviderChoice,
+  resolveOrtProvider,
+} from "../engine/ort.ts";
 import { gptToOnnx } from "./export.ts";
 
 /** Token ids for ONNX Runtime: a flat int32 array and its [batch, seq] shape. */
@@ -33,7 +38,8 @@ function idTensor(ids: IdBatch | readonly (readonly number[])[]): ort.Tensor {
 
 /**
  * A mini-GPT running on ONNX Runtime. Build it from a tfjs model with {@link OrtModel.fromGpt};
- * the execution provider (CUDA where installed, else CPU) and why are in `provider`/`reason`.
+ * the execution provider (`auto`: CUDA or a hardware WebGPU adapter when one starts, else CPU)
+ * and why are in `provider`/`reason`. Inputs come from the host and logits go back to it.
  *
  * @example
  * ```ts ignore
@@ -69,17 +75,27 @@ export class OrtModel {
     this.#loss = loss;
   }
 
-  /** Traces `model` (its current weights) and opens both graphs in ONNX Runtime. */
+  /**
+   * Traces `model` (its current weights) for the provider and opens both graphs in ONNX Runtime.
+   */
   static async fromGpt(
     model: Gpt,
-    options: { provider?: "auto" | OrtProvider; threads?: number } = {},
+    options: { provider?: OrtProviderChoice; threads?: number } = {},
   ): Promise<OrtModel> {
-    const logits = await createOrtSession(await gptToOnnx(model), options);
-    const loss = await createOrtSession(await gptToOnnx(model, { kind: "loss" }), {
-      ...options,
-      provider: logits.provider,
-    });
-    return new OrtModel(model.config, model.tokenizer, logits, loss.session);
+    const { provider, reason } = await resolveOrtProvider(options.provider ?? "auto");
+    const open = async (kind: "logits" | "loss") =>
+      await createOrtSession(await gptToOnnx(model, { kind, provider }), {
+        provider,
+        threads: options.threads,
+      });
+    const logits = await open("logits");
+    const loss = await open("loss");
+    return new OrtModel(
+      model.config,
+      model.tokenizer,
+      { ...logits, reason },
+      loss.session,
+    );
   }
 
   /** Logits [B, T, V] for ids [B, T] (rows of ids, or a flat Int32Array with its shape). */

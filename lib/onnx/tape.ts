@@ -15,9 +15,10 @@
  * @module
  */
 import type { Ops } from "../gpt/ops.ts";
-import { type GraphBuilder, ONNX_TYPES } from "./builder.ts";
+import type { GraphBuilder } from "./builder.ts";
 import { OP_RULES, type OpRule, type TapeContext } from "./op_rules.ts";
 import { reversePass, type ReverseStep } from "./_reverse.ts";
+import { oneHotRows } from "./_portable.ts";
 
 const product = (dims: readonly number[]) => dims.reduce((a, b) => a * b, 1);
 
@@ -27,6 +28,17 @@ export interface GradientTapeOptions {
   readonly training?: boolean;
   /** Seed of the first dropout node; each further dropout node takes the next. Default 0. */
   readonly dropoutSeed?: number;
+  /**
+   * An int32 scalar value (e.g. a graph input fed the optimizer step each run) mixed into every
+   * dropout mask, so each step drops different elements. Default: the constant 0.
+   */
+  readonly dropoutStep?: string;
+  /**
+   * Layer norm through ONNX Runtime's `LayerNormalization` kernel, reading its 1/σ output for the
+   * backward pass (default true, for the CPU provider); false builds μ, σ and x̂ from primitives,
+   * for GPU providers whose fused kernels need not produce that output.
+   */
+  readonly fusedLayerNorm?: boolean;
 }
 
 /**
@@ -58,6 +70,7 @@ export class GradientTape {
   readonly #oneHots = new Map<string, string>();
   readonly #context: TapeContext;
   #dropoutSeed: number;
+  #dropoutStep: string | undefined;
   /** The constant 1 that seeds the backward pass of `gradients()` (d loss / d loss). */
   #seed: string | undefined;
 
@@ -65,14 +78,17 @@ export class GradientTape {
   constructor(g: GraphBuilder, options: GradientTapeOptions = {}) {
     this.g = g;
     this.#dropoutSeed = options.dropoutSeed ?? 0;
+    this.#dropoutStep = options.dropoutStep;
     this.#context = {
       g,
       training: options.training ?? false,
+      fusedLayerNorm: options.fusedLayerNorm ?? true,
       shape: (name) => this.shapeOf(name),
       requiresGrad: (name) => this.requiresGrad(name),
       oneHot: (ids, depth) => this.#oneHot(ids, depth),
       isSeed: (grad) => grad === this.#seed,
       nextDropoutSeed: () => this.#dropoutSeed++,
+      dropoutStep: () => this.#dropoutStep ??= g.constantInt32([0], []),
       transposed: new Map(),
       masked: new Map(),
     };
@@ -190,24 +206,12 @@ export class GradientTape {
     return ops as unknown as Ops<string>;
   }
 
-  /** One-hot rows [N, V] of integer ids (any shape with N elements), cached per ids value. */
+  /** One-hot rows [N, V] of int32 ids (any shape with N elements), cached per ids value. */
   #oneHot(ids: string, depth: number): string {
     const key = `${ids}/${depth}`;
     let oh = this.#oneHots.get(key);
     if (oh === undefined) {
-      const g = this.g;
-      const flat = g.op("Cast", [g.op("Reshape", [ids, g.constantInt64([-1])])], {
-        to: ONNX_TYPES.int64,
-      });
-      if (g.floatType === "float32") {
-        const values = g.initializer(g.fresh("onehot_values"), Float32Array.of(0, 1), [2]);
-        oh = g.op("OneHot", [flat, g.constantInt64([depth]), values], { axis: -1 }); // [N, V]
-      } else { // ONNX Runtime has no float64 OneHot: int64, then cast
-        const ints = g.op("OneHot", [flat, g.constantInt64([depth]), g.constantInt64([0, 1])], {
-          axis: -1,
-        });
-        oh = g.op("Cast", [ints], { to: ONNX_TYPES[g.floatType] });
-      }
+      oh = oneHotRows(this.g, ids, product(this.shapeOf(ids)), depth);
       this.#oneHots.set(key, oh);
     }
     return oh;

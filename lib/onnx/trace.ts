@@ -3,13 +3,15 @@
  * names and whose operations record graph nodes. Running the model's own forward pass
  * (`gptForward`) through it yields the ONNX graph of that model, with no second copy of the model.
  * Batch and sequence length stay dynamic: every input-dependent size is read with `Shape` inside
- * the graph.
+ * the graph, and nothing computes on int64 or with ops a GPU provider lacks (see `_portable.ts`),
+ * so the graph runs wholly on ONNX Runtime's CPU, CUDA and WebGPU providers.
  *
  * @module
  */
 import type { GatedActivation, UnaryActivation } from "../activations/types.ts";
 import type { Ops } from "../gpt/ops.ts";
-import { type GraphBuilder, ONNX_TYPES } from "./builder.ts";
+import type { GraphBuilder } from "./builder.ts";
+import { logSoftmax, meanNll } from "./_portable.ts";
 
 function noLowering(name: string): Error {
   return new Error(
@@ -65,9 +67,13 @@ export function onnxTraceOps(g: GraphBuilder): Ops<string> {
     matmul: (a, b) => g.op("MatMul", [a, b]),
 
     causalMask(scores) {
-      const t = g.op("Shape", [scores], { start: -1 }); // [T]
-      const ones = g.op("Expand", [g.constant(1), g.op("Concat", [t, t], { axis: 0 })]); // [T, T]
-      const past = g.op("Cast", [g.op("Trilu", [ones], { upper: 0 })], { to: ONNX_TYPES.bool });
+      // positions 1…T as floats (Expand, CumSum: no int64 arithmetic), then row ≥ column
+      const t = g.op("Shape", [scores], { start: -1 }); // [1] = [T]
+      const pos = g.op("CumSum", [g.op("Expand", [g.constant(1), t]), g.constantInt32([0], [])]);
+      const past = g.op("GreaterOrEqual", [
+        g.op("Reshape", [pos, g.constantInt64([-1, 1])]), // [T, 1]
+        g.op("Reshape", [pos, g.constantInt64([1, -1])]), // [1, T]
+      ]); // [T, T]
       return g.op("Where", [past, scores, g.constant(-Infinity)]);
     },
 
@@ -86,9 +92,9 @@ export function onnxTraceOps(g: GraphBuilder): Ops<string> {
     dropout: (x) => x, // inference graph
 
     crossEntropy(logits, targets) {
-      const scores = g.op("Transpose", [logits], { perm: [0, 2, 1] }); // [B, V, T]
-      const labels = g.op("Cast", [targets], { to: ONNX_TYPES.int64 }); // [B, T]
-      return g.op("SoftmaxCrossEntropyLoss", [scores, labels], { reduction: "mean" });
+      const { logp } = logSoftmax(g, logits); // [B, T, V]
+      const labels = g.op("Reshape", [targets, g.constantInt64([0, 0, 1])]); // [B, T, 1] int32
+      return meanNll(g, logp, labels, 3);
     },
   };
 }

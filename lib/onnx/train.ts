@@ -2,9 +2,8 @@
  * Compiled training on ONNX Runtime: {@link OrtTrainer} runs the whole optimizer step of the
  * mini-GPT (forward, loss, backward, clipping, AdamW; `train_graph.ts`) as one session call.
  * Parameters and AdamW moments live in ONNX Runtime tensors between steps: each step's outputs
- * become the next step's inputs, and on the CPU provider they are written into preallocated
- * buffers (two sets, alternating), so a step allocates nothing on the JavaScript side. Only the
- * batch and three scalars go in; only the loss and the gradient norm are read.
+ * become the next step's inputs. Only the batch and a few scalars go in; only the loss and the
+ * gradient norm are read.
  *
  * The trainer implements the training-engine interface of `lib/gpt/step.ts`; `lib/train/` offers
  * it as engine `"ort"`, so `trainGpt(model, data, { engine: "ort" })` and
@@ -12,19 +11,32 @@
  * history and callbacks as the tfjs engine; the weights are written back into the model's tfjs
  * variables at every evaluation and at the end, so checkpoints are the same either way.
  *
- * Execution providers: `provider: "auto"` (the default) takes CUDA when onnxruntime-node's CUDA
- * provider is installed and starts, else the CPU (the reason is in `trainer.reason`); `"cuda"`
- * fails loudly when it cannot. On CUDA the updated parameters and moments stay in GPU memory
- * between steps (`preferredOutputLocation: "gpu-buffer"`), so a step uploads only the batch and
- * downloads only the loss and gradient norm; weights come back to the host at evaluations (for
- * `syncModel`) and at the end. Installing the provider: see `ORT_CUDA_HELP` in `lib/engine/ort.ts`
- * (`ONNXRUNTIME_NODE_INSTALL=cuda12`, CUDA 12 and cuDNN 9). `tests/onnx/train_test.ts` compares
- * CUDA with CPU training where the provider is present and skips with the reason otherwise.
+ * Execution providers (`lib/engine/ort.ts`): `auto` takes CUDA or a hardware WebGPU adapter when
+ * one starts, else the CPU (the reason is in `trainer.reason`); a named one fails loudly when it
+ * cannot start. The graphs are compiled for the provider (ops it lacks rewritten into primitives,
+ * `provider_ops.ts`), and on a GPU provider every node must run there (CPU fallback disabled).
+ * Where the state lives:
  *
- * Speed on the CPU: `bench/train_ort.ts` times the nano preset against the PyTorch reference.
- * ONNX Runtime's exponentials are slow on denormals; the graph keeps −∞ out of them (see the
- * masked softmax in `tape.ts`) rather than setting `session.set_denormal_as_zero`, which ONNX
- * Runtime applies to the calling thread only for the first session of a process.
+ * - CPU: outputs are written into preallocated host buffers (two sets, alternating), so a step
+ *   allocates nothing on the JavaScript side.
+ * - WebGPU: the updated parameters and moments stay in device buffers (per-output locations:
+ *   `next/*` in `gpu-buffer`, `loss` and `grad_norm` on the host) and are fed back from there, so
+ *   a step uploads the batch and four scalars and downloads eight bytes. Reading a WebGPU output
+ *   with `getData()` crashes onnxruntime-node 1.30, so weights come back to the host through a
+ *   one-node copy session (`Identity`, host outputs) at evaluations and at the end.
+ * - CUDA: onnxruntime-node has no CUDA device location for outputs (`gpu-buffer` is WebGPU's), so
+ *   the state crosses the bus twice per step into preallocated host buffers, like on the CPU;
+ *   {@link OrtTrainer.transferBytes} counts it.
+ *
+ * Installing providers: see `ORT_CUDA_HELP` and `ORT_WEBGPU_HELP` in `lib/engine/ort.ts`.
+ * `tests/onnx/webgpu_test.ts` trains on WebGPU (SwiftShader in CI) against the CPU;
+ * `tests/onnx/train_test.ts` compares CUDA with CPU training where the provider is present.
+ *
+ * Speed on the CPU: `bench/train_ort.ts` times the nano preset against the PyTorch reference;
+ * `bench/gpu.ts` times the GPU providers. ONNX Runtime's exponentials are slow on denormals; the
+ * graph keeps −∞ out of them (see the masked softmax in `op_rules.ts`) rather than setting
+ * `session.set_denormal_as_zero`, which ONNX Runtime applies to the calling thread only for the
+ * first session of a process.
  *
  * @module
  */
@@ -35,21 +47,34 @@ import type { TrainConfig } from "../gpt/config.ts";
 import type { Gpt } from "../gpt/model.ts";
 import { learningRateAt } from "../gpt/schedule.ts";
 import { type StepInfo, type TrainEngine, TrainingDivergedError } from "../gpt/step.ts";
-import { createOrtSession, type OrtProvider } from "../engine/ort.ts";
+import {
+  createOrtSession,
+  type OrtProvider,
+  type OrtProviderChoice,
+  resolveOrtProvider,
+} from "../engine/ort.ts";
+import { GraphBuilder } from "./builder.ts";
+import { unsupportedOps } from "./provider_ops.ts";
 import {
   adamNames,
+  DROPOUT_STEP,
   gptLossGraph,
   gptTrainingGraph,
+  gptTrainingLoopGraph,
   gradName,
   nextName,
+  stackedName,
   STEP_SCALARS,
   stepScalars,
 } from "./train_graph.ts";
 
 /** Options of {@link OrtTrainer.create}. */
 export interface OrtTrainerOptions {
-  /** Execution provider: `auto` (CUDA where installed, else CPU), `cuda` or `cpu`. Default auto. */
-  readonly provider?: "auto" | OrtProvider;
+  /**
+   * Execution provider: `auto` (CUDA or a hardware WebGPU adapter when one starts, else CPU),
+   * or one by name (`cpu`, `webgpu`, `cuda`, …). Default auto.
+   */
+  readonly provider?: OrtProviderChoice;
   /**
    * Intra-op threads of ONNX Runtime's CPU provider. Default: ONNX Runtime's choice (all cores);
    * 1 compares with PyTorch on one thread.
@@ -58,16 +83,29 @@ export interface OrtTrainerOptions {
   /** Sequences per batch the step graph is compiled for. Default `config.batchSize`. */
   readonly batchSize?: number;
   /**
-   * Profile the step session (CPU): ONNX Runtime writes a JSON trace `<prefix>_<time>.json`
-   * into the working directory when the trainer is disposed (`bench/profile_ort.ts` reads it).
+   * Profile the step session: ONNX Runtime writes a JSON trace `<prefix>_<time>.json` into the
+   * working directory when the trainer is disposed (`bench/profile_ort.ts` reads it).
    */
   readonly profilePrefix?: string;
+}
+
+/**
+ * Bytes a training step moves between host and device memory: what its inputs upload and its
+ * outputs download (0 on the CPU provider, where nothing crosses).
+ */
+export interface TransferBytes {
+  /** Host → device per step. */
+  readonly hostToDevice: number;
+  /** Device → host per step. */
+  readonly deviceToHost: number;
 }
 
 type Feeds = Record<string, ort.Tensor>;
 
 const f32 = (data: Float32Array, dims: readonly number[]) =>
   new ort.Tensor("float32", data, [...dims]);
+
+const tensorBytes = (t: ort.Tensor) => t.size * (t.type === "float64" ? 8 : 4);
 
 /**
  * Trains a {@link Gpt} on ONNX Runtime with the compiled step graph. The model's current weights
@@ -102,15 +140,21 @@ export class OrtTrainer implements TrainEngine {
   readonly batchShape: readonly [number, number];
   /** Nodes in the step graph. */
   readonly nodeCount: number;
+  /** Bytes a step moves between host and device (see {@link TransferBytes}). */
+  readonly transferBytes: TransferBytes;
   readonly #step: ort.InferenceSession;
   readonly #eval: ort.InferenceSession;
   readonly #names: readonly string[];
   /** Current parameters and moments by input name (parameters: checkpoint keys). */
   #state: Map<string, ort.Tensor>;
-  /** Output buffers for the next step (CPU), swapped with `#state` after a good step. */
+  /** Output buffers for the next step (CPU, CUDA), swapped with `#state` after a good step. */
   #spare: Map<string, ort.Tensor> | undefined;
   readonly #options: OrtTrainerOptions;
   #grads: ort.InferenceSession | undefined;
+  /** WebGPU: copies parameters from device buffers to the host. */
+  #copy: ort.InferenceSession | undefined;
+  /** K-step sessions (ONNX `Loop`) by K. */
+  readonly #loops = new Map<number, ort.InferenceSession>();
   #t = 0;
 
   private constructor(
@@ -131,37 +175,63 @@ export class OrtTrainer implements TrainEngine {
     this.nodeCount = info.nodes;
     this.#state = state;
     this.#names = [...state.keys()];
-    this.#spare = info.provider === "cpu" ? cloneState(state) : undefined;
+    this.#spare = info.provider === "webgpu" ? undefined : cloneState(state);
     this.#options = options;
+    this.transferBytes = transferPerStep(
+      info.provider,
+      state,
+      info.batchShape,
+      model.config.dropout > 0,
+    );
   }
 
   /**
-   * Compiles the step graph for the model and config and opens it (and an evaluation graph) in
-   * ONNX Runtime, starting from the model's current weights and zeroed AdamW moments.
+   * Compiles the step graph for the model, config and provider and opens it (and an evaluation
+   * graph) in ONNX Runtime, starting from the model's current weights and zeroed AdamW moments.
+   * Throws before opening when the graph has an op the provider lacks, naming it.
    */
   static async create(
     model: Gpt,
     config: TrainConfig,
     options: OrtTrainerOptions = {},
   ): Promise<OrtTrainer> {
+    const { provider, reason } = await resolveOrtProvider(options.provider ?? "auto");
     const batchSize = options.batchSize ?? config.batchSize;
     const graph = gptTrainingGraph(model.config, model.activation, {
       batchSize,
       train: config,
       dropoutSeed: config.seed * 7919,
+      provider,
     });
-    // The evaluation session picks the provider (CUDA where installed and starting, else CPU).
-    const evalSession = await createOrtSession(gptLossGraph(model.config, model.activation), {
-      provider: options.provider,
+    const evalBytes = gptLossGraph(model.config, model.activation, { provider });
+    for (const [what, bytes] of [["step", graph.bytes], ["evaluation", evalBytes]] as const) {
+      const missing = unsupportedOps(bytes, provider) ?? [];
+      if (missing.length > 0) {
+        throw new Error(
+          `OrtTrainer: the ${what} graph of activation '${model.activation.name}' uses ` +
+            `${missing.join(", ")}, which ONNX Runtime's ${provider} provider lacks and actlab ` +
+            `cannot rewrite; write the activation's ONNX lowering with other ops`,
+        );
+      }
+    }
+    const evalSession = await createOrtSession(evalBytes, {
+      provider,
       threads: options.threads,
     });
-    const step = await openStepSession(
-      graph.bytes,
-      model,
-      evalSession.provider,
-      options.threads,
-      options.profilePrefix,
-    );
+    const outputLocations: Record<string, "cpu" | "gpu-buffer"> = {};
+    if (provider === "webgpu") {
+      for (const spec of model.specs) {
+        const { m, v } = adamNames(spec.name);
+        for (const name of [spec.name, m, v]) outputLocations[nextName(name)] = "gpu-buffer";
+      }
+      outputLocations.loss = outputLocations.grad_norm = "cpu";
+    }
+    const step = await createOrtSession(graph.bytes, {
+      provider,
+      threads: options.threads,
+      profilePrefix: options.profilePrefix,
+      outputLocations: provider === "webgpu" ? outputLocations : undefined,
+    });
     const state = new Map<string, ort.Tensor>();
     for (const spec of model.specs) {
       const v = model.variables.get(spec.name);
@@ -177,13 +247,8 @@ export class OrtTrainer implements TrainEngine {
     return new OrtTrainer(
       model,
       config,
-      { step, eval: evalSession.session },
-      {
-        provider: evalSession.provider,
-        reason: evalSession.reason,
-        batchShape: [batchSize, model.config.blockSize],
-        nodes: graph.nodeCount,
-      },
+      { step: step.session, eval: evalSession.session },
+      { provider, reason, batchShape: [batchSize, model.config.blockSize], nodes: graph.nodeCount },
       state,
       options,
     );
@@ -206,14 +271,14 @@ export class OrtTrainer implements TrainEngine {
     const scalars = stepScalars(t, lr, this.config);
     const feeds: Feeds = Object.fromEntries(this.#state);
     STEP_SCALARS.forEach((name, i) => feeds[name] = f32(Float32Array.of(scalars[i]), []));
-    feeds.x = new ort.Tensor("int32", batch.x, [...this.batchShape]);
-    feeds.y = new ort.Tensor("int32", batch.y, [...this.batchShape]);
+    this.#batchFeeds(feeds, batch, t);
     const fetches: Record<string, ort.Tensor | null> = { loss: null, grad_norm: null };
     for (const name of this.#names) fetches[nextName(name)] = this.#spare?.get(name) ?? null;
     const out = await this.#step.run(feeds, fetches as ort.InferenceSession.FetchesType);
     const loss = (out.loss.data as Float32Array)[0];
     const gradNorm = (out.grad_norm.data as Float32Array)[0];
     if (!Number.isFinite(loss)) {
+      if (!this.#spare) { for (const name of this.#names) disposeOnDevice(out[nextName(name)]); }
       throw new TrainingDivergedError(
         { iter, activation: this.model.activation.name, loss, lr },
         [],
@@ -221,19 +286,107 @@ export class OrtTrainer implements TrainEngine {
       );
     }
     this.#t = t;
+    const previous = this.#state;
     if (this.#spare) {
-      const previous = this.#state;
       this.#state = this.#spare;
       this.#spare = previous;
     } else {
-      // GPU: the outputs stay in device memory and are the next inputs; free the old ones.
-      const previous = this.#state;
+      // WebGPU: the outputs stay in device memory and are the next inputs; free the old ones.
       this.#state = new Map(this.#names.map((name) => [name, out[nextName(name)] as ort.Tensor]));
-      for (const tensor of previous.values()) {
-        if (tensor.location === "gpu-buffer") tensor.dispose();
-      }
+      for (const tensor of previous.values()) disposeOnDevice(tensor);
     }
     return { iter, loss, lr, gradNorm, ms: performance.now() - t0 };
+  }
+
+  /**
+   * Optimizer steps on `batches` as steps `iter`, `iter + 1`, … of the schedule, in one session
+   * call (an ONNX `Loop` over the step graph, compiled per number of steps) where the provider
+   * runs `Loop` — CPU and CUDA, where the state then crosses the bus once per call instead of
+   * once per step; on WebGPU, which has no `Loop` kernel but keeps the state on the device
+   * anyway, one {@link OrtTrainer.step} per batch. A non-finite loss throws
+   * {@link TrainingDivergedError} naming the first bad step, keeping the weights from before the
+   * call. Each step reports the call's time divided by the number of steps.
+   */
+  async stepMany(batches: readonly Batch[], iter: number): Promise<StepInfo[]> {
+    if (this.provider === "webgpu" || batches.length === 1) {
+      const infos: StepInfo[] = [];
+      for (const [i, batch] of batches.entries()) infos.push(await this.step(batch, iter + i));
+      return infos;
+    }
+    const t0 = performance.now();
+    const k = batches.length;
+    for (const batch of batches) this.#checkBatch(batch);
+    let session = this.#loops.get(k);
+    if (!session) {
+      const graph = gptTrainingLoopGraph(this.model.config, this.model.activation, {
+        batchSize: this.batchShape[0],
+        train: this.config,
+        dropoutSeed: this.config.seed * 7919,
+        provider: this.provider,
+        steps: k,
+      });
+      session = (await createOrtSession(graph.bytes, {
+        provider: this.provider,
+        threads: this.#options.threads,
+      })).session;
+      this.#loops.set(k, session);
+    }
+    const [b, t] = this.batchShape;
+    const feeds: Feeds = Object.fromEntries(this.#state);
+    const xs = new Int32Array(k * b * t), ys = new Int32Array(k * b * t);
+    batches.forEach((batch, i) => {
+      xs.set(batch.x, i * b * t);
+      ys.set(batch.y, i * b * t);
+    });
+    feeds[stackedName("x")] = new ort.Tensor("int32", xs, [k, b, t]);
+    feeds[stackedName("y")] = new ort.Tensor("int32", ys, [k, b, t]);
+    const lrs = batches.map((_, i) => learningRateAt(iter + i, this.config));
+    const scalars = lrs.map((lr, i) => stepScalars(this.#t + 1 + i, lr, this.config));
+    STEP_SCALARS.forEach((name, j) => {
+      feeds[stackedName(name)] = f32(Float32Array.from(scalars, (s) => s[j]), [k]);
+    });
+    if (this.model.config.dropout > 0) {
+      const steps = Int32Array.from({ length: k }, (_, i) => this.#t + 1 + i);
+      feeds[stackedName(DROPOUT_STEP)] = new ort.Tensor("int32", steps, [k]);
+    }
+    const fetches: Record<string, ort.Tensor | null> = { losses: null, grad_norms: null };
+    for (const name of this.#names) fetches[nextName(name)] = this.#spare!.get(name)!;
+    const out = await session.run(feeds, fetches as ort.InferenceSession.FetchesType);
+    const losses = out.losses.data as Float32Array, norms = out.grad_norms.data as Float32Array;
+    const bad = losses.findIndex((l) => !Number.isFinite(l));
+    if (bad >= 0) {
+      throw new TrainingDivergedError(
+        {
+          iter: iter + bad,
+          activation: this.model.activation.name,
+          loss: losses[bad],
+          lr: lrs[bad],
+        },
+        [],
+        [],
+      );
+    }
+    this.#t += k;
+    const previous = this.#state;
+    this.#state = this.#spare!;
+    this.#spare = previous;
+    const ms = (performance.now() - t0) / k;
+    return lrs.map((lr, i) => ({ iter: iter + i, loss: losses[i], lr, gradNorm: norms[i], ms }));
+  }
+
+  /**
+   * Host↔device bytes per step when `stepsPerCall` steps run per session call
+   * ({@link OrtTrainer.stepMany}): the state's round trip (CUDA) is shared by the steps of a call.
+   */
+  transferBytesPerStep(stepsPerCall = 1): TransferBytes {
+    const state = this.provider === "cpu" || this.provider === "webgpu"
+      ? 0
+      : [...this.#state.values()].reduce((sum, x) => sum + tensorBytes(x), 0);
+    const k = this.provider === "webgpu" ? 1 : stepsPerCall;
+    return {
+      hostToDevice: this.transferBytes.hostToDevice - state + state / k,
+      deviceToHost: this.transferBytes.deviceToHost - state + state / k,
+    };
   }
 
   /** Mean cross-entropy of the current weights on `batch` (no update). */
@@ -249,7 +402,8 @@ export class OrtTrainer implements TrainEngine {
 
   /**
    * The loss and the raw gradient of every parameter on `batch` at the current weights (a
-   * separate graph, compiled on first use), for checks against another engine.
+   * separate graph, compiled on first use), for checks against another engine. With dropout, the
+   * masks are those of the next step.
    */
   async gradients(batch: Batch): Promise<{ loss: number; grads: Map<string, Float32Array> }> {
     this.#checkBatch(batch);
@@ -257,6 +411,8 @@ export class OrtTrainer implements TrainEngine {
       const graph = gptTrainingGraph(this.model.config, this.model.activation, {
         batchSize: this.batchShape[0],
         kind: "gradients",
+        dropoutSeed: this.config.seed * 7919,
+        provider: this.provider,
       });
       this.#grads = (await createOrtSession(graph.bytes, {
         provider: this.provider,
@@ -265,40 +421,69 @@ export class OrtTrainer implements TrainEngine {
     }
     const feeds: Feeds = {};
     for (const spec of this.model.specs) feeds[spec.name] = this.#state.get(spec.name)!;
-    feeds.x = new ort.Tensor("int32", batch.x, [...this.batchShape]);
-    feeds.y = new ort.Tensor("int32", batch.y, [...this.batchShape]);
+    this.#batchFeeds(feeds, batch, this.#t + 1);
     const out = await this.#grads.run(feeds);
     const grads = new Map<string, Float32Array>();
     for (const spec of this.model.specs) {
-      grads.set(spec.name, await tensorData(out[gradName(spec.name)] as ort.Tensor));
+      grads.set(spec.name, out[gradName(spec.name)].data as Float32Array);
     }
     return { loss: (out.loss.data as Float32Array)[0], grads };
   }
 
-  /** The current parameters by checkpoint key (copies). */
+  /** The current parameters by checkpoint key (copies, on the host). */
   async parameters(): Promise<Map<string, Float32Array>> {
-    const out = new Map<string, Float32Array>();
-    for (const spec of this.model.specs) {
-      out.set(spec.name, Float32Array.from(await tensorData(this.#state.get(spec.name)!)));
+    const names = this.model.specs.map((s) => s.name);
+    if (this.provider !== "webgpu" || this.#state.get(names[0])!.location === "cpu") {
+      return new Map(
+        names.map((n) => [n, Float32Array.from(this.#state.get(n)!.data as Float32Array)]),
+      );
     }
-    return out;
+    this.#copy ??= await this.#openCopy();
+    const feeds: Feeds = {};
+    for (const name of names) feeds[name] = this.#state.get(name)!;
+    const out = await this.#copy.run(feeds);
+    return new Map(names.map((n) => [n, out[hostName(n)].data as Float32Array]));
   }
 
   /** Writes the current parameters into the model's tfjs variables. */
   async syncModel(): Promise<void> {
+    const params = await this.parameters();
     for (const spec of this.model.specs) {
-      const values = await tensorData(this.#state.get(spec.name)!);
       const v = this.model.variables.get(spec.name)!;
-      tf.tidy(() => v.assign(tf.tensor(values, [...spec.shape], "float32")));
+      tf.tidy(() => v.assign(tf.tensor(params.get(spec.name)!, [...spec.shape], "float32")));
     }
   }
 
-  /** Releases the ONNX Runtime sessions (not the model). */
+  /** Releases the ONNX Runtime sessions and device buffers (not the model). */
   async dispose(): Promise<void> {
     if (this.#options.profilePrefix) this.#step.endProfiling();
+    for (const tensor of this.#state.values()) disposeOnDevice(tensor);
     await this.#step.release();
     await this.#eval.release();
     await this.#grads?.release();
+    await this.#copy?.release();
+    for (const session of this.#loops.values()) await session.release();
+  }
+
+  /** The batch (and the dropout step, when the model has dropout) into `feeds`. */
+  #batchFeeds(feeds: Feeds, batch: Batch, t: number): void {
+    feeds.x = new ort.Tensor("int32", batch.x, [...this.batchShape]);
+    feeds.y = new ort.Tensor("int32", batch.y, [...this.batchShape]);
+    if (this.model.config.dropout > 0) {
+      feeds[DROPOUT_STEP] = new ort.Tensor("int32", Int32Array.of(t), []);
+    }
+  }
+
+  /** A session that copies every parameter to a host output (WebGPU). */
+  async #openCopy(): Promise<ort.InferenceSession> {
+    const g = new GraphBuilder();
+    const inputs: Record<string, number[]> = {}, outputs: Record<string, number[]> = {};
+    for (const spec of this.model.specs) {
+      inputs[spec.name] = outputs[hostName(spec.name)] = [...spec.shape];
+      g.output(spec.name, hostName(spec.name));
+    }
+    const bytes = g.model({ inputs, outputs, name: "copy_to_host" });
+    return (await createOrtSession(bytes, { provider: this.provider })).session;
   }
 
   #checkBatch(batch: Batch): void {
@@ -313,32 +498,27 @@ export class OrtTrainer implements TrainEngine {
   }
 }
 
+/** The name of a parameter's host copy in the copy session. */
+const hostName = (name: string) => `host/${name}`;
+
 /**
- * Opens the step graph. CPU: ONNX Runtime's default session (outputs go to preallocated buffers,
- * see `step`). CUDA: the updated parameters and moments are kept in GPU memory
- * (`preferredOutputLocation: "gpu-buffer"`) and fed back from there, so a step moves only the
- * batch to the GPU and the loss and gradient norm back.
+ * Host↔device bytes of one step: the batch (x, y int32), the step scalars (and dropout step)
+ * up, loss and gradient norm down; on CUDA also every parameter and moment both ways.
  */
-async function openStepSession(
-  bytes: Uint8Array,
-  model: Gpt,
+function transferPerStep(
   provider: OrtProvider,
-  threads: number | undefined,
-  profilePrefix: string | undefined,
-): Promise<ort.InferenceSession> {
-  if (provider === "cpu") {
-    return (await createOrtSession(bytes, { provider: "cpu", threads, profilePrefix })).session;
-  }
-  const keep: Record<string, "gpu-buffer"> = {};
-  for (const spec of model.specs) {
-    const { m, v } = adamNames(spec.name);
-    for (const name of [spec.name, m, v]) keep[nextName(name)] = "gpu-buffer";
-  }
-  return await ort.InferenceSession.create(bytes, {
-    executionProviders: ["cuda"],
-    graphOptimizationLevel: "all",
-    preferredOutputLocation: keep,
-  });
+  state: Map<string, ort.Tensor>,
+  [b, t]: readonly [number, number],
+  dropout: boolean,
+): TransferBytes {
+  if (provider === "cpu") return { hostToDevice: 0, deviceToHost: 0 };
+  const stateBytes = provider === "webgpu"
+    ? 0
+    : [...state.values()].reduce((sum, x) => sum + tensorBytes(x), 0);
+  return {
+    hostToDevice: 2 * b * t * 4 + STEP_SCALARS.length * 4 + (dropout ? 4 : 0) + stateBytes,
+    deviceToHost: 2 * 4 + stateBytes,
+  };
 }
 
 function cloneState(state: Map<string, ort.Tensor>): Map<string, ort.Tensor> {
@@ -347,8 +527,7 @@ function cloneState(state: Map<string, ort.Tensor>): Map<string, ort.Tensor> {
   );
 }
 
-/** A tensor's float data, downloaded first when it lives on a GPU. */
-async function tensorData(t: ort.Tensor): Promise<Float32Array> {
-  if (t.location === "cpu") return t.data as Float32Array;
-  return await t.getData() as Float32Array;
+/** Frees a tensor's device buffer (a host tensor is left to the garbage collector). */
+function disposeOnDevice(tensor: ort.Tensor | undefined): void {
+  if (tensor && tensor.location === "gpu-buffer") tensor.dispose();
 }

@@ -12,11 +12,14 @@
  * @module
  */
 import type { ActivationDef } from "../activations/types.ts";
+import type { OrtProvider } from "../engine/ort.ts";
 import type { GptConfig, TrainConfig } from "../gpt/config.ts";
 import { assembleParams, gptLoss, gptParamSpecs, type ParamSpec } from "../gpt/model.ts";
-import { GraphBuilder, type ValueSpec } from "./builder.ts";
+import { GraphBuilder, ONNX_TYPES, type ValueSpec } from "./builder.ts";
 import { GradientTape } from "./tape.ts";
 import { onnxTraceOps } from "./trace.ts";
+import { lowerForProvider } from "./provider_ops.ts";
+import { addAll } from "./_reverse.ts";
 
 /**
  * Names of the AdamW moment inputs of parameter `name`.
@@ -89,6 +92,18 @@ export function stepScalars(
   ];
 }
 
+/**
+ * The int32 scalar input of a training graph whose model has dropout: the optimizer step t, mixed
+ * into every dropout mask (so each step drops different elements, the same on every provider).
+ *
+ * @example
+ * ```ts
+ * import { DROPOUT_STEP } from "@actlab/actlab/onnx";
+ * console.assert(DROPOUT_STEP === "dropout_step");
+ * ```
+ */
+export const DROPOUT_STEP = "dropout_step";
+
 /** What a compiled graph takes and gives, with the bytes. */
 export interface CompiledGraph {
   /** The encoded ONNX ModelProto. */
@@ -116,6 +131,11 @@ export interface TrainingGraphOptions {
   readonly train?: Pick<TrainConfig, "beta1" | "beta2" | "adamEps" | "weightDecay" | "gradClip">;
   /** Seed of the dropout nodes (when the config's dropout is > 0). Default 0. */
   readonly dropoutSeed?: number;
+  /**
+   * The execution provider the graph is for: ops it lacks are rewritten into primitives it has
+   * (`lowerForProvider`). Default `cpu` (no rewrite).
+   */
+  readonly provider?: OrtProvider;
 }
 
 /**
@@ -174,7 +194,8 @@ function prune(g: GraphBuilder, outputs: readonly string[], inputs: readonly str
  * Runtime plan memory once.
  *
  * Step graph inputs: every parameter (checkpoint keys), `adam_m/<key>`, `adam_v/<key>`, the
- * float scalars of {@link STEP_SCALARS} and `x`, `y` int32 [B, T]. Outputs: `loss`, `grad_norm` (before clipping) and
+ * float scalars of {@link STEP_SCALARS}, `x`, `y` int32 [B, T] and, when the model has dropout,
+ * the int32 scalar {@link DROPOUT_STEP}. Outputs: `loss`, `grad_norm` (before clipping) and
  * `next/<name>` for every parameter and moment. The update is `torch.optim.AdamW`'s after
  * `clip_grad_norm_`: g ← g·min(1, clip/(‖g‖ + 1e-6)); m ← β1m + (1 − β1)g; v ← β2v + (1 − β2)g²;
  * p ← p·(1 − lr·wd) (decay group only) − lr/(1 − β1ᵗ)·m/(√v/√(1 − β2ᵗ) + ε), computed as
@@ -198,6 +219,26 @@ export function gptTrainingGraph(
   activation: ActivationDef,
   options: TrainingGraphOptions,
 ): CompiledGraph {
+  const { g, inputs, outputs, specs, batchShape, kind } = buildTrainingGraph(
+    config,
+    activation,
+    options,
+  );
+  const bytes = g.model({
+    inputs,
+    outputs,
+    name: `gpt_${activation.name}_${kind}`,
+    docString: JSON.stringify({ actlab: `mini-GPT ${kind} graph`, config, batch: batchShape }),
+  });
+  return { bytes, specs, batchShape, nodeCount: g.nodes.length };
+}
+
+/** The step (or gradient) graph before encoding, pruned and rewritten for the provider. */
+function buildTrainingGraph(
+  config: GptConfig,
+  activation: ActivationDef,
+  options: TrainingGraphOptions,
+) {
   const kind = options.kind ?? "step";
   const b = options.batchSize;
   const t = options.seqLen ?? config.blockSize;
@@ -209,12 +250,16 @@ export function gptTrainingGraph(
   }
   const specs = gptParamSpecs(config, activation.kind);
   const g = new GraphBuilder();
+  const training = config.dropout > 0;
   const tape = new GradientTape(g, {
-    training: config.dropout > 0,
+    training,
     dropoutSeed: options.dropoutSeed ?? 0,
+    dropoutStep: training ? DROPOUT_STEP : undefined,
+    fusedLayerNorm: (options.provider ?? "cpu") === "cpu",
   });
   const inputs: Record<string, ValueSpec> = {};
   const outputs: Record<string, ValueSpec> = {};
+  if (training) inputs[DROPOUT_STEP] = { dims: [], type: "int32" };
   for (const s of specs) {
     tape.input(s.name, s.shape, { requiresGrad: true });
     inputs[s.name] = [...s.shape];
@@ -243,7 +288,7 @@ export function gptTrainingGraph(
     const squares = specs.map((s) =>
       g.op("ReduceSumSquare", [grads.get(s.name)!], { keepdims: 0 })
     );
-    const norm = g.op("Sqrt", [squares.length === 1 ? squares[0] : g.op("Sum", squares)]);
+    const norm = g.op("Sqrt", [addAll(g, squares)]);
     g.output(norm, "grad_norm");
     outputs.grad_norm = [];
     const coef = gradClip > 0
@@ -280,19 +325,148 @@ export function gptTrainingGraph(
     }
   }
   prune(g, Object.keys(outputs), Object.keys(inputs));
+  lowerForProvider(g, options.provider ?? "cpu");
+  return { g, inputs, outputs, specs, batchShape: [b, t] as [number, number], kind };
+}
+
+/**
+ * Name of a per-step input of the K-step graph ({@link gptTrainingLoopGraph}): the values of
+ * step-graph input `name` for all K steps, stacked on a new first axis.
+ *
+ * @example
+ * ```ts
+ * import { stackedName } from "@actlab/actlab/onnx";
+ * console.assert(stackedName("x") === "steps/x");
+ * ```
+ */
+export const stackedName = (name: string): string => `steps/${name}`;
+
+/**
+ * K optimizer steps in one graph: the step graph of {@link gptTrainingGraph} as the body of an
+ * ONNX `Loop` whose state is every parameter and moment. A session call moves the state between
+ * host and device once for K steps — the way to amortise those copies on ONNX Runtime's CUDA
+ * provider, whose outputs onnxruntime-node can only deliver to host memory.
+ *
+ * Inputs: every parameter and moment (as the step graph), and per step, stacked on a first axis
+ * of length K ({@link stackedName}): `steps/x`, `steps/y` int32 [K, B, T], the float scalars
+ * `steps/<STEP_SCALARS>` [K] and, with dropout, `steps/dropout_step` int32 [K]. Outputs:
+ * `next/<name>` after the K steps, and `losses`, `grad_norms` [K].
+ *
+ * @example
+ * ```ts
+ * import { getActivation, gptConfig } from "@actlab/actlab";
+ * import { gptTrainingLoopGraph } from "@actlab/actlab/onnx";
+ * import { trainConfig } from "@actlab/actlab/gpt";
+ * const graph = gptTrainingLoopGraph(gptConfig({ preset: "tiny", vocabSize: 12 }), getActivation("relu"), {
+ *   batchSize: 2,
+ *   steps: 4,
+ *   train: trainConfig({ preset: "tiny" }),
+ * });
+ * console.assert(graph.bytes.length > 0);
+ * ```
+ */
+export function gptTrainingLoopGraph(
+  config: GptConfig,
+  activation: ActivationDef,
+  options: Omit<TrainingGraphOptions, "kind"> & { readonly steps: number },
+): CompiledGraph & { readonly steps: number } {
+  const k = options.steps;
+  if (!Number.isInteger(k) || k < 1) {
+    throw new RangeError(`gptTrainingLoopGraph: steps must be a positive integer, got ${k}`);
+  }
+  const step = buildTrainingGraph(config, activation, { ...options, kind: "step" });
+  const body = step.g;
+  const state = [
+    ...step.specs.map((s) => s.name),
+    ...step.specs.flatMap((s) => [adamNames(s.name).m, adamNames(s.name).v]),
+  ];
+  const perStep = Object.keys(step.inputs).filter((name) => !state.includes(name));
+  // Each iteration picks its slice of the stacked inputs: x = steps/x[iter], …
+  const picks = perStep.map((name) => ({
+    opType: "Gather",
+    input: [stackedName(name), "loop_iter"],
+    output: [name],
+    name: `pick_${name}`,
+    attribute: [{ name: "axis", type: 2, i: 0 }],
+  }));
+  body.nodes.unshift(...picks);
+  // The body's own names for the state and its results, so none shadows an outer value (SSA).
+  const inner = (name: string) => `iter/${name}`;
+  const renamed = new Set([...state, ...state.map(nextName), "loss", "grad_norm"]);
+  for (const node of body.nodes) {
+    node.input = (node.input as string[]).map((n) => (renamed.has(n) ? inner(n) : n));
+    node.output = (node.output as string[]).map((n) => (renamed.has(n) ? inner(n) : n));
+  }
+  body.output("loop_cond", "loop_cond_out");
+  const bodyInputs: Record<string, ValueSpec> = {
+    loop_iter: { dims: [], type: "int64" },
+    loop_cond: { dims: [], type: "bool" },
+  };
+  const bodyOutputs: Record<string, ValueSpec> = { loop_cond_out: { dims: [], type: "bool" } };
+  for (const name of state) {
+    bodyInputs[inner(name)] = step.inputs[name];
+    bodyOutputs[inner(nextName(name))] = step.inputs[name];
+  }
+  bodyOutputs[inner("loss")] = [];
+  bodyOutputs[inner("grad_norm")] = [];
+  const graph = body.graph({ inputs: bodyInputs, outputs: bodyOutputs, name: "step" });
+
+  const g = new GraphBuilder();
+  const inputs: Record<string, ValueSpec> = {};
+  for (const name of state) inputs[name] = step.inputs[name];
+  for (const name of perStep) {
+    const spec = step.inputs[name];
+    inputs[stackedName(name)] = Array.isArray(spec)
+      ? [k, ...spec]
+      : { dims: [k, ...spec.dims], type: spec.type };
+  }
+  const trips = g.fresh("trips");
+  g.initializers.push({ name: trips, dataType: ONNX_TYPES.int64, dims: [], rawData: int64(k) });
+  const always = g.fresh("always");
+  g.initializers.push({
+    name: always,
+    dataType: ONNX_TYPES.bool,
+    dims: [],
+    rawData: Uint8Array.of(1),
+  });
+  const outputs: Record<string, ValueSpec> = {};
+  for (const name of state) outputs[nextName(name)] = step.inputs[name];
+  outputs.losses = [k];
+  outputs.grad_norms = [k];
+  g.nodes.push({
+    opType: "Loop",
+    input: [trips, always, ...state],
+    output: [...state.map(nextName), "losses", "grad_norms"],
+    name: "steps",
+    attribute: [{ name: "body", type: 5, g: graph }],
+  });
   const bytes = g.model({
     inputs,
     outputs,
-    name: `gpt_${activation.name}_${kind}`,
-    docString: JSON.stringify({ actlab: `mini-GPT ${kind} graph`, config, batch: [b, t] }),
+    name: `gpt_${activation.name}_loop${k}`,
+    docString: JSON.stringify({
+      actlab: `mini-GPT ${k}-step graph`,
+      config,
+      batch: step.batchShape,
+    }),
   });
-  return { bytes, specs, batchShape: [b, t], nodeCount: g.nodes.length };
+  return {
+    bytes,
+    specs: step.specs,
+    batchShape: step.batchShape,
+    nodeCount: body.nodes.length,
+    steps: k,
+  };
 }
+
+/** Little-endian bytes of an int64 scalar. */
+const int64 = (v: number) => new Uint8Array(BigInt64Array.of(BigInt(v)).buffer);
 
 /**
  * The mini-GPT's mean cross-entropy with the parameters as graph inputs (not initializers), so an
  * evaluation session reads the weights a training session produced without re-encoding.
- * Inputs: every parameter, `x` and `y` int32 [batch, seq] (dynamic); output `loss`.
+ * Inputs: every parameter, `x` and `y` int32 [batch, seq] (dynamic); output `loss`. With
+ * `provider`, ops it lacks are rewritten into primitives.
  *
  * @example
  * ```ts
@@ -302,7 +476,11 @@ export function gptTrainingGraph(
  * console.assert(bytes.length > 0);
  * ```
  */
-export function gptLossGraph(config: GptConfig, activation: ActivationDef): Uint8Array {
+export function gptLossGraph(
+  config: GptConfig,
+  activation: ActivationDef,
+  options: { readonly provider?: OrtProvider } = {},
+): Uint8Array {
   const specs = gptParamSpecs(config, activation.kind);
   const g = new GraphBuilder();
   const inputs: Record<string, ValueSpec> = {};
@@ -312,5 +490,6 @@ export function gptLossGraph(config: GptConfig, activation: ActivationDef): Uint
   inputs.y = idx;
   const params = assembleParams(config, activation.kind, (name) => name);
   g.output(gptLoss(onnxTraceOps(g), params, config, activation, "x", "y"), "loss");
+  lowerForProvider(g, options.provider ?? "cpu");
   return g.model({ inputs, outputs: { loss: [] }, name: `gpt_${activation.name}_eval` });
 }

@@ -54,13 +54,19 @@ Deno.test("deno task train --help lists every config flag with each preset's val
     assert(line, `--${f.flag} missing from\n${stdout}`);
     assertStringIncludes(line, f.help);
   }
-  assertMatch(lines.get("iters")!, /--iters N +optimizer steps \(default: nano 2000, tiny 200\)/);
-  assertMatch(lines.get("lr")!, /--lr X +peak learning rate \(default: nano 0\.001, tiny 0\.003\)/);
+  assertMatch(
+    lines.get("iters")!,
+    /--iters N +optimizer steps \(default: nano 2000, tiny 200, shakespeare_char 5000\)/,
+  );
+  assertMatch(
+    lines.get("lr")!,
+    /--lr X +peak learning rate \(default: nano 0\.001, tiny 0\.003, shakespeare_char 0\.001\)/,
+  );
   assertStringIncludes(lines.get("weight-decay")!, "(default: 0.1)");
   assertStringIncludes(lines.get("mlp-hidden")!, "(default: derived: 4·d");
   assertMatch(
     lines.get("preset")!,
-    /--preset nano\|tiny +model \+ training preset \(default: nano\)/,
+    /--preset NAME +model \+ training preset \(nano, tiny or shakespeare_char\) \(default: nano\)/,
   );
   assertStringIncludes(lines.get("engine")!, "(default: tfjs)");
   assertStringIncludes(lines.get("dataset")!, "(default: tinyshakespeare)");
@@ -114,7 +120,7 @@ Deno.test("flags are checked before any data is read (the data folder here does 
     ["train", ["--engine", "torch"], "train: --engine takes tfjs or ort, got 'torch'"],
     ["sweep", ["--iters", "many"], "sweep: --iters takes an integer ≥ 0, got 'many'"],
     ["sweep", ["--activations", "relu,gleu"], "Did you mean 'gelu'?"],
-    ["sweep", ["--preset", "huge"], "sweep: --preset takes nano or tiny, got 'huge'"],
+    ["sweep", ["--preset", "huge"], "sweep: --preset takes nano, tiny or shakespeare_char, got"],
   ];
   for (const [name, args, message] of cases) {
     const { code, stderr } = await cli(name, "--data", MISSING_DATA, ...args);

@@ -24,7 +24,7 @@ Deno.test("the CLI prints a header and one JSON object per evaluation, like the 
   assertEquals(objs[0].act, "gelu");
   assertEquals(objs.slice(1).map((o) => o.iter), [0, 5, 10]);
   for (const o of objs.slice(1)) {
-    assertEquals(Object.keys(o), ["iter", "train_loss", "val_loss", "elapsed_s"]);
+    assertEquals(Object.keys(o), ["iter", "train_loss", "val_loss", "elapsed_s", "provider"]);
     assert(o.val_loss > 0 && o.val_loss < 5);
   }
 });

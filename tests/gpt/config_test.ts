@@ -38,6 +38,20 @@ Deno.test("the nano preset is nanoGPT's shakespeare_char CPU recipe", () => {
   assertEquals(t.gradClip, 1);
 });
 
+Deno.test("the shakespeare_char preset is nanoGPT's GPU recipe, config/train_shakespeare_char.py", () => {
+  const m = gptConfig({ preset: "shakespeare_char", vocabSize: 65 });
+  assertEquals(
+    [m.blockSize, m.nLayer, m.nHead, m.nEmbd, m.dropout, m.bias, m.tiedEmbeddings],
+    [256, 6, 6, 384, 0.2, false, true],
+  );
+  const t = trainConfig({ preset: "shakespeare_char" });
+  assertEquals(
+    [t.batchSize, t.iters, t.learningRate, t.minLearningRate, t.warmupIters, t.beta1, t.beta2],
+    [64, 5000, 1e-3, 1e-4, 100, 0.9, 0.99],
+  );
+  assertEquals([t.weightDecay, t.gradClip, t.evalEvery, t.evalIters], [0.1, 1, 250, 200]);
+});
+
 Deno.test("options override the preset and the result is frozen", () => {
   const m = gptConfig({ preset: "tiny", vocabSize: 10, activation: "swiglu", nLayer: 3 });
   assertEquals([m.nLayer, m.activation, m.nEmbd], [3, "swiglu", presets.tiny.model.nEmbd]);

@@ -400,6 +400,10 @@ Deno.test("deno task train --engine ort prints the same JSON lines as the tfjs e
   const a = ort.lines.map((l) => JSON.parse(l)), b = tfjs.lines.map((l) => JSON.parse(l));
   assertEquals(a[0].engine, "ort");
   assertEquals(a.slice(1).map((o) => o.iter), [0, 5, 10]);
+  // every line says where the steps ran: ONNX Runtime's provider, or null on tfjs
+  assertEquals(a.map((o) => o.provider), a.map(() => "cpu"));
+  assertEquals(b.map((o) => o.provider), b.map(() => null));
+  assertEquals(a[0].provider_reason, "CPU requested");
   for (let i = 1; i < a.length; i++) {
     assertEquals(Object.keys(a[i]), Object.keys(b[i]));
     assert(Math.abs(a[i].val_loss - b[i].val_loss) <= 1e-3, `${a[i].val_loss} vs ${b[i].val_loss}`);
@@ -422,4 +426,5 @@ Deno.test("deno task train --engine ort --time-only N reports ms per step on ORT
   const t = JSON.parse(lines.at(-1)!);
   assert(t.median_ms_per_step > 0);
   assertEquals(t.backend, "ort");
+  assert(["cpu", "webgpu", "cuda"].includes(t.provider), `provider ${t.provider}`);
 });
