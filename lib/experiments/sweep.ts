@@ -22,7 +22,7 @@ import {
   welchTTest,
 } from "../core/stats.ts";
 import { getActivation, isBuiltinActivation } from "../activations/registry.ts";
-import { ortCudaStatus } from "../engine/ort.ts";
+import { type OrtProviderChoice, resolveOrtProvider } from "../engine/ort.ts";
 import type { BackendName } from "../engine/tfjs.ts";
 import type { PresetName } from "../gpt/config.ts";
 import type { EvalInfo, StepInfo } from "../gpt/step.ts";
@@ -278,8 +278,9 @@ async function sweepSettings(data: CharDataset, options: SweepOptions): Promise<
   let device: string = tf.getBackend();
   let threads: number | null = null;
   if (engine === "ort") {
-    const provider = options.engineOptions?.provider ?? "auto";
-    device = provider === "auto" ? (ortCudaStatus().available ? "cuda" : "cpu") : provider;
+    // The provider that will run, so "auto" on a GPU machine and on a CPU one never share a key.
+    const choice = (options.engineOptions?.provider ?? "auto") as OrtProviderChoice;
+    device = (await resolveOrtProvider(choice)).provider;
     threads = options.engineOptions?.threads ?? 1;
   }
   const base = {
