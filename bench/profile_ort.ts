@@ -4,7 +4,9 @@
  * difference to the wall time per step, printed last).
  *
  *   deno run -A bench/profile_ort.ts [--activation gelu] [--steps 20] [--threads 1]
- *     [--data ../shared/datasets/tinyshakespeare/input.txt] [--top 25]
+ *     [--data ../shared/datasets/tinyshakespeare/input.txt] [--top 25] [--nodes 0]
+ *
+ * `--nodes N` also lists the N slowest nodes with their output shapes.
  *
  * Numbers vary with machine load: read the shares, and compare runs of one session.
  */
@@ -21,6 +23,7 @@ const { values } = parseArgs({
     steps: { type: "string", default: "20" },
     threads: { type: "string", default: "1" },
     top: { type: "string", default: "25" },
+    nodes: { type: "string", default: "0" },
     data: { type: "string", default: `${here}../../shared/datasets/tinyshakespeare/input.txt` },
   },
 });
@@ -55,13 +58,14 @@ interface Event {
   cat: string;
   name: string;
   dur: number;
-  args?: { op_name?: string; provider?: string };
+  args?: { op_name?: string; provider?: string; output_type_shape?: unknown[] };
 }
 const events = JSON.parse(await Deno.readTextFile(`${dir}/${file.name}`)) as Event[];
 const runs = events.filter((e) => e.cat === "Session" && e.name === "model_run");
 const kept = runs.slice(5); // the same 5 warm-up steps are left out
 const from = kept.length ? (kept[0] as unknown as { ts: number }).ts : 0;
 const byOp = new Map<string, { us: number; count: number }>();
+const byNode = new Map<string, { us: number; op: string; shape: string }>();
 for (const e of events) {
   if (e.cat !== "Node" || !e.name.endsWith("_kernel_time")) continue;
   if ((e as unknown as { ts: number }).ts < from) continue;
@@ -70,6 +74,11 @@ for (const e of events) {
   row.us += e.dur;
   row.count++;
   byOp.set(op, row);
+  const node = e.name.slice(0, -"_kernel_time".length);
+  const shape = JSON.stringify(e.args?.output_type_shape ?? []).replaceAll('"', "");
+  const nodeRow = byNode.get(node) ?? { us: 0, op, shape };
+  nodeRow.us += e.dur;
+  byNode.set(node, nodeRow);
 }
 const n = kept.length || steps;
 const total = [...byOp.values()].reduce((a, r) => a + r.us, 0) / n / 1000;
@@ -89,6 +98,14 @@ for (const [op, r] of [...byOp].sort((a, b) => b[1].us - a[1].us).slice(0, Numbe
       Math.round(r.count / n)
     } |`,
   );
+}
+if (Number(values.nodes) > 0) {
+  console.log("\n| node | op | ms/step | output |");
+  console.log("| --- | --- | ---: | --- |");
+  const slowest = [...byNode].sort((a, b) => b[1].us - a[1].us).slice(0, Number(values.nodes));
+  for (const [node, r] of slowest) {
+    console.log(`| ${node} | ${r.op} | ${(r.us / n / 1000).toFixed(3)} | ${r.shape} |`);
+  }
 }
 await Deno.remove(dir, { recursive: true });
 model.dispose();

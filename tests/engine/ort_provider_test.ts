@@ -81,13 +81,14 @@ Deno.test("an unknown provider name is refused with the choices", async () => {
   assertStringIncludes(e.message, "choose auto, cpu, webgpu, cuda, coreml, dml");
 });
 
-Deno.test("sessions on GPU providers disable CPU fallback; on the CPU they do not", () => {
+Deno.test("sessions on GPU providers disable CPU fallback; on the CPU threads do not spin", () => {
   for (const provider of ["webgpu", "cuda", "dml", "coreml"] as const) {
     assert(isGpuProvider(provider));
     const extra = ortSessionOptions(provider).extra as { session: Record<string, string> };
     assertEquals(extra.session.disable_cpu_ep_fallback, "1", provider);
   }
-  assertEquals(ortSessionOptions("cpu").extra, undefined);
+  const cpu = ortSessionOptions("cpu").extra as { session: Record<string, string> };
+  assertEquals(cpu.session, { "intra_op.allow_spinning": "0" });
 });
 
 Deno.test("gpu-buffer output locations exist on WebGPU only (not a CUDA location)", () => {
