@@ -16,6 +16,9 @@
  *     [--data ../shared/datasets/tinyshakespeare/input.txt]
  *     [--python /usr/bin/python3] [--reference ../shared/reference/torch_minigpt.py]
  *
+ * PyTorch runs with `OPENBLAS_CORETYPE` set when Debian's OpenBLAS does not recognise the CPU
+ * (it would use generic kernels, 3× slower: an unfair baseline); the first line says which.
+ *
  * Timings on a shared machine are noisy: compare numbers from one run of this script only.
  */
 import { parseArgs } from "node:util";
@@ -65,6 +68,37 @@ async function ortMs(activation: string, threads: number | undefined): Promise<n
   }
 }
 
+/**
+ * The OpenBLAS core type PyTorch should run with. Debian's OpenBLAS 0.3.21 does not know recent
+ * CPUs (Sapphire Rapids here) and falls back to its generic "Prescott" kernels, 3× slower; PyTorch
+ * at its best then needs `OPENBLAS_CORETYPE` set to the newest kernel family the CPU supports.
+ */
+async function blasCoreType(): Promise<{ env: Record<string, string>; note: string }> {
+  try {
+    const out = await new Deno.Command(values.python, {
+      args: ["-c", "import torch; a = torch.ones(64, 64); a @ a"],
+      env: { OPENBLAS_VERBOSE: "2", OPENBLAS_NUM_THREADS: "1" },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+    const detected = /Core:\s*(\S+)/.exec(text)?.[1];
+    const flags = await Deno.readTextFile("/proc/cpuinfo").catch(() => "");
+    const best = /\bavx512f\b/.test(flags) ? "SkylakeX" : /\bavx2\b/.test(flags) ? "Haswell" : "";
+    if (detected === "Prescott" && best) {
+      return {
+        env: { OPENBLAS_CORETYPE: best },
+        note: `OpenBLAS detects its generic "Prescott" core on this CPU; PyTorch runs with ` +
+          `OPENBLAS_CORETYPE=${best} (the CPU's own kernels)`,
+      };
+    }
+    return { env: {}, note: `OpenBLAS core: ${detected ?? "unknown"}` };
+  } catch (e) {
+    return { env: {}, note: `OpenBLAS core not checked (${e instanceof Error ? e.message : e})` };
+  }
+}
+const blas = await blasCoreType();
+
 /** The reference's median ms/step, or why there is none. */
 async function torchMs(
   activation: string,
@@ -84,7 +118,7 @@ async function torchMs(
         "--threads",
         String(threads),
       ],
-      env,
+      env: { ...blas.env, ...env },
       stdout: "piped",
       stderr: "piped",
     }).output();
@@ -133,6 +167,7 @@ console.log(
   `nano preset (B 12, T 64, 4 layers, 128 wide), ${steps} timed steps after 5 warm-ups, ` +
     `${rounds} interleaved rounds; onnxruntime-node ${ortVersion()}; ${cores} cores`,
 );
+console.log(blas.note);
 const summary: string[] = [];
 for (const activation of values.activations.split(",")) {
   const times = SETTINGS.map(() => [] as number[]);
