@@ -395,7 +395,7 @@ export const sweepCli = command({
     "<out>/trials.jsonl, <out>/summary.csv and <out>/report.html (plotly.js beside it).",
   flags: FLAGS,
   commands: { merge },
-  notes: "Sized by default to finish in about 10 minutes on a 2-core CPU. Shards: --shard i/n, " +
+  notes: "Sized by default to finish in about 4 minutes on a 2-core CPU. Shards: --shard i/n, " +
     "or SLURM_ARRAY_TASK_ID/COUNT (offset by SLURM_ARRAY_TASK_MIN), or Kubernetes' " +
     "JOB_COMPLETION_INDEX with ACTLAB_SHARD_COUNT; join them with deno task sweep merge.",
 }, run);
