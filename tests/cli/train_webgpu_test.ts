@@ -1,0 +1,61 @@
+/**
+ * `deno task train --engine ort --provider webgpu` on SwiftShader (the CPU Vulkan driver in
+ * Debian's chromium package, pointed at by VK_ICD_FILENAMES in the child process only): the JSON
+ * lines name the provider and the losses match `--provider cpu`.
+ */
+import { assert, assertEquals } from "@std/assert";
+
+const CLI = new URL("../../cli/train.ts", import.meta.url).pathname;
+const ICD = "/usr/lib/chromium/vk_swiftshader_icd.json";
+const haveIcd = (() => {
+  try {
+    return Deno.statSync(ICD).isFile;
+  } catch {
+    return false;
+  }
+})();
+if (!haveIcd) console.log(`skipping the WebGPU CLI test: no SwiftShader ICD at ${ICD} (chromium)`);
+
+async function train(provider: string): Promise<Record<string, unknown>[]> {
+  const env: Record<string, string> = { ...Deno.env.toObject() };
+  if (!env.VK_ICD_FILENAMES) env.VK_ICD_FILENAMES = ICD;
+  if (!env.XDG_RUNTIME_DIR) env.XDG_RUNTIME_DIR = await Deno.makeTempDir();
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      CLI,
+      ...["--preset", "tiny", "--dataset", "synthetic", "--engine", "ort"],
+      ...["--provider", provider, "--iters", "20", "--eval-every", "10", "--eval-iters", "2"],
+      ...["--batch-size", "4", "--json"],
+    ],
+    env,
+    clearEnv: true,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const stderr = new TextDecoder().decode(out.stderr);
+  assertEquals(out.code, 0, stderr.slice(-2000));
+  return new TextDecoder().decode(out.stdout).trim().split("\n").map((l) => JSON.parse(l));
+}
+
+Deno.test({
+  name: "deno task train --engine ort --provider webgpu trains like --provider cpu (2e-3)",
+  ignore: !haveIcd,
+  sanitizeResources: false,
+  fn: async () => {
+    const gpu = await train("webgpu");
+    const cpu = await train("cpu");
+    assert(gpu.every((l) => l.provider === "webgpu"), JSON.stringify(gpu[0]));
+    assert(cpu.every((l) => l.provider === "cpu"));
+    const evals = (ls: Record<string, unknown>[]) => ls.filter((l) => "val_loss" in l);
+    assertEquals(evals(gpu).map((l) => l.iter), [0, 10, 20]);
+    for (const [i, l] of evals(gpu).entries()) {
+      const c = evals(cpu)[i];
+      for (const k of ["train_loss", "val_loss"]) {
+        const d = Math.abs((l[k] as number) - (c[k] as number));
+        assert(d <= 2e-3, `${k} at step ${l.iter}: webgpu ${l[k]} vs cpu ${c[k]}`);
+      }
+    }
+  },
+});
