@@ -19,6 +19,7 @@
  * @module
  */
 import * as ort from "onnxruntime-node";
+import { choiceFromEnv, probeWebgpuAdapter, quietWindowSystem } from "./_env.ts";
 import onnxProto from "onnx-proto";
 import { dirname, fromFileUrl, join } from "./_path.ts";
 
@@ -131,9 +132,6 @@ export function ortBindingProviders(): { name: string; bundled: boolean }[] {
   return (list() as { name: string; bundled: boolean }[]).map((b) => ({ ...b }));
 }
 
-/** Adapter names of software rasterisers (CPU "GPUs"). */
-const SOFTWARE_ADAPTER = /swiftshader|llvmpipe|lavapipe|softpipe|microsoft basic render|\bwarp\b/i;
-
 /**
  * The WebGPU adapter Deno's `navigator.gpu` finds (through the same Vulkan, Metal or D3D12
  * drivers as ONNX Runtime's Dawn), and whether it is hardware: not a fallback adapter and not a
@@ -146,35 +144,9 @@ const SOFTWARE_ADAPTER = /swiftshader|llvmpipe|lavapipe|softpipe|microsoft basic
  * ```
  */
 export async function webgpuAdapter(): Promise<{ hardware: boolean; name: string }> {
-  const gpu = (globalThis.navigator as { gpu?: GPU } | undefined)?.gpu;
-  if (!gpu) return { hardware: false, name: "none (navigator.gpu is absent)" };
-  quietWindowSystem();
-  let adapter: GPUAdapter | null = null;
-  try {
-    adapter = await gpu.requestAdapter({ powerPreference: "high-performance" });
-  } catch (e) {
-    return { hardware: false, name: `none (requestAdapter failed: ${e})` };
-  }
-  if (!adapter) return { hardware: false, name: "none (no WebGPU adapter)" };
-  const info = adapter.info;
-  const name = info.description || info.vendor || "unknown adapter";
-  const fallback = (adapter as { isFallbackAdapter?: boolean }).isFallbackAdapter === true ||
-    (info as { isFallbackAdapter?: boolean }).isFallbackAdapter === true;
-  return { hardware: !fallback && !SOFTWARE_ADAPTER.test(name), name };
-}
-
-/**
- * Vulkan's window-system layer complains on stderr when `XDG_RUNTIME_DIR` is missing, as on
- * servers and in CI, although compute needs no display: point it at a private temporary folder.
- */
-function quietWindowSystem(): void {
-  try {
-    const dir = Deno.env.get("XDG_RUNTIME_DIR");
-    if (dir && Deno.statSync(dir).isDirectory) return;
-    Deno.env.set("XDG_RUNTIME_DIR", Deno.makeTempDirSync({ prefix: "actlab-xdg-" }));
-  } catch {
-    // no env permission: only louder
-  }
+  const probe = await probeWebgpuAdapter();
+  if (!probe.found) return { hardware: false, name: `none (${probe.problem})` };
+  return { hardware: !probe.software, name: probe.name };
 }
 
 /** A one-node model (y = relu(x), x float32 [2]) to see whether a provider starts. */
@@ -259,24 +231,6 @@ export function ortSessionOptions(
   };
 }
 
-/** `ACTLAB_ORT_PROVIDER`, checked: undefined when unset. */
-function providerFromEnv(): OrtProviderChoice | undefined {
-  let value: string | undefined;
-  try {
-    value = Deno.env.get("ACTLAB_ORT_PROVIDER")?.trim() || undefined;
-  } catch {
-    return undefined; // no env permission
-  }
-  if (value === undefined) return undefined;
-  if (value !== "auto" && !ORT_PROVIDERS.includes(value as OrtProvider)) {
-    throw new Error(
-      `ACTLAB_ORT_PROVIDER=${value} is not an ONNX Runtime provider: use one of auto, ` +
-        `${ORT_PROVIDERS.join(", ")}, or unset it.`,
-    );
-  }
-  return value as OrtProviderChoice;
-}
-
 function checkChoice(want: string): asserts want is OrtProviderChoice {
   if (want !== "auto" && !ORT_PROVIDERS.includes(want as OrtProvider)) {
     throw new Error(
@@ -337,7 +291,9 @@ export async function resolveOrtProvider(
   choice: OrtProviderChoice = "auto",
 ): Promise<{ provider: OrtProvider; reason: string }> {
   checkChoice(choice);
-  const want = choice === "auto" ? providerFromEnv() ?? "auto" : choice;
+  const want = choice === "auto"
+    ? choiceFromEnv("ACTLAB_ORT_PROVIDER", ORT_PROVIDERS, "an ONNX Runtime provider") ?? "auto"
+    : choice;
   if (want === "cpu") {
     return {
       provider: "cpu",

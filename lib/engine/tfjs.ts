@@ -6,6 +6,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { choiceFromEnv, probeWebgpuAdapter } from "./_env.ts";
 import "@tensorflow/tfjs-backend-wasm";
 import "@tensorflow/tfjs-backend-webgpu";
 
@@ -113,38 +114,12 @@ async function tryTensorflow(): Promise<Attempt> {
   };
 }
 
-/**
- * Vulkan's window-system layer complains on stderr ("XDG_RUNTIME_DIR is invalid or not set") when
- * the variable is missing, as on servers and in CI, although a compute-only adapter needs no
- * display. Point it at a private temporary folder before the first probe, so probing is quiet.
- */
-function quietWindowSystem(): void {
-  try {
-    const dir = Deno.env.get("XDG_RUNTIME_DIR");
-    if (dir && Deno.statSync(dir).isDirectory) return;
-    Deno.env.set("XDG_RUNTIME_DIR", Deno.makeTempDirSync({ prefix: "actlab-xdg-" }));
-  } catch {
-    // no env permission: probing still works, only louder
-  }
-}
-
 async function tryWebgpu(requireHardware: boolean): Promise<Attempt> {
-  const gpu = (globalThis.navigator as { gpu?: GPU } | undefined)?.gpu;
-  if (!gpu) return { ok: false, device: "", reason: "navigator.gpu is absent in this runtime" };
-  quietWindowSystem();
-  let adapter: GPUAdapter | null = null;
-  try {
-    adapter = await gpu.requestAdapter({ powerPreference: "high-performance" });
-  } catch (e) {
-    return { ok: false, device: "", reason: `requestAdapter() failed: ${e}` };
-  }
-  if (!adapter) return { ok: false, device: "", reason: "no WebGPU adapter (no GPU driver found)" };
-  const info = adapter.info;
-  const fallback = (info as { isFallbackAdapter?: boolean }).isFallbackAdapter === true;
-  const name = info.description || info.vendor || "unknown adapter";
-  const device = fallback ? `${name} (software fallback adapter)` : name;
-  if (fallback && requireHardware) {
-    return { ok: false, device, reason: `only a software fallback adapter: ${name}` };
+  const probe = await probeWebgpuAdapter();
+  if (!probe.found) return { ok: false, device: "", reason: probe.problem };
+  const device = probe.fallback ? `${probe.name} (software fallback adapter)` : probe.name;
+  if (probe.fallback && requireHardware) {
+    return { ok: false, device, reason: `only a software fallback adapter: ${probe.name}` };
   }
   return { ok: true, device, reason: "" };
 }
@@ -197,7 +172,7 @@ async function activate(backend: BackendName): Promise<string | undefined> {
 export async function initEngine(
   options: { backend?: BackendChoice } = {},
 ): Promise<EngineInfo> {
-  const forced = backendFromEnv();
+  const forced = choiceFromEnv("ACTLAB_BACKEND", BACKEND_ORDER, "a backend");
   // ACTLAB_BACKEND replaces "auto" (so a notebook that asks for auto can be forced onto one).
   const requested = (options.backend ?? "auto") === "auto" && forced
     ? forced
@@ -247,24 +222,6 @@ export async function initEngine(
     skipped.push({ backend, reason });
   }
   throw new Error(`No tfjs backend could start: ${JSON.stringify(skipped)}`);
-}
-
-/** `ACTLAB_BACKEND`, checked: undefined when unset. */
-function backendFromEnv(): BackendChoice | undefined {
-  let value: string | undefined;
-  try {
-    value = Deno.env.get("ACTLAB_BACKEND")?.trim() || undefined;
-  } catch {
-    return undefined; // no env permission
-  }
-  if (value === undefined) return undefined;
-  if (value !== "auto" && !BACKEND_ORDER.includes(value as BackendName)) {
-    throw new Error(
-      `ACTLAB_BACKEND=${value} is not a backend: use one of auto, ${BACKEND_ORDER.join(", ")}, ` +
-        `or unset it.`,
-    );
-  }
-  return value as BackendChoice;
 }
 
 /**
