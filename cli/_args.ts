@@ -28,6 +28,7 @@
  *
  * @module
  */
+import { editDistance } from "../lib/core/text.ts";
 
 /**
  * What every flag declares, whatever its kind.
@@ -279,22 +280,6 @@ export interface Command<F extends FlagSpecs> extends SubcommandLike {
 }
 
 const HELP_FLAG: BoolFlag = { kind: "bool", short: "h", description: "show this help" };
-
-/** Edit distance counting a swap of two neighbours as one edit (optimal string alignment). */
-function editDistance(a: string, b: string): number {
-  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...new Array(b.length).fill(0)]);
-  for (let j = 1; j <= b.length; j++) d[0][j] = j;
-  for (let i = 1; i <= a.length; i++) {
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
-        d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
-      }
-    }
-  }
-  return d[a.length][b.length];
-}
 
 /** The candidate closest to `word` (ignoring case, dashes and underscores), if close enough. */
 function closest(word: string, candidates: readonly string[]): string | undefined {

@@ -15,6 +15,7 @@
  */
 export { atomicWriteFile, writeTextAtomic } from "./fs.ts";
 export { sha256Hex } from "./hash.ts";
+export { editDistance } from "./text.ts";
 export { lockFolder } from "./lock.ts";
 export type { FolderLock, LockOwner } from "./lock.ts";
 export { createRng } from "./rng.ts";
