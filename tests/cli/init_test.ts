@@ -5,21 +5,13 @@
 import { assert, assertEquals, assertRejects, assertStringIncludes } from "@std/assert";
 import { initResearchFolder } from "../../cli/init.ts";
 import { readNotebook, runNotebook } from "@actlab/actlab/notebook";
-import { hasNbconvert } from "../notebook/_util.ts";
+import { denoKernelspec, hasNbconvert } from "../notebook/_util.ts";
+import { DATA_DIR, haveTinyShakespeare } from "../_data.ts";
 
 const ROOT = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
 const options = { sanitizeOps: false, sanitizeResources: false };
 const nbconvert = await hasNbconvert();
-// The starter notebook trains on Tiny Shakespeare: ACTLAB_DATA_DIR, else the shared copy beside
-// the clone (CI); without either the notebook half is skipped with this reason.
-const dataDir = Deno.env.get("ACTLAB_DATA_DIR") ?? `${ROOT}/../shared/datasets`;
-const haveData = (() => {
-  try {
-    return Deno.statSync(`${dataDir}/tinyshakespeare/input.txt`).isFile;
-  } catch {
-    return false;
-  }
-})();
+// The starter notebook trains on Tiny Shakespeare; without it (tests/_data.ts) its half is skipped.
 
 Deno.test({
   name:
@@ -46,12 +38,12 @@ Deno.test({
       const starter = await readNotebook(made.notebook);
       assert(starter.cells.every((c) => c.cell_type !== "code" || c.outputs?.length === 0));
 
-      if (!haveData) {
-        console.log(`skipped running the starter notebook: no Tiny Shakespeare under ${dataDir}`);
+      if (!haveTinyShakespeare) {
+        console.log(`skipped running the starter notebook: no Tiny Shakespeare under ${DATA_DIR}`);
         return;
       }
       const report = await runNotebook(made.notebook, {
-        env: { ACTLAB_DATA_DIR: dataDir },
+        env: { ACTLAB_DATA_DIR: DATA_DIR },
         fast: true,
         outDir: `${dir}/.out`,
         images: "never",
@@ -63,15 +55,7 @@ Deno.test({
         console.log("skipped the nbconvert half: jupyter nbconvert is not installed");
         return;
       }
-      await Deno.mkdir(`${dir}/jupyter/kernels/deno`, { recursive: true });
-      await Deno.writeTextFile(
-        `${dir}/jupyter/kernels/deno/kernel.json`,
-        JSON.stringify({
-          argv: [Deno.execPath(), "jupyter", "--kernel", "--conn", "{connection_file}"],
-          display_name: "Deno",
-          language: "typescript",
-        }),
-      );
+      await denoKernelspec(`${dir}/jupyter`);
       const out = await new Deno.Command("jupyter", {
         args: [
           "nbconvert",
@@ -85,7 +69,7 @@ Deno.test({
           made.notebook,
         ],
         cwd: dir,
-        env: { JUPYTER_PATH: `${dir}/jupyter`, ACTLAB_FAST: "1", ACTLAB_DATA_DIR: dataDir },
+        env: { JUPYTER_PATH: `${dir}/jupyter`, ACTLAB_FAST: "1", ACTLAB_DATA_DIR: DATA_DIR },
         stdout: "piped",
         stderr: "piped",
       }).output();

@@ -3,23 +3,17 @@
  * resume, shards and merge. Needs the dataset: ACTLAB_DATA_DIR (CI points it at ../shared/datasets).
  */
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
+import { DATA_DIR, haveTinyShakespeare } from "../_data.ts";
 
 const cli = new URL("../../cli/sweep.ts", import.meta.url).pathname;
-const dataDir = Deno.env.get("ACTLAB_DATA_DIR") ??
-  new URL("../../../shared/datasets", import.meta.url).pathname;
-const haveData = (() => {
-  try {
-    return Deno.statSync(`${dataDir}/tinyshakespeare/input.txt`).isFile;
-  } catch {
-    return false;
-  }
-})();
-if (!haveData) console.warn(`skipping the sweep CLI test: no Tiny Shakespeare under ${dataDir}`);
+if (!haveTinyShakespeare) {
+  console.warn(`skipping the sweep CLI test: no Tiny Shakespeare under ${DATA_DIR}`);
+}
 
 async function run(...args: string[]) {
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", cli, ...args],
-    env: { ACTLAB_DATA_DIR: dataDir, NO_COLOR: "1" },
+    env: { ACTLAB_DATA_DIR: DATA_DIR, NO_COLOR: "1" },
   }).output();
   const d = new TextDecoder();
   return { code: out.code, stdout: d.decode(out.stdout), stderr: d.decode(out.stderr) };
@@ -40,7 +34,7 @@ const small = [
 
 Deno.test({
   name: "deno task sweep prints the convergence table, saves trials and resumes",
-  ignore: !haveData,
+  ignore: !haveTinyShakespeare,
   fn: async () => {
     const out = await Deno.makeTempDir();
     try {
@@ -68,7 +62,7 @@ Deno.test({
 
 Deno.test({
   name: "sweep shards run separately and `sweep merge` joins them",
-  ignore: !haveData,
+  ignore: !haveTinyShakespeare,
   fn: async () => {
     const dirs = [await Deno.makeTempDir(), await Deno.makeTempDir()];
     try {

@@ -62,3 +62,19 @@ export async function hasNbconvert(): Promise<boolean> {
     return false;
   }
 }
+
+/**
+ * A Deno kernelspec in a private Jupyter folder (pass it as `JUPYTER_PATH`), so the standard
+ * Jupyter client can start this Deno without anything installed into the user's home.
+ */
+export async function denoKernelspec(jupyterPath: string): Promise<void> {
+  await Deno.mkdir(`${jupyterPath}/kernels/deno`, { recursive: true });
+  await Deno.writeTextFile(
+    `${jupyterPath}/kernels/deno/kernel.json`,
+    JSON.stringify({
+      argv: [Deno.execPath(), "jupyter", "--kernel", "--conn", "{connection_file}"],
+      display_name: "Deno",
+      language: "typescript",
+    }),
+  );
+}

@@ -7,7 +7,7 @@ import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/as
 import { formatFailure, runNotebook, type RunReport } from "../../lib/notebook/runner.ts";
 import { joinText, type Notebook, readNotebook } from "../../lib/notebook/nbformat.ts";
 import { findChromium, launchChromium } from "../../lib/display/chromium.ts";
-import { hasNbconvert, outputText, ROOT, scratchDir } from "./_util.ts";
+import { denoKernelspec, hasNbconvert, outputText, ROOT, scratchDir } from "./_util.ts";
 
 const QUICKSTART = `${ROOT}/notebooks/00_quickstart.ipynb`;
 const PLOTLY = "application/vnd.plotly.v1+json";
@@ -139,16 +139,7 @@ Deno.test({
   async fn() {
     const dir = await scratchDir("nbconvert-");
     try {
-      // A Deno kernelspec in a private JUPYTER_PATH: nothing installed into the user's home.
-      await Deno.mkdir(`${dir}/jupyter/kernels/deno`, { recursive: true });
-      await Deno.writeTextFile(
-        `${dir}/jupyter/kernels/deno/kernel.json`,
-        JSON.stringify({
-          argv: [Deno.execPath(), "jupyter", "--kernel", "--conn", "{connection_file}"],
-          display_name: "Deno",
-          language: "typescript",
-        }),
-      );
+      await denoKernelspec(`${dir}/jupyter`);
       const t0 = performance.now();
       const out = await new Deno.Command("jupyter", {
         args: [

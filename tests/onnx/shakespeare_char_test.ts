@@ -8,29 +8,22 @@ import { createGpt, createRng, gptConfig, initEngine, loadTinyShakespeare } from
 import { sampleBatch } from "@actlab/actlab/core";
 import { trainConfig } from "@actlab/actlab/gpt";
 import { OrtTrainer } from "@actlab/actlab/onnx";
+import { DATA_DIR, haveTinyShakespeare } from "../_data.ts";
 
 await initEngine({ backend: "cpu" });
 
-// The preset's vocabulary is Tiny Shakespeare's: ACTLAB_DATA_DIR (CI), else the shared copy
-// beside the clone; without either the test is skipped with this reason (no download in tests).
-const dataDir = Deno.env.get("ACTLAB_DATA_DIR") ??
-  new URL("../../../shared/datasets", import.meta.url).pathname;
-const haveData = (() => {
-  try {
-    return Deno.statSync(`${dataDir}/tinyshakespeare/input.txt`).isFile;
-  } catch {
-    return false;
-  }
-})();
-if (!haveData) console.log(`skipping shakespeare_char_test: no Tiny Shakespeare under ${dataDir}`);
+// The preset's vocabulary is Tiny Shakespeare's; without the file (tests/_data.ts) it is skipped.
+if (!haveTinyShakespeare) {
+  console.log(`skipping shakespeare_char_test: no Tiny Shakespeare under ${DATA_DIR}`);
+}
 
 Deno.test({
   name: "shakespeare_char takes 3 steps on ONNX Runtime's CPU provider, starting near ln 65",
-  ignore: !haveData,
+  ignore: !haveTinyShakespeare,
   sanitizeResources: false,
   sanitizeOps: false,
   fn: async () => {
-    const ds = await loadTinyShakespeare({ dir: dataDir, onProgress: () => {} });
+    const ds = await loadTinyShakespeare({ dir: DATA_DIR, onProgress: () => {} });
     const config = gptConfig({ preset: "shakespeare_char", vocabSize: ds.tokenizer.size });
     const train = trainConfig({ preset: "shakespeare_char" });
     const model = createGpt(config, { seed: 1337 });
