@@ -53,9 +53,12 @@ function remove(name: string): void {
   unregisterFused(name);
 }
 
+/** The built-in definitions as shipped, to tell them from a user's override of the same name. */
+const builtinDefs = new Map<string, ActivationDef>();
 for (const def of [...BUILTIN_UNARY, ...BUILTIN_GATED]) {
   add(def);
   builtinNames.add(def.name);
+  builtinDefs.set(def.name, definitions.get(def.name)!);
 }
 
 /** The registered name or alias closest to `name` (ties: the one of equal length), if close. */
@@ -209,16 +212,28 @@ export function listActivations(options: { kind?: ActivationKind } = {}): Activa
 }
 
 /**
- * Whether `name` is one of actlab's built-in activations (not a user registration).
+ * Whether `name` (a name, alias or parameterised spec, as {@link getActivation} takes) resolves to
+ * one of actlab's built-in activations as shipped: false for a user registration, and for a
+ * built-in name a user has overridden. Another process (a sweep's worker) resolves such a name to
+ * the same definition.
  *
  * @example
  * ```ts
  * import { isBuiltinActivation } from "@actlab/actlab/activations";
  * isBuiltinActivation("gelu"); // true
+ * isBuiltinActivation("leaky_relu(slope=0.2)"); // true
  * ```
  */
 export function isBuiltinActivation(name: string): boolean {
-  return builtinNames.has(name);
+  let spec: { name: string };
+  try {
+    spec = parseSpec(name);
+  } catch {
+    return false;
+  }
+  const canonical = lookup.get(spec.name);
+  return canonical !== undefined && builtinDefs.has(canonical) &&
+    definitions.get(canonical) === builtinDefs.get(canonical);
 }
 
 const DEFAULT_PROPERTIES: ActivationProperties = {

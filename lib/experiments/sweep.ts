@@ -458,8 +458,7 @@ export async function sweep(data: CharDataset, options: SweepOptions = {}): Prom
       return writes;
     };
     let jobs = resolveJobs(options.jobs, todo.length);
-    // A spec of a built-in family (`leaky_relu(slope=0.2)`) parses the same in a worker.
-    const local = activations.filter((a) => !isBuiltinActivation(a.replace(/\(.*\)$/, "")));
+    const local = activations.filter((a) => !isBuiltinActivation(a));
     if (jobs > 1 && local.length > 0) {
       // Asked for by number: say why it is not honoured; "auto" quietly picks what can run.
       if (typeof options.jobs === "number") {

@@ -148,6 +148,14 @@ Deno.test("registerActivation() adds a user activation that works like a built-i
   assertEquals(hasActivation("xsin_test"), false);
 });
 
+Deno.test("isBuiltinActivation() resolves aliases and parameterised specs like getActivation()", () => {
+  assert(isBuiltinActivation("swish"));
+  assert(isBuiltinActivation("leaky_relu(slope=0.2)"));
+  assert(isBuiltinActivation("GELU-tanh"));
+  assert(!isBuiltinActivation("no_such_activation"));
+  assert(!isBuiltinActivation("(("));
+});
+
 Deno.test("a duplicate name throws unless override is set, and override replaces", () => {
   const spec = {
     name: "dup_test",
