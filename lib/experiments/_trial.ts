@@ -70,6 +70,12 @@ export interface SweepSettings {
   readonly threads: number | null;
   /** The final validation loss: the whole split (`split`) or `evalIters` batches (`sampled`). */
   readonly finalEval: "split" | "sampled";
+  /**
+   * Fingerprints of activations registered in the process (not built in): their float64
+   * reference on a fixed grid, so a redefined activation never reuses the old one's trials.
+   * Absent when every activation is built in.
+   */
+  readonly custom?: Readonly<Record<string, string>>;
   /** A short hash of all of the above: trials with different keys are never mixed. */
   readonly key: string;
 }

@@ -269,8 +269,28 @@ function resolveJobs(jobs: SweepOptions["jobs"], trials: number): number {
   return Math.max(1, Math.min(jobs, trials));
 }
 
+/**
+ * A fingerprint of what an activation registered in this process computes: its float64 reference
+ * on a fixed grid. Built-in names need none (the code's version fixes them); a notebook that
+ * redefines its own activation under the same name gets a new fingerprint, so the trials of the
+ * old definition are never taken for the new one.
+ */
+async function definitionFingerprint(name: string): Promise<string> {
+  const def = getActivation(name);
+  const grid = Array.from({ length: 65 }, (_, i) => -8 + i / 4);
+  const values = def.kind === "unary"
+    ? grid.map((x) => def.reference(x))
+    : grid.flatMap((g) => [def.reference(g, 1.5), def.reference(1.5, g)]);
+  const text = `${def.kind}:${values.map((v) => v.toPrecision(12)).join(",")}`;
+  return (await sha256Hex(new TextEncoder().encode(text))).slice(0, 12);
+}
+
 /** The settings of a sweep, with every choice that changes numbers in the key. */
-async function sweepSettings(data: CharDataset, options: SweepOptions): Promise<SweepSettings> {
+async function sweepSettings(
+  data: CharDataset,
+  options: SweepOptions,
+  activations: readonly string[],
+): Promise<SweepSettings> {
   const engine = options.engine ?? "tfjs";
   if (engine !== "tfjs" && engine !== "ort") {
     throw new Error(`sweep: unknown engine "${engine}"; choose tfjs or ort.`);
@@ -295,6 +315,13 @@ async function sweepSettings(data: CharDataset, options: SweepOptions): Promise<
     threads,
     finalEval: options.finalEval ?? "split",
   };
+  // Only sweeps of registered (not built-in) activations carry definitions, so the keys of
+  // built-in sweeps, and the committed results behind them, stay what they were.
+  const custom: Record<string, string> = {};
+  for (const a of activations.filter((a) => !isBuiltinActivation(a))) {
+    custom[a] = await definitionFingerprint(a);
+  }
+  if (Object.keys(custom).length) Object.assign(base, { custom });
   const key = (await sha256Hex(new TextEncoder().encode(JSON.stringify(base)))).slice(0, 12);
   return { ...base, key };
 }
@@ -414,7 +441,7 @@ export async function sweep(data: CharDataset, options: SweepOptions = {}): Prom
     options.activations ?? ["relu", "gelu", "swiglu", "relu2"],
   );
   const seeds = seedList(options.seeds);
-  const settings = await sweepSettings(data, options);
+  const settings = await sweepSettings(data, options, activations);
   const notice = options.onNotice ?? ((m: string) => console.warn(m));
   const specs = sweepTrials(activations, seeds, options.shard);
   const out = options.out;
@@ -429,9 +456,16 @@ export async function sweep(data: CharDataset, options: SweepOptions = {}): Prom
       await Deno.mkdir(`${out}/trials`, { recursive: true });
       const existing = await readJson<SweepFile>(`${out}/sweep.json`);
       if (existing && existing.key !== settings.key) {
+        const redefined = Object.keys(settings.custom ?? {}).filter((a) =>
+          existing.custom?.[a] !== undefined && existing.custom[a] !== settings.custom?.[a]
+        );
         throw new Error(
-          `${out} holds a sweep with other settings (${describe(existing)}; this one: ` +
-            `${describe(settings)}). Use another output folder, or delete ${out} to start over.`,
+          redefined.length
+            ? `${out} holds trials of another definition of ${redefined.join(", ")} (its ` +
+              `values differ from the one registered now). Use another output folder for the ` +
+              `new definition (or another name), or delete ${out} to start over.`
+            : `${out} holds a sweep with other settings (${describe(existing)}; this one: ` +
+              `${describe(settings)}). Use another output folder, or delete ${out} to start over.`,
         );
       }
       const file: SweepFile = { ...settings, activations, seeds, shard: options.shard };

@@ -142,6 +142,55 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name: "a redefined activation never reuses the trials of its old definition in a folder",
+  ...options,
+  fn: async () => {
+    const out = await Deno.makeTempDir();
+    const define = (k: number) =>
+      registerActivation({
+        name: "xsig_test",
+        reference: (x) => x / (1 + Math.exp(-k * x)),
+        apply: (x) => tf.mul(x, tf.sigmoid(tf.mul(k, x))),
+      }, { override: true });
+    try {
+      define(2);
+      const first = await sweep(data, {
+        ...small,
+        iters: 2,
+        activations: ["xsig_test"],
+        seeds: 1,
+        out,
+      });
+      assertEquals(first.trials.length, 1);
+      assert(first.settings.custom?.xsig_test, "the sweep key records the definition");
+      // Same definition: the trial is found on disk, not retrained.
+      const again = await sweep(data, {
+        ...small,
+        iters: 2,
+        activations: ["xsig_test"],
+        seeds: 1,
+        out,
+      });
+      assertEquals(again.trials[0].wallS, first.trials[0].wallS);
+      define(3); // same name, other values
+      await assertRejects(
+        () => sweep(data, { ...small, iters: 2, activations: ["xsig_test"], seeds: 1, out }),
+        Error,
+        "another definition of xsig_test",
+      );
+    } finally {
+      unregisterActivation("xsig_test");
+      await Deno.remove(out, { recursive: true });
+    }
+  },
+});
+
+Deno.test("a sweep of built-in activations has no definition fingerprints in its key", async () => {
+  const r = await sweep(data, { ...small, iters: 1, activations: ["relu"], seeds: 1 });
+  assertEquals(r.settings.custom, undefined);
+});
+
 Deno.test("an unknown activation fails before any training, naming the known ones", async () => {
   await assertRejects(
     () => sweep(data, { ...small, activations: ["relu", "gleu"] }),
