@@ -35,8 +35,16 @@
  *
  * @module
  */
-export { createRng, mean, std, summarize, welchTTest } from "./lib/core/mod.ts";
-export type { Rng, Summary, WelchResult } from "./lib/core/mod.ts";
+export {
+  createRng,
+  holmAdjust,
+  mean,
+  pairedTTest,
+  std,
+  summarize,
+  welchTTest,
+} from "./lib/core/mod.ts";
+export type { PairedResult, Rng, Summary, WelchResult } from "./lib/core/mod.ts";
 export { charDataset, loadTinyShakespeare, syntheticDataset } from "./datasets/mod.ts";
 export type { CharDataset, TinyShakespeare } from "./datasets/mod.ts";
 export {
@@ -72,6 +80,7 @@ export { trainGpt } from "./lib/train/mod.ts";
 export type { TrainOptions, TrainResult } from "./lib/train/mod.ts";
 export {
   captureMlpActivations,
+  comparePairs,
   FLOAT_FORMATS,
   geluMismatch,
   layerActivationStats,

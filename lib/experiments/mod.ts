@@ -13,6 +13,7 @@
  */
 export { geluMismatch } from "./gelu_mismatch.ts";
 export type { GeluMismatch, GeluMismatchOptions, GeluMismatchRow } from "./gelu_mismatch.ts";
+export { comparePairs, pairBySeed } from "./compare.ts";
 export { mergeSweeps, parseShard, summarizeTrials, sweep, sweepTrials } from "./sweep.ts";
 export type {
   Shard,

@@ -17,7 +17,6 @@ import {
   holmAdjust,
   mean,
   minimumDetectableDifference,
-  pairedTTest,
   summarize,
   welchTTest,
 } from "../core/stats.ts";
@@ -36,6 +35,7 @@ import {
   type TrialSpec,
 } from "./_trial.ts";
 import type { WorkerInit } from "./_trial_worker.ts";
+import { pairBySeed } from "./compare.ts";
 
 /** Which part of the trials this process runs: trial k belongs to shard k mod count. */
 export interface Shard {
@@ -374,14 +374,10 @@ export function summarizeTrials(
   const baseline = options.baseline ?? (names.includes("gelu") ? "gelu" : names[0]);
   const means = names.map((n) => summarize(finals(n)).mean).filter(Number.isFinite);
   const target = options.targetLoss ?? (means.length ? Math.max(...means) : NaN);
-  const bySeed = (name: string) => new Map(done(name).map((t) => [t.seed, t.finalValLoss]));
   const paired = names.map((name) => {
     if (name === baseline) return undefined;
-    const mine = bySeed(name), base = bySeed(baseline);
-    const seeds = [...mine.keys()].filter((k) => base.has(k)).sort((x, y) => x - y);
-    if (seeds.length < 2) return { n: seeds.length };
-    const r = pairedTTest(seeds.map((k) => mine.get(k)!), seeds.map((k) => base.get(k)!));
-    return { n: seeds.length, r };
+    const { seeds, result } = pairBySeed(trials, name, baseline);
+    return { n: seeds.length, r: result };
   });
   const pHolm = holmAdjust(paired.map((x) => x?.r?.p ?? NaN));
   const rows = names.map((name, i) => {
