@@ -24,6 +24,7 @@ export {
   unregisterActivation,
 } from "./registry.ts";
 export type { UserGatedActivation, UserUnaryActivation } from "./registry.ts";
+export { activationFingerprint } from "./fingerprint.ts";
 export { ActivationProbeError, checkActivation } from "./probe.ts";
 export type { OnnxRunner, ProbePart, ProbePoint, ProbeReport } from "./probe.ts";
 export { gatedFrom } from "./_build.ts";
@@ -38,6 +39,14 @@ export {
   QUICK_GELU_BETA,
   squareplus,
 } from "./unary.ts";
+export {
+  BUILTIN_TRAINABLE,
+  inverseSoftplus,
+  POLYNORM_EPS,
+  PRELU_INIT,
+  trainableInit,
+  XIELU,
+} from "./trainable.ts";
 export { erf, erfc, normalCdf, normalPdf, sigmoid, softplus } from "./_math.ts";
 export { accuracyGrid, derivativeCheck, measureAccuracy, scaledError } from "./accuracy.ts";
 export type { AccuracyReport, ErrorPoint } from "./accuracy.ts";
@@ -51,6 +60,10 @@ export type {
   GatedActivation,
   GatedOnnxLowering,
   OnnxBuilder,
+  RowMath,
+  TrainableParamSpec,
+  TrainableTensors,
+  TrainableValues,
   UnaryActivation,
   UnaryOnnxLowering,
 } from "./types.ts";

@@ -6,6 +6,8 @@
  * @module
  */
 import type { CharDataset } from "../../datasets/char_dataset.ts";
+import { activationFingerprint } from "../activations/fingerprint.ts";
+import { isBuiltinActivation } from "../activations/registry.ts";
 import { cached, type CachedOptions } from "../display/cells.ts";
 import { type Progress, progress } from "../display/progress.ts";
 import { trainConfig } from "../gpt/config.ts";
@@ -28,8 +30,8 @@ export interface CellSweepSettings extends Omit<SweepOptions, Observers> {
   /** Names the stored result (its file starts with it), e.g. `nb-sweep`. */
   readonly name: string;
   /**
-   * Inputs that change the trials but are not sweep options, e.g. `{ definition: "x·σ(2x)" }` for
-   * a registered activation whose code may change under the same name. Part of the key only.
+   * Inputs that change the trials but are neither sweep options nor activation values (a
+   * registered activation's values are keyed already). Part of the key only.
    */
   readonly cacheKey?: Readonly<Record<string, unknown>>;
 }
@@ -79,7 +81,18 @@ export async function cachedSweep(
 ): Promise<TrialResult[]> {
   const { name: _name, cacheKey: _cacheKey, ...sweepOptions } = settings;
   const iters = settings.iters ?? trainConfig({ preset: settings.preset ?? "nano" }).iters;
-  const key = { ...settings, dataset: `${data.name}:${data.train.length + data.val.length}` };
+  const key: Record<string, unknown> = {
+    ...settings,
+    dataset: `${data.name}:${data.train.length + data.val.length}`,
+  };
+  // A registered activation is keyed by what it computes, so redefining it in a cell (same
+  // name, other code) trains again instead of returning the old definition's trials.
+  const custom = (settings.activations ?? []).filter((a) => !isBuiltinActivation(a));
+  if (custom.length) {
+    key.definitions = Object.fromEntries(
+      await Promise.all(custom.map(async (a) => [a, await activationFingerprint(a)])),
+    );
+  }
   return await cached(key, async () => {
     let bar: Progress | undefined;
     let found = 0; // steps of the trials found finished on disk

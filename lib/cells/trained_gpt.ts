@@ -5,6 +5,8 @@
  *
  * @module
  */
+import { activationFingerprint } from "../activations/fingerprint.ts";
+import { isBuiltinActivation } from "../activations/registry.ts";
 import type { CharDataset } from "../../datasets/char_dataset.ts";
 import { cached, type CachedOptions } from "../display/cells.ts";
 import { progress } from "../display/progress.ts";
@@ -34,8 +36,8 @@ export interface TrainedGptSettings {
     "preset" | "iters" | "seed" | "evalIters" | "evalEvery"
   >;
   /**
-   * Inputs that change the model but are not settings here, e.g. `{ definition: "x·σ(2x)" }` for a
-   * registered activation whose code may change under the same name. Part of the key only.
+   * Inputs that change the model but are neither settings here nor activation values (a
+   * registered activation's values are keyed already). Part of the key only.
    */
   readonly cacheKey?: Readonly<Record<string, unknown>>;
 }
@@ -109,6 +111,10 @@ export async function trainedGpt(
     engine,
     dataset: `${data.name}:${data.train.length + data.val.length}`,
     ...(cacheKey ? { cacheKey } : {}),
+    // A registered activation is keyed by what it computes (built-in names by the code version).
+    ...(isBuiltinActivation(activation)
+      ? {}
+      : { definition: await activationFingerprint(activation) }),
   };
   const stored = await cached(key, async (): Promise<StoredGpt> => {
     const gpt = createGpt(model, { seed: train.seed, tokenizer: data.tokenizer });

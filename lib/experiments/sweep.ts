@@ -20,6 +20,7 @@ import {
   summarize,
   welchTTest,
 } from "../core/stats.ts";
+import { activationFingerprint } from "../activations/fingerprint.ts";
 import { getActivation, isBuiltinActivation } from "../activations/registry.ts";
 import { type OrtProviderChoice, resolveOrtProvider } from "../engine/ort.ts";
 import type { BackendName } from "../engine/tfjs.ts";
@@ -269,22 +270,6 @@ function resolveJobs(jobs: SweepOptions["jobs"], trials: number): number {
   return Math.max(1, Math.min(jobs, trials));
 }
 
-/**
- * A fingerprint of what an activation registered in this process computes: its float64 reference
- * on a fixed grid. Built-in names need none (the code's version fixes them); a notebook that
- * redefines its own activation under the same name gets a new fingerprint, so the trials of the
- * old definition are never taken for the new one.
- */
-async function definitionFingerprint(name: string): Promise<string> {
-  const def = getActivation(name);
-  const grid = Array.from({ length: 65 }, (_, i) => -8 + i / 4);
-  const values = def.kind === "unary"
-    ? grid.map((x) => def.reference(x))
-    : grid.flatMap((g) => [def.reference(g, 1.5), def.reference(1.5, g)]);
-  const text = `${def.kind}:${values.map((v) => v.toPrecision(12)).join(",")}`;
-  return (await sha256Hex(new TextEncoder().encode(text))).slice(0, 12);
-}
-
 /** The settings of a sweep, with every choice that changes numbers in the key. */
 async function sweepSettings(
   data: CharDataset,
@@ -319,7 +304,7 @@ async function sweepSettings(
   // built-in sweeps, and the committed results behind them, stay what they were.
   const custom: Record<string, string> = {};
   for (const a of activations.filter((a) => !isBuiltinActivation(a))) {
-    custom[a] = await definitionFingerprint(a);
+    custom[a] = await activationFingerprint(a);
   }
   if (Object.keys(custom).length) Object.assign(base, { custom });
   const key = (await sha256Hex(new TextEncoder().encode(JSON.stringify(base)))).slice(0, 12);

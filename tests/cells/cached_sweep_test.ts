@@ -1,5 +1,13 @@
 import { assert, assertEquals, assertStringIncludes } from "@std/assert";
-import { initEngine, sweep, syntheticDataset, type TrialResult } from "@actlab/actlab";
+import * as tf from "@tensorflow/tfjs";
+import {
+  initEngine,
+  registerActivation,
+  sweep,
+  syntheticDataset,
+  type TrialResult,
+  unregisterActivation,
+} from "@actlab/actlab";
 import { cachedSweep } from "@actlab/actlab/cells";
 
 await initEngine({ backend: "wasm" });
@@ -125,6 +133,41 @@ Deno.test({
       );
       assertEquals(files.length, 5);
     } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "cachedSweep() trains again when a registered activation is redefined under its name",
+  ...opts,
+  fn: async () => {
+    const dir = await Deno.makeTempDir();
+    const define = (k: number) =>
+      registerActivation({
+        name: "xsig_cell_test",
+        reference: (x) => x / (1 + Math.exp(-k * x)),
+        apply: (x) => tf.mul(x, tf.sigmoid(tf.mul(k, x))),
+      }, { override: true });
+    try {
+      const settings = { ...SWEEP, activations: ["xsig_cell_test"], seeds: [1], iters: 3 };
+      const run = async () => {
+        let steps = 0;
+        await cachedSweep(data, settings, {
+          dir,
+          quiet: true,
+          progress: false,
+          onStep: () => void steps++,
+        });
+        return steps;
+      };
+      define(2);
+      assertEquals(await run(), 3);
+      assertEquals(await run(), 0, "same definition: read from the cache");
+      define(3);
+      assertEquals(await run(), 3, "new values under the old name: trained again");
+    } finally {
+      unregisterActivation("xsig_cell_test");
       await Deno.remove(dir, { recursive: true });
     }
   },
