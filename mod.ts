@@ -81,19 +81,32 @@ export type { TrainOptions, TrainResult } from "./lib/train/mod.ts";
 export {
   captureMlpActivations,
   comparePairs,
+  equalComputeTable,
   FLOAT_FORMATS,
+  forwardFlopsPerToken,
   geluMismatch,
   layerActivationStats,
   mlpSparsity,
+  modelSkippableShare,
   normalStatsTable,
   outlierAmplification,
   precisionError,
   roundToFormat,
   sampledDistribution,
+  scaledCastStats,
   summarizeTrials,
   sweep,
+  sweepGrid,
+  trialsAtBestLr,
 } from "./lib/experiments/mod.ts";
-export type { FloatFormat, SweepOptions, SweepResult, TrialResult } from "./lib/experiments/mod.ts";
+export type {
+  FloatFormat,
+  GridOptions,
+  GridResult,
+  SweepOptions,
+  SweepResult,
+  TrialResult,
+} from "./lib/experiments/mod.ts";
 export {
   activationCurves,
   activationDifference,

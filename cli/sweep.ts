@@ -4,7 +4,7 @@
  *   deno task sweep [--activations relu,gelu,swiglu,relu2] [--seeds 2] [--preset nano]
  *                   [--iters 800] [--eval-every 200] [--eval-iters 10] [--out results/sweep]
  *                   [--shard i/n] [--engine ort|tfjs] [--backend wasm] [--threads 1] [--data DIR]
- *                   [--jobs N|auto] [--markdown]
+ *                   [--jobs N|auto] [--markdown] [--lrs 3e-4,3e-3] [--budgets 500,1000]
  *   deno task sweep merge DIR… [--out NEW_DIR]
  *
  * Writes `<out>/trials/*.json` (one per finished trial), `<out>/trials.jsonl`,
@@ -13,19 +13,28 @@
  * SLURM_ARRAY_TASK_ID/COUNT or Kubernetes' JOB_COMPLETION_INDEX (+ ACTLAB_SHARD_COUNT). Run with
  * `--help` for every flag and its default.
  *
+ * With `--lrs` or `--budgets`, a grid of sweeps (`sweepGrid`): each learning rate × step budget is
+ * an ordinary sweep in `<out>/lr=…`, `<out>/iters=…` or `<out>/lr=…,iters=…`; the base cell (the
+ * preset's lr, `--iters`) is `<out>` itself, so a finished sweep there is reused. Prints the full
+ * grid, each activation's best learning rate per budget, and the convergence table at the best
+ * rates; writes `<out>/grid.csv`, `<out>/grid_best.csv` and `<out>/grid.html` beside each cell's
+ * own files (`summary.csv`, `trials/`; the grid's page stands for each cell's `report.html`).
+ *
  * @module
  */
 import { loadTinyShakespeare } from "../datasets/tinyshakespeare/loader.ts";
 import { getActivation } from "../lib/activations/mod.ts";
 import { initEngine } from "../lib/engine/tfjs.ts";
-import { writeSweepReport } from "../lib/report/sweep_report.ts";
+import { writeGridReport, writeSweepReport } from "../lib/report/sweep_report.ts";
+import { type GridCell, gridCells, sweepGrid, trialsAtBestLr } from "../lib/experiments/grid.ts";
 import {
   mergeSweeps,
   parseShard,
   type Shard,
+  summarizeTrials,
   sweep,
+  type SweepOptions,
   type SweepResult,
-  type TrialResult,
 } from "../lib/experiments/sweep.ts";
 import { command, type Parsed, runMain, UsageError } from "./_args.ts";
 import { backendFlag, dataFlag, presetFlag, threadsFlag } from "./_flags.ts";
@@ -97,8 +106,39 @@ const FLAGS = {
     check: checkJobs,
   },
   markdown: { kind: "bool", description: "print the table as markdown instead of aligned text" },
+  lrs: {
+    kind: "list",
+    arg: "LR,…",
+    description: "grid: peak learning rates, each a sweep in <out>/lr=LR (the preset's rate is " +
+      "the base cell, <out> itself); final rate = the preset's fraction of the peak",
+    defaultText: "only the preset's",
+    check: checkLr,
+  },
+  budgets: {
+    kind: "list",
+    arg: "N,…",
+    description: "grid: step budgets, each a sweep in <out>/iters=N with the cosine decay " +
+      "fitted to it (--iters is the base cell, <out> itself)",
+    defaultText: "only --iters",
+    check: checkBudget,
+  },
   data: dataFlag,
 } as const;
+
+/** Checks one `--lrs` item: a number in (0, 10]. */
+function checkLr(item: string): string | undefined {
+  const x = Number(item);
+  return item.trim() !== "" && Number.isFinite(x) && x > 0 && x <= 10
+    ? undefined
+    : `--lrs takes learning rates in (0, 10], e.g. 3e-4,3e-3; got '${item}'`;
+}
+
+/** Checks one `--budgets` item: a whole number of steps ≥ 1. */
+function checkBudget(item: string): string | undefined {
+  return /^\s*[1-9]\d*\s*$/.test(item)
+    ? undefined
+    : `--budgets takes whole numbers of steps, e.g. 500,1000; got '${item}'`;
+}
 
 function fmt(x: unknown, digits = 4): string {
   return typeof x === "number" ? (Number.isFinite(x) ? x.toFixed(digits) : "–") : String(x);
@@ -240,6 +280,89 @@ function checkJobs(flag: string): string | undefined {
     : `--jobs takes a whole number ≥ 1 or auto, got '${flag}'`;
 }
 
+/** Rows as an aligned text table (first column left, the rest right) or a markdown table. */
+function render(head: string[], rows: string[][], asMarkdown: boolean): string {
+  if (asMarkdown) {
+    return [
+      `| ${head.join(" | ")} |`,
+      `|---|${head.slice(1).map(() => "---:").join("|")}|`,
+      ...rows.map((r) => `| ${r.join(" | ")} |`),
+    ].join("\n");
+  }
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (r: string[]) =>
+    r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ");
+  return [line(head), widths.map((w) => "─".repeat(w)).join("  "), ...rows.map(line)].join("\n");
+}
+
+/** A mean ± the half-width of its 95% CI, "–" where unknown. */
+function meanCi(r: Record<string, unknown>): string {
+  const m = r.val_loss_mean as number, hi = r.ci95_high as number;
+  return `${fmt(m)} ± ${fmt(hi - m)}`;
+}
+
+/** FLOPs in engineering form with the unit, e.g. "7.93 TFLOP". */
+function flopsText(x: number): string {
+  if (!Number.isFinite(x)) return "–";
+  const units: [number, string][] = [[1e15, "PFLOP"], [1e12, "TFLOP"], [1e9, "GFLOP"]];
+  const [scale, unit] = units.find(([u]) => x >= u) ?? [1e6, "MFLOP"];
+  return `${(x / scale).toPrecision(3)} ${unit}`;
+}
+
+/** The grid's two tables (every cell; the best rates) and what they mean. */
+function gridText(
+  grid: Awaited<ReturnType<typeof sweepGrid>>,
+  evalText: string,
+  asMarkdown: boolean,
+): string {
+  const full = (grid.table.objects() as Record<string, unknown>[]).map((r) => [
+    String(r.activation),
+    String(r.lr),
+    String(r.iters),
+    `${r.n}${Number(r.diverged) > 0 ? ` (+${r.diverged} diverged)` : ""}`,
+    `${meanCi(r)}${r.best ? " ★" : "  "}`,
+    flopsText(r.train_flops as number),
+    fmt(r.wall_s, 0),
+  ]);
+  const best = (grid.best.objects() as Record<string, unknown>[]).map((r) => [
+    String(r.activation),
+    String(r.iters),
+    `${r.best_lr}${r.at_edge ? " (edge)" : ""}`,
+    String(r.lrs).replaceAll(";", ", "),
+    String(r.n),
+    meanCi(r),
+    flopsText(r.train_flops as number),
+  ]);
+  return [
+    render(
+      ["activation", "lr", "steps", "n", "val loss ± 95% CI", "train FLOPs", "wall s"],
+      full,
+      asMarkdown,
+    ),
+    "",
+    render(
+      ["activation", "steps", "best lr", "lrs tried", "n", "val loss ± 95% CI", "train FLOPs"],
+      best,
+      asMarkdown,
+    ),
+    "",
+    `val loss: final validation cross-entropy in nats/char on ${evalText}, mean over seeds ± ` +
+    "half-width of the 95% Student-t interval. ★ / best lr: the activation's rate with the " +
+    "lowest mean at that budget (a rate where any seed diverged never wins); (edge): it is the " +
+    "lowest or highest rate tried, so the optimum may lie outside the grid.",
+    "train FLOPs: forward and backward matrix-product FLOPs of one trial (per step × steps). " +
+    "wall s: mean seconds per trial, evaluations included.",
+    "The best rates are chosen on these same trials: their means are optimistic (biased low), " +
+    "and the paired tests at the best rates below do not account for the choice. Confirm a " +
+    "difference at the chosen rates with fresh seeds.",
+  ].join("\n");
+}
+
+/** A grid cell as people read it: what it sets, and where it lives. */
+function cellLabel(cell: GridCell, out: string): string {
+  return `lr ${cell.lr}, ${cell.iters} iters → ${cell.folder ? `${out}/${cell.folder}` : out}`;
+}
+
 async function run({ values }: Parsed<typeof FLAGS>): Promise<number> {
   // Every flag is checked before the engine starts or data loads.
   for (const name of values.activations) {
@@ -256,8 +379,6 @@ async function run({ values }: Parsed<typeof FLAGS>): Promise<number> {
     throw new UsageError((e as Error).message);
   }
   const jobs = values.jobs === "auto" ? "auto" as const : Number(values.jobs);
-  const engine = await initEngine({ backend: values.backend });
-  const data = await loadTinyShakespeare(values.data ? { dir: values.data } : {});
   const out = values.out;
   const opts = {
     activations: values.activations,
@@ -272,15 +393,30 @@ async function run({ values }: Parsed<typeof FLAGS>): Promise<number> {
     engine: values.engine,
     engineOptions: { threads: values.threads },
   };
-  const total = opts.activations.length * opts.seeds;
+  const isGrid = values.lrs.length > 0 || values.budgets.length > 0;
+  const lrs = values.lrs.map(Number), budgets = values.budgets.map(Number);
+  let plan: GridCell[];
+  try {
+    plan = isGrid ? gridCells({ ...opts, lrs, budgets }) : [];
+  } catch (e) {
+    throw new UsageError((e as Error).message.replace(/^sweepGrid: /, ""));
+  }
+  const engine = await initEngine({ backend: values.backend });
+  const data = await loadTinyShakespeare(values.data ? { dir: values.data } : {});
+  const perCell = opts.activations.length * opts.seeds;
+  const total = perCell * Math.max(1, plan.length);
   const cores = navigator.hardwareConcurrency || 1;
   console.error(
     `sweep: ${opts.activations.length} activations × ${opts.seeds} seeds, ${opts.preset}, ` +
-      `${opts.iters} iters, ` +
+      (isGrid
+        ? `${plan.length} cells (lr ${[...new Set(plan.map((c) => c.lr))].join(", ")}; ` +
+          `${[...new Set(plan.map((c) => c.iters))].join(", ")} iters)`
+        : `${opts.iters} iters`) +
+      ", " +
       (opts.engine === "ort"
         ? `compiled ONNX Runtime training (${opts.engineOptions.threads} thread per trial)`
         : `tfjs on ${engine.backend} (${engine.device})`) +
-      `, ${jobs === "auto" ? Math.min(total, cores) : jobs} at a time` +
+      `, ${jobs === "auto" ? Math.min(perCell, cores) : jobs} at a time` +
       (shard ? `, shard ${shard.index}/${shard.count}` : "") + ` → ${out}`,
   );
   const t0 = performance.now();
@@ -298,22 +434,22 @@ async function run({ values }: Parsed<typeof FLAGS>): Promise<number> {
   // Progress: every running trial (by worker slot), elapsed time and an ETA from this run's pace.
   const running = new Map<number, { name: string; step: number; loss: number }>();
   const slotOf = new Map<string, number>();
-  const perTrial = opts.iters;
-  let finished = 0, stepsNow = 0, stepsDone = 0, lastDraw = 0;
+  let perTrial = opts.iters, cellPrefix = "";
+  const stepsTotal = isGrid ? plan.reduce((a, c) => a + c.iters * perCell, 0) : total * perTrial;
+  let finished = 0, stepsFinished = 0, stepsNow = 0, stepsDone = 0, lastDraw = 0;
   const isTty = Deno.stderr.isTerminal();
   const draw = (force = false) => {
     const now = performance.now();
     if (!force && now - lastDraw < (isTty ? 250 : 30_000)) return;
     lastDraw = now;
     const elapsed = (now - t0) / 1000;
-    const left = (total - finished) * perTrial - stepsNow;
+    const left = stepsTotal - stepsFinished - stepsNow;
     const eta = stepsDone > 0 ? (left * elapsed) / stepsDone : NaN;
     const trials = [...running.values()].map((r) =>
       `${r.name} ${r.step}/${perTrial} ${Number.isFinite(r.loss) ? r.loss.toFixed(3) : ""}`
     ).join(" | ");
-    const line = `[${finished}/${total}] ${trials} · ${duration(elapsed)} elapsed, ETA ${
-      duration(eta)
-    }`;
+    const line = `[${finished}/${total}] ${cellPrefix}${trials} · ${duration(elapsed)} ` +
+      `elapsed, ETA ${duration(eta)}`;
     if (isTty) {
       const width = Deno.consoleSize?.().columns ?? 120;
       Deno.stderr.writeSync(new TextEncoder().encode(`\r\x1b[K${line.slice(0, width - 1)}`));
@@ -324,46 +460,102 @@ async function run({ values }: Parsed<typeof FLAGS>): Promise<number> {
     console.error(text);
     draw(true);
   };
+  const observers: Pick<
+    SweepOptions,
+    "signal" | "onNotice" | "onTrialStart" | "onStep" | "onTrial"
+  > = {
+    signal: controller.signal,
+    onNotice: (m) => say(`warning: ${m}`),
+    onTrialStart: (t, _k, _n, slot) => {
+      slotOf.set(`${t.activation}/${t.seed}`, slot);
+      running.set(slot, { name: `${t.activation}/${t.seed}`, step: 0, loss: NaN });
+    },
+    onStep: (t, info) => {
+      const r = running.get(slotOf.get(`${t.activation}/${t.seed}`) ?? 0);
+      if (r) {
+        r.step = info.iter + 1;
+        r.loss = info.loss;
+      }
+      stepsNow = [...running.values()].reduce((a, x) => a + x.step, 0);
+      stepsDone++;
+      draw();
+    },
+    onTrial: (r, skipped) => {
+      finished++;
+      stepsFinished += perTrial;
+      const slot = slotOf.get(`${r.activation}/${r.seed}`);
+      if (slot !== undefined) running.delete(slot);
+      stepsNow = [...running.values()].reduce((a, x) => a + x.step, 0);
+      const what = r.status === "completed"
+        ? `val ${r.finalValLoss.toFixed(4)} nats/char, ${r.msPerStep.toFixed(1)} ms/step` +
+          (r.unstable ? ", unstable" : "")
+        : `diverged at step ${r.divergedAt}`;
+      say(
+        `${cellPrefix}${r.activation} seed ${r.seed}: ${what}${skipped ? " (saved earlier)" : ""}`,
+      );
+    },
+  };
   let result: SweepResult;
+  let grid: Awaited<ReturnType<typeof sweepGrid>> | undefined;
   try {
-    result = await sweep(data, {
-      ...opts,
-      signal: controller.signal,
-      onNotice: (m) => say(`warning: ${m}`),
-      onTrialStart: (t, _k, _n, slot) => {
-        slotOf.set(`${t.activation}/${t.seed}`, slot);
-        running.set(slot, { name: `${t.activation}/${t.seed}`, step: 0, loss: NaN });
-      },
-      onStep: (t, info) => {
-        const r = running.get(slotOf.get(`${t.activation}/${t.seed}`) ?? 0);
-        if (r) {
-          r.step = info.iter + 1;
-          r.loss = info.loss;
-        }
-        stepsNow = [...running.values()].reduce((a, x) => a + x.step, 0);
-        stepsDone++;
-        draw();
-      },
-      onTrial: (r: TrialResult, skipped) => {
-        finished++;
-        const slot = slotOf.get(`${r.activation}/${r.seed}`);
-        if (slot !== undefined) running.delete(slot);
-        stepsNow = [...running.values()].reduce((a, x) => a + x.step, 0);
-        const what = r.status === "completed"
-          ? `val ${r.finalValLoss.toFixed(4)} nats/char, ${r.msPerStep.toFixed(1)} ms/step` +
-            (r.unstable ? ", unstable" : "")
-          : `diverged at step ${r.divergedAt}`;
-        say(`${r.activation} seed ${r.seed}: ${what}${skipped ? " (saved earlier)" : ""}`);
-      },
-    });
+    if (isGrid) {
+      grid = await sweepGrid(data, {
+        ...opts,
+        lrs,
+        budgets,
+        ...observers,
+        onCell: (cell, k, n) => {
+          perTrial = cell.iters;
+          cellPrefix = `[${cell.folder || "base"}] `;
+          say(`cell ${k + 1}/${n}: ${cellLabel(cell, out)}`);
+        },
+      });
+      const base = grid.cells.find((c) => c.folder === "") ?? grid.cells[0];
+      if (!base) {
+        console.error("interrupted before the first cell: re-run the same command to start.");
+        return 130;
+      }
+      result = base.result;
+    } else result = await sweep(data, { ...opts, ...observers });
   } finally {
     for (const [sig, fn] of listeners) Deno.removeSignalListener(sig, fn);
     if (isTty) Deno.stderr.writeSync(new TextEncoder().encode("\r\x1b[K"));
   }
+  const seconds = (performance.now() - t0) / 1000;
+  if (grid) {
+    const evalText = result.settings.finalEval === "split"
+      ? "the whole validation split"
+      : `${result.settings.evalIters ?? "the preset's"} sampled batches`;
+    console.log(gridText(grid, evalText, values.markdown));
+    const atBest = trialsAtBestLr(grid.cells, { iters: opts.iters });
+    if (atBest.length > 0) {
+      const summary = summarizeTrials(atBest, {
+        activations: [...new Set(atBest.map((t) => t.activation))],
+      });
+      const shown = { summary, settings: result.settings };
+      console.log(`\nAt each activation's best learning rate, ${opts.iters} steps:\n`);
+      console.log(values.markdown ? markdown(shown) : textTable(shown));
+    }
+    const page = await writeGridReport(out, grid.cells, { iters: opts.iters });
+    const trials = grid.cells.reduce((a, c) => a + c.result.trials.length, 0);
+    console.error(
+      `\n${trials} of ${total} trials in ${grid.cells.length} of ${plan.length} cells in ` +
+        `${duration(seconds)}; results in ${out}/ (grid.csv, grid_best.csv, ` +
+        `${page.slice(out.length + 1)}; each cell's summary.csv and trials/)`,
+    );
+    if (grid.interrupted) {
+      const lost = grid.cells.at(-1)?.result.discarded.map((t) => `${t.activation} seed ${t.seed}`)
+        .join(", ");
+      console.error(
+        `interrupted: ${lost ? `discarded ${lost}; ` : ""}re-run the same command to resume.`,
+      );
+      return 130;
+    }
+    return 0;
+  }
   console.log(values.markdown ? markdown(result) : textTable(result));
   const page = await writeSweepReport(out, result.trials, result.summary, result.settings);
   const summaryFile = `summary${shard ? `.shard${shard.index}of${shard.count}` : ""}.csv`;
-  const seconds = (performance.now() - t0) / 1000;
   console.error(
     `\n${result.trials.length} of ${total} trials in ${duration(seconds)} ` +
       `(${result.jobs} at a time); results in ${out}/ ` +
@@ -395,7 +587,10 @@ export const sweepCli = command({
     "<out>/trials.jsonl, <out>/summary.csv and <out>/report.html (plotly.js beside it).",
   flags: FLAGS,
   commands: { merge },
-  notes: "Sized by default to finish in about 4 minutes on a 2-core CPU. Shards: --shard i/n, " +
+  notes: "Sized by default to finish in about 4 minutes on a 2-core CPU. Grids: --lrs and " +
+    "--budgets make every learning rate × step budget a sweep of its own in a sub-folder of " +
+    "--out (lr=…, iters=…); the base cell (the preset's lr, --iters) is --out itself, so an " +
+    "existing sweep there is reused. Shards: --shard i/n, " +
     "or SLURM_ARRAY_TASK_ID/COUNT (offset by SLURM_ARRAY_TASK_MIN), or Kubernetes' " +
     "JOB_COMPLETION_INDEX with ACTLAB_SHARD_COUNT; join them with deno task sweep merge.",
 }, run);

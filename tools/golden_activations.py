@@ -8,8 +8,12 @@ Run: /usr/bin/python3 tools/golden_activations.py > tests/activations/golden.jso
 
 Output: {"unary": {name: {"limits": [f(-inf), f(+inf)], "dlimits": [f'(-inf), f'(+inf)],
                           "points": [[x, f, f'], ...]}},
-         "gated": {name: [[gate, value, f, df/dgate, df/dvalue], ...]}}, numbers as strings
-(25 digits; "Infinity" where the limit is infinite).
+         "gated": {name: [[gate, value, f, df/dgate, df/dvalue], ...]},
+         "trainable": {name: [{"params": {p: value}, "points": [[x, f, f', df/dp...], ...]}]},
+         "rows": {name: [{"params": {...}, "row": [...], "dy": [...], "y": [...],
+                          "dx": [...], "dparams": {p: d<dy, f>/dp}}]}}, numbers as strings
+(25 digits; "Infinity" where the limit is infinite). Trainable activations appear in "unary" at
+their initial parameters; PolyNorm, which normalises over a row, there as its curve at unit RMS.
 """
 import json
 import pathlib
@@ -45,6 +49,45 @@ def laplace(x):
     return mp.erfc(-(x - LAPLACE_MU) / (LAPLACE_SIGMA * mp.sqrt(2))) / 2
 
 
+def f32(x):
+    """The float32 nearest x (round to nearest even), as an exact mpf."""
+    import struct
+    return mp.mpf(struct.unpack("f", struct.pack("f", float(x)))[0])
+
+
+PRELU_A = mp.mpf("0.25")  # PyTorch's nn.PReLU init
+XIELU_BETA = mp.mpf("0.5")
+XIELU_EPS = f32(-1e-6)  # the float32 value a float32 graph holds
+XIELU_P0 = float(mp.log(mp.expm1(mp.mpf("0.8"))))  # raw init: softplus^-1(0.8), as float64
+XIELU_N0 = float(mp.log(mp.expm1(mp.mpf("0.3"))))  # softplus^-1(0.8 - beta)
+
+
+def prelu(x, a=PRELU_A):
+    return x if x > 0 else a * x
+
+
+def xielu(x, raw_p=XIELU_P0, raw_n=XIELU_N0):
+    ap = sp(mp.mpf(raw_p))
+    an = XIELU_BETA + sp(mp.mpf(raw_n))
+    if x > 0:
+        return ap * x * x + XIELU_BETA * x
+    return an * (mp.expm1(min(x, XIELU_EPS)) - x) + XIELU_BETA * x
+
+
+def polynorm_curve(x, w1=mp.mpf(1) / 3, w2=mp.mpf(1) / 3, w3=mp.mpf(1) / 3, b=0):
+    return w1 * x + w2 * x**2 + w3 * x**3 + b
+
+
+def polynorm_row(row, w1, w2, w3, b, eps=mp.mpf(1e-6)):  # PolyCom eps, as float64
+    n = len(row)
+    y = [mp.mpf(b)] * n
+    for k, w in ((1, w1), (2, w2), (3, w3)):
+        p = [x**k for x in row]
+        r = 1 / mp.sqrt(sum(t * t for t in p) / n + eps)
+        y = [yi + w * pi * r for yi, pi in zip(y, p)]
+    return y
+
+
 UNARY = {
     "identity": lambda x: x,
     "relu": lambda x: max(x, 0),
@@ -72,7 +115,23 @@ UNARY = {
     "relu2": lambda x: max(x, 0) ** 2,
     "leaky_relu2": lambda x: (x if x > 0 else mp.mpf("0.5") * x) ** 2,
     "relu6_2": lambda x: min(max(x, 0), 6) ** 2,
+    "prelu": prelu,
+    "xielu": xielu,
+    "polynorm": polynorm_curve,
 }
+
+# Trainable activations at other parameter values: f, f' and df/dp for each parameter, in the
+# order the registry declares them.
+TRAINABLE = {
+    "prelu": (["a"], prelu, [[0.1], [-0.3]]),
+    "xielu": (["alpha_p_raw", "alpha_n_raw"], xielu, [[0.3, -1.2], [-0.5, 0.7]]),
+}
+ROWS = [
+    ({"w1": 1 / 3, "w2": 1 / 3, "w3": 1 / 3, "b": 0.0}, [-1.5, -0.25, 0.5, 2.0],
+     [1.0, 1.0, 1.0, 1.0]),
+    ({"w1": 0.7, "w2": -0.2, "w3": 0.05, "b": 0.1}, [-1.5, -0.25, 0.5, 2.0, 0.125, -3.0],
+     [0.3, -1.0, 2.0, 0.5, -0.75, 1.25]),
+]
 
 GATED = {
     "glu": lambda g, v: sig(g) * v,
@@ -159,8 +218,55 @@ for name in names["gated"]:
     gated[name] = rows
 
 
+trainable = {}
+for name, (pnames, f, settings) in TRAINABLE.items():
+    entries = []
+    for values in settings:
+        rows = []
+        for p in POINTS:
+            x = mp.mpf(float(p))
+            row = [float(x), num(f(x, *values)), num(mp.diff(lambda t: f(t, *values), x))]
+            for k in range(len(values)):
+                def along(t, k=k):
+                    v = list(values)
+                    v[k] = t
+                    return f(x, *v)
+                row.append(num(mp.diff(along, mp.mpf(values[k]))))
+            rows.append(row)
+        entries.append({"params": dict(zip(pnames, values)), "points": rows})
+    trainable[name] = entries
+
+polyrows = []
+for params, row, dy in ROWS:
+    ws = [mp.mpf(params[k]) for k in ("w1", "w2", "w3", "b")]
+    xs = [mp.mpf(x) for x in row]
+    y = polynorm_row(xs, *ws)
+
+    def inner(xs_, ws_):
+        return sum(mp.mpf(d) * yi for d, yi in zip(dy, polynorm_row(xs_, *ws_)))
+
+    dx = []
+    for i in range(len(xs)):
+        def along_x(t, i=i):
+            v = list(xs)
+            v[i] = t
+            return inner(v, ws)
+        dx.append(num(mp.diff(along_x, xs[i])))
+    dparams = {}
+    for k, key in enumerate(("w1", "w2", "w3", "b")):
+        def along_w(t, k=k):
+            v = list(ws)
+            v[k] = t
+            return inner(xs, v)
+        dparams[key] = num(mp.diff(along_w, ws[k]))
+    polyrows.append({"params": params, "row": row, "dy": dy, "y": [num(t) for t in y],
+                     "dx": dx, "dparams": dparams})
+
+
 def block(table):
     return ",\n".join(f"    {json.dumps(k)}: {json.dumps(v)}" for k, v in table.items())
 
 
-print('{\n  "unary": {\n' + block(unary) + '\n  },\n  "gated": {\n' + block(gated) + "\n  }\n}")
+print('{\n  "unary": {\n' + block(unary) + '\n  },\n  "gated": {\n' + block(gated) +
+      '\n  },\n  "trainable": {\n' + block(trainable) + '\n  },\n  "rows": {\n' +
+      block({"polynorm": polyrows}) + "\n  }\n}")

@@ -101,6 +101,37 @@ async function unaryReport(def: UnaryActivation, xs: number[]): Promise<Accuracy
   };
 }
 
+/**
+ * An activation that normalises over channels (PolyNorm), checked by rows: the grid split into
+ * rows of 60 (one row when its length is not a multiple), each row against the float64 row
+ * reference, the gradient (of Σ y) against the row's vector-Jacobian product with dy = 1.
+ */
+async function rowReport(
+  def: UnaryActivation,
+  rows: NonNullable<UnaryActivation["overChannels"]>,
+  xs: number[],
+): Promise<AccuracyReport> {
+  const width = xs.length % 60 === 0 ? 60 : xs.length;
+  const x = tf.tensor2d(xs, [xs.length / width, width]);
+  const y = def.apply(x);
+  const g = tf.grad((t: tf.Tensor) => def.apply(t))(x, tf.onesLike(x));
+  const [yv, gv] = await Promise.all([y.data(), g.data()]);
+  tf.dispose([x, y, g]);
+  const want: number[] = [], wantGrad: number[] = [];
+  for (let r = 0; r < xs.length; r += width) {
+    const row = xs.slice(r, r + width);
+    want.push(...rows.reference(row));
+    wantGrad.push(...rows.vjp(row, row.map(() => 1)).dx);
+  }
+  return {
+    activation: def.name,
+    backend: tf.getBackend(),
+    points: xs.length,
+    forward: worst(yv as Float32Array, (i) => want[i], (i) => xs[i]),
+    gradient: worst(gv as Float32Array, (i) => wantGrad[i], (i) => xs[i]),
+  };
+}
+
 async function gatedReport(def: GatedActivation, xs: number[]): Promise<AccuracyReport> {
   const gates = GATED_VALUES.flatMap(() => xs);
   const values = GATED_VALUES.flatMap((v) => xs.map(() => v));
@@ -128,7 +159,8 @@ async function gatedReport(def: GatedActivation, xs: number[]): Promise<Accuracy
 
 /**
  * Measures the float32 tfjs forward and gradient of `def` on the current backend against its
- * float64 reference and derivative.
+ * float64 reference and derivative. A trainable activation is measured at its initial
+ * parameters; one that normalises over channels (`overChannels`) by rows of the grid.
  *
  * @example
  * ```ts
@@ -144,7 +176,8 @@ export function measureAccuracy(
   options: { grid?: number[] } = {},
 ): Promise<AccuracyReport> {
   const xs = (options.grid ?? accuracyGrid()).map(Math.fround);
-  return def.kind === "unary" ? unaryReport(def, xs) : gatedReport(def, xs);
+  if (def.kind === "gated") return gatedReport(def, xs);
+  return def.overChannels ? rowReport(def, def.overChannels, xs) : unaryReport(def, xs);
 }
 
 /**

@@ -8,6 +8,7 @@ import type * as tf from "@tensorflow/tfjs";
 import { defineGated, defineUnary, gatedFrom } from "./_build.ts";
 import { unregisterFused } from "./_fused.ts";
 import { BUILTIN_GATED } from "./gated.ts";
+import { BUILTIN_TRAINABLE } from "./trainable.ts";
 import { BUILTIN_UNARY } from "./unary.ts";
 import { probeDefinition } from "./probe.ts";
 import type {
@@ -55,7 +56,7 @@ function remove(name: string): void {
 
 /** The built-in definitions as shipped, to tell them from a user's override of the same name. */
 const builtinDefs = new Map<string, ActivationDef>();
-for (const def of [...BUILTIN_UNARY, ...BUILTIN_GATED]) {
+for (const def of [...BUILTIN_UNARY, ...BUILTIN_TRAINABLE, ...BUILTIN_GATED]) {
   add(def);
   builtinNames.add(def.name);
   builtinDefs.set(def.name, definitions.get(def.name)!);

@@ -44,10 +44,61 @@ export interface OnnxBuilder {
   constant(value: number): string;
 }
 
-/** An ONNX lowering of a unary activation: emits nodes for `y = f(x)` and returns y's name. */
-export type UnaryOnnxLowering = (g: OnnxBuilder, x: string) => string;
+/**
+ * An ONNX lowering of a unary activation: emits nodes for `y = f(x)` and returns y's name. A
+ * trainable activation also takes the value names of its parameters (`params`, by
+ * {@link TrainableParamSpec} name); without them it uses their initial values as constants.
+ */
+export type UnaryOnnxLowering = (
+  g: OnnxBuilder,
+  x: string,
+  params?: Readonly<Record<string, string>>,
+) => string;
 /** An ONNX lowering of a gated activation: emits nodes for `y = f(gate, value)`. */
 export type GatedOnnxLowering = (g: OnnxBuilder, gate: string, value: string) => string;
+
+/**
+ * A parameter an activation learns during training, declared by the activation: the GPT creates
+ * one per layer (`h.{l}.mlp.act.{name}`), both engines train it, checkpoints keep it.
+ */
+export interface TrainableParamSpec {
+  /** Parameter name, e.g. `a` (PReLU) or `alpha_p_raw` (xIELU); part of the checkpoint key. */
+  readonly name: string;
+  /** `scalar`: one value per layer; `channel`: one per MLP hidden unit (shape [H]). */
+  readonly shape: "scalar" | "channel";
+  /** Initial value of the stored parameter (the raw value where `value` maps it). */
+  readonly init: number;
+  /** Whether AdamW's weight decay applies to it. */
+  readonly decay: boolean;
+  /** One line for tables and docs. */
+  readonly description: string;
+  /**
+   * Where the stored value is a raw parameterisation (xIELU stores softplus⁻¹ of α): the
+   * quantity people read, its name and how it follows from the raw value (float64).
+   */
+  readonly value?: { readonly name: string; readonly of: (raw: number) => number };
+}
+
+/** Values of an activation's trainable parameters by name (float64; a channel's own value). */
+export type TrainableValues = Readonly<Record<string, number>>;
+
+/** Trainable parameters as tfjs tensors by name: scalars `[]`, per channel `[H]`. */
+export type TrainableTensors = Readonly<Record<string, tf.Tensor>>;
+
+/**
+ * The float64 math of an activation that normalises over the channel (last) axis, so one output
+ * depends on the whole row of hidden units (PolyNorm). Accuracy checks compare rows.
+ */
+export interface RowMath {
+  /** float64 y = f(row) for one row of hidden units. */
+  reference(row: readonly number[], params?: TrainableValues): number[];
+  /** float64 vector-Jacobian product: the gradients of ⟨dy, f(row)⟩ for the row and parameters. */
+  vjp(
+    row: readonly number[],
+    dy: readonly number[],
+    params?: TrainableValues,
+  ): { readonly dx: number[]; readonly dparams: Record<string, number> };
+}
 
 /** Numeric parameters of a parameterised activation, e.g. `{ slope: 0.01 }` for leaky ReLU. */
 export type ActivationParams = Readonly<Record<string, number>>;
@@ -81,14 +132,34 @@ export interface UnaryActivation extends DefinitionBase {
   readonly kind: "unary";
   /** Points where f is not twice differentiable (kinks of ReLU-like functions). */
   readonly kinks?: readonly number[];
-  /** float64 reference value f(x). */
-  reference(x: number): number;
+  /**
+   * float64 reference value f(x); a trainable activation takes its parameter values (default:
+   * their initial values).
+   */
+  reference(x: number, params?: TrainableValues): number;
   /** float64 reference derivative f'(x) (the subgradient tfjs uses at kinks). */
-  derivative(x: number): number;
-  /** f applied elementwise to a float32 tensor; differentiable with `tf.grad`. */
-  apply(x: tf.Tensor): tf.Tensor;
+  derivative(x: number, params?: TrainableValues): number;
+  /**
+   * f applied elementwise to a float32 tensor; differentiable with `tf.grad`. A trainable
+   * activation takes its parameters as tensors (scalars `[]`, per channel `[H]` over the last
+   * axis; default: constants at their initial values), differentiable too.
+   */
+  apply(x: tf.Tensor, params?: TrainableTensors): tf.Tensor;
   /** The ONNX lowering (filled by `lib/onnx`). */
   onnx?: UnaryOnnxLowering;
+  /**
+   * Parameters the activation learns (PReLU's slope, xIELU's α): the GPT creates them per
+   * layer. Absent on fixed activations.
+   */
+  readonly trainable?: readonly TrainableParamSpec[];
+  /** float64 ∂f/∂p for each trainable parameter at x (elementwise trainable activations). */
+  paramDerivative?(x: number, params?: TrainableValues): Record<string, number>;
+  /**
+   * Set when f is not elementwise but normalises over the channel (last) axis (PolyNorm):
+   * `reference`/`derivative` then give the elementwise curve at unit RMS, and this the true map
+   * of a row. Elementwise accuracy checks and plots treat such an entry by rows.
+   */
+  readonly overChannels?: RowMath;
 }
 
 /** A gated activation: `y = f(gate, value)`, e.g. SwiGLU = silu(gate)·value. */

@@ -3,12 +3,42 @@
  * `@tensorflow/tfjs-node-gpu`), WebGPU (Deno's native WebGPU: Vulkan, Metal, D3D12), WebAssembly,
  * or plain JavaScript, with the reason every better choice was skipped.
  *
+ * tfjs-wasm runs single-threaded here: its threaded build cannot start under Deno 2.9.
+ * `WASM_HAS_MULTITHREAD_SUPPORT` is false, and forced on (with `setThreadsCount(2)`), Emscripten's
+ * pthread pool creates its workers with `node:worker_threads` from a `blob:` URL, which Deno
+ * refuses (`ERR_WORKER_PATH`: the worker script must be an absolute path or start with `./`), so
+ * the backend fails to initialise.
+ *
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
 import { choiceFromEnv, probeWebgpuAdapter } from "./_env.ts";
 import "@tensorflow/tfjs-backend-wasm";
 import "@tensorflow/tfjs-backend-webgpu";
+
+/**
+ * tfjs-wasm's Identity copies its input. tfjs runs it for every tensor a gradient keeps (each
+ * input of a differentiable kernel: about 200 copies per mini-GPT step, 3–4 % of the step); tfjs's
+ * tensors are immutable, so, as tfjs-cpu does, the output here shares the input's data (one more
+ * reference on it) instead.
+ */
+function shareIdentityOnWasm(): void {
+  const original = tf.getKernel("Identity", "wasm");
+  if (original === undefined || (original as { actlabShared?: boolean }).actlabShared) return;
+  tf.unregisterKernel("Identity", "wasm");
+  tf.registerKernel({
+    kernelName: "Identity",
+    backendName: "wasm",
+    actlabShared: true,
+    kernelFunc: (args) => {
+      const x = args.inputs.x as tf.TensorInfo;
+      if (x.dtype === "string") return original.kernelFunc(args);
+      (args.backend as unknown as { incRef(id: tf.DataId): void }).incRef(x.dataId);
+      return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+    },
+  } as tf.KernelConfig);
+}
+shareIdentityOnWasm();
 
 /** A tfjs backend actlab can run on. */
 export type BackendName = "tensorflow" | "webgpu" | "wasm" | "cpu";

@@ -6,8 +6,10 @@
  * @module
  */
 import type { CharDataset } from "../../datasets/char_dataset.ts";
-import { gptConfig, type PresetName } from "../gpt/config.ts";
+import { gptConfig, type PresetName, trainConfig } from "../gpt/config.ts";
+import { trainingStepFlops } from "../gpt/flops.ts";
 import { createGpt } from "../gpt/model.ts";
+import { type ActivationParamSnapshot, readActivationParams } from "../gpt/activation_params.ts";
 import { type EvalInfo, type StepInfo, TrainingDivergedError } from "../gpt/step.ts";
 import { trainGpt, type TrainOptions } from "../train/train.ts";
 
@@ -44,8 +46,19 @@ export interface TrialResult extends TrialSpec {
    * once) when the sweep evaluates it whole; absent for trials written before that existed.
    */
   readonly evalTokens?: number;
+  /**
+   * Training FLOPs of one step (forward and backward matrix products, `trainingStepFlops`); absent
+   * for trials written before it was recorded (`trialFlopsPerStep` computes it from the settings).
+   */
+  readonly flopsPerStep?: number;
   /** Set when the training loss rose far above its start without a NaN (see `trainGpt`). */
   readonly unstable?: { readonly iter: number; readonly loss: number; readonly start: number };
+  /**
+   * A trainable activation's parameters per layer at each evaluation (scalars as values,
+   * per-channel ones summarised); absent for fixed activations and older records.
+   * `activationParamRows()` turns them into rows for a plot.
+   */
+  readonly activationParams?: readonly ActivationParamSnapshot[];
 }
 
 /** The settings that make trials comparable; trials of different settings never mix. */
@@ -120,11 +133,17 @@ export async function runTrial(
   const model = createGpt(config, { seed: spec.seed, tokenizer: data.tokenizer });
   const t0 = performance.now();
   const stepMs: number[] = [];
+  const actParams: ActivationParamSnapshot[] = [];
+  const trainable = model.activation.kind === "unary" && !!model.activation.trainable?.length;
   const common = {
     activation: spec.activation,
     seed: spec.seed,
     params: model.numParams,
     settings: settings.key,
+    flopsPerStep: trainingStepFlops(config, {
+      batchSize: train.batchSize ?? trainConfig({ preset: settings.preset }).batchSize,
+      kind: model.activation.kind,
+    }).total,
   };
   try {
     const r = await trainGpt(model, data, {
@@ -144,7 +163,12 @@ export async function runTrial(
         stepMs.push(info.ms);
         await hooks.onStep?.(info);
       },
-      onEval: (info) => hooks.onEval?.(info),
+      onEval: async (info) => {
+        if (trainable) {
+          actParams.push({ iter: info.iter, layers: await readActivationParams(model) });
+        }
+        await hooks.onEval?.(info);
+      },
       onNotice: (m) =>
         (hooks.onNotice ?? console.warn)(`${spec.activation} seed ${spec.seed}: ${m}`),
     });
@@ -159,6 +183,7 @@ export async function runTrial(
       wallS: (performance.now() - t0) / 1000,
       ...(r.final.valTokens !== undefined ? { evalTokens: r.final.valTokens } : {}),
       ...(r.unstable ? { unstable: r.unstable } : {}),
+      ...(trainable ? { activationParams: actParams } : {}),
     };
   } catch (e) {
     if (!(e instanceof TrainingDivergedError)) throw e;
@@ -171,6 +196,7 @@ export async function runTrial(
       evals: e.evals,
       msPerStep: median(stepMs),
       wallS: (performance.now() - t0) / 1000,
+      ...(trainable ? { activationParams: actParams } : {}),
     };
   } finally {
     model.dispose();

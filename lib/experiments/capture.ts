@@ -1,14 +1,18 @@
 /**
  * What the MLP activations of a trained mini-GPT look like: an {@link Ops} decorator that records
  * every activation call's input and output, per-layer statistics and dead-unit rates, and the
- * sparsity a ReLU-family MLP offers a sparse down-projection kernel. Plain data; never draws.
+ * sparsity a ReLU-family MLP offers a sparse down-projection kernel in the forward pass, as a share
+ * of the down projection, of the MLP and of the whole model's forward FLOPs. Plain data; never
+ * draws.
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
 import { sampleBatch } from "../core/batches.ts";
 import { createRng } from "../core/rng.ts";
-import type { GatedActivation, UnaryActivation } from "../activations/types.ts";
+import { getActivation } from "../activations/registry.ts";
+import type { ActivationKind, GatedActivation, UnaryActivation } from "../activations/types.ts";
+import { type GptConfig, mlpHiddenSize } from "../gpt/config.ts";
 import { type Gpt, gptForward } from "../gpt/model.ts";
 import type { Ops } from "../gpt/ops.ts";
 import { tfjsOps } from "../gpt/tfjs_ops.ts";
@@ -258,8 +262,8 @@ export interface MlpSparsity {
   /** Fraction of activation outputs exactly zero. */
   readonly zeroFraction: number;
   /**
-   * Fraction of the down projection's multiply-adds (N·H·C) whose activation input is zero: what
-   * an unstructured sparse kernel skips. Equal to `zeroFraction`.
+   * Fraction of the down projection's forward multiply-adds (N·H·C) whose activation input is
+   * zero: what an unstructured sparse kernel skips in the forward pass. Equal to `zeroFraction`.
    */
   readonly downSkippable: number;
   /**
@@ -332,4 +336,125 @@ export function mlpSparsity(
       tileSkippable: zeroTiles / tiles,
     };
   });
+}
+
+/** Options of {@link forwardFlopsPerToken}. */
+export interface ForwardFlopsOptions {
+  /** The MLP's kind (sets H and the up projection's width). Default: `config.activation`'s. */
+  readonly kind?: ActivationKind;
+  /** Context length T of the attention counts. Default `config.blockSize`. */
+  readonly context?: number;
+  /**
+   * `"dense"` (default): every query against all T keys, as the model computes QKᵀ and A·V on the
+   * whole T×T square before the causal mask; `"causal"`: only the (T + 1)/2 keys a query attends
+   * to on average, what a kernel that skips masked blocks would compute.
+   */
+  readonly attention?: "dense" | "causal";
+}
+
+/** FLOPs of one token's forward pass through the whole model, by part (2 per multiply-add). */
+export interface ForwardFlops {
+  /** Context length T the attention counts use. */
+  readonly context: number;
+  /** MLP hidden width H. */
+  readonly hidden: number;
+  /** q, k, v and output projections over all layers: L·2·(3C² + C²). */
+  readonly attentionProjections: number;
+  /** Attention scores QKᵀ and weighted values A·V over all layers: L·2·2·T′·C (T′ = T or (T+1)/2). */
+  readonly attentionScores: number;
+  /** MLP up projections over all layers: L·2·C·U (U = H, or 2H gated: gate and value). */
+  readonly mlpUp: number;
+  /** MLP down projections over all layers: L·2·H·C (what a zero in h lets a kernel skip). */
+  readonly mlpDown: number;
+  /** The output head: 2·C·V. */
+  readonly lmHead: number;
+  /** The sum of the parts. */
+  readonly total: number;
+}
+
+/**
+ * The forward pass's FLOPs per token of a GPT with this config, by part, counting the matrix
+ * products only (2 FLOPs per multiply-add): with C = nEmbd, L layers, H the MLP hidden width
+ * (U = H unary, 2H gated), T the context and V the vocabulary, per layer the q, k, v and output
+ * projections 2·4C², the attention scores and weighted values 2·2·T·C, the MLP up projection
+ * 2·C·U and down projection 2·H·C; once, the output head 2·C·V. Not counted: embedding lookups,
+ * LayerNorm, softmax, the activation itself, residual additions (elementwise, a few percent here).
+ * Forward pass only: a training step's backward pass costs about twice as much again, with other
+ * sparsity (see {@link modelSkippableShare}).
+ *
+ * @example
+ * ```ts
+ * import { forwardFlopsPerToken } from "@actlab/actlab";
+ * import { gptConfig } from "@actlab/actlab/gpt";
+ * const f = forwardFlopsPerToken(gptConfig({ preset: "nano", vocabSize: 65, activation: "relu" }));
+ * // per layer 2·(4·128² + 2·64·128 + 2·128·512) = 425,984; ×4 layers + 2·128·65 = 1,720,576
+ * console.assert(f.total === 1_720_576 && f.mlpDown === 4 * 2 * 512 * 128);
+ * ```
+ */
+export function forwardFlopsPerToken(
+  config: GptConfig,
+  options: ForwardFlopsOptions = {},
+): ForwardFlops {
+  const T = options.context ?? config.blockSize;
+  if (!(Number.isInteger(T) && T >= 1)) {
+    throw new RangeError(`forwardFlopsPerToken: context must be an integer ≥ 1, got ${T}`);
+  }
+  const kind = options.kind ?? getActivation(config.activation).kind;
+  const { nEmbd: C, nLayer: L, vocabSize: V } = config;
+  const H = mlpHiddenSize(config, kind);
+  const U = kind === "gated" ? 2 * H : H;
+  const keys = options.attention === "causal" ? (T + 1) / 2 : T;
+  const parts = {
+    attentionProjections: L * 2 * 4 * C * C,
+    attentionScores: L * 2 * 2 * keys * C,
+    mlpUp: L * 2 * C * U,
+    mlpDown: L * 2 * H * C,
+    lmHead: 2 * C * V,
+  };
+  const total = parts.attentionProjections + parts.attentionScores + parts.mlpUp + parts.mlpDown +
+    parts.lmHead;
+  return { context: T, hidden: H, ...parts, total };
+}
+
+/**
+ * The share of the whole model's forward FLOPs that a sparse down projection could skip: the
+ * skipped multiply-adds Σ over layers of `downSkippable`·H·C, over {@link forwardFlopsPerToken}'s
+ * total (at the config's context unless `options.context` says otherwise). `sparsity` must hold one row per
+ * layer of one forward pass (what {@link mlpSparsity} returns for {@link captureMlpActivations}'s
+ * records).
+ *
+ * Forward pass only. The backward pass has its own sparsity, not counted here: the down
+ * projection's weight gradient dW = hᵀ·dY can skip the same zero entries of h (as many
+ * multiply-adds as the forward skips); its input gradient dh = dY·Wᵀ cannot skip on that basis,
+ * since dY has no zeros — only a kernel that computes just the entries the activation's derivative
+ * keeps (for relu-family units f′ = 0 where h = 0) could; the up projection's gradients then see
+ * the masked pre-activation gradient, whose zeros are where f′ = 0.
+ *
+ * @example
+ * ```ts
+ * import { forwardFlopsPerToken, modelSkippableShare } from "@actlab/actlab";
+ * import { gptConfig } from "@actlab/actlab/gpt";
+ * const config = gptConfig({ preset: "tiny", vocabSize: 65, activation: "relu" });
+ * const rows = [0, 1].map((layer) => ({ layer, downSkippable: 0.5 }));
+ * const f = forwardFlopsPerToken(config);
+ * console.assert(modelSkippableShare(rows, config) === 0.5 * f.mlpDown / f.total);
+ * ```
+ */
+export function modelSkippableShare(
+  sparsity: readonly Pick<MlpSparsity, "layer" | "downSkippable">[],
+  config: GptConfig,
+  options: ForwardFlopsOptions = {},
+): number {
+  const layers = new Set(sparsity.map((s) => s.layer));
+  if (sparsity.length !== config.nLayer || layers.size !== config.nLayer) {
+    throw new RangeError(
+      `modelSkippableShare: need one row per layer (${config.nLayer}), got ${sparsity.length} ` +
+        `rows for layers ${[...layers].join(", ")}`,
+    );
+  }
+  const f = forwardFlopsPerToken(config, options);
+  const perLayerDown = f.mlpDown / config.nLayer;
+  let skipped = 0;
+  for (const s of sparsity) skipped += s.downSkippable * perLayerDown;
+  return skipped / f.total;
 }

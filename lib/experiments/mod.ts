@@ -1,5 +1,6 @@
 /**
  * Experiments as functions: sweeps over activations × seeds with their convergence summaries,
+ * grids of sweeps over learning rates and step budgets, compute (FLOPs) and equal-compute views,
  * output distributions, activation capture and sparsity, low-precision emulation and the GELU
  * mismatch study. Returns plain data and arquero tables; never draws (`lib/display/` does).
  *
@@ -11,10 +12,21 @@
  *
  * @module
  */
+export { equalComputeTable, trialCurves, trialFlopsPerStep } from "./compute.ts";
+export type { CurvePoint, EqualComputeOptions } from "./compute.ts";
 export { geluMismatch } from "./gelu_mismatch.ts";
 export type { GeluMismatch, GeluMismatchOptions, GeluMismatchRow } from "./gelu_mismatch.ts";
 export { comparePairs, pairBySeed } from "./compare.ts";
-export { mergeSweeps, parseShard, summarizeTrials, sweep, sweepTrials } from "./sweep.ts";
+export { bestLearningRates, gridCells, gridTable, sweepGrid, trialsAtBestLr } from "./grid.ts";
+export type { GridCell, GridCellResult, GridCellTrials, GridOptions, GridResult } from "./grid.ts";
+export {
+  mergeSweeps,
+  parseShard,
+  readSweep,
+  summarizeTrials,
+  sweep,
+  sweepTrials,
+} from "./sweep.ts";
 export type {
   Shard,
   SweepOptions,
@@ -37,6 +49,7 @@ export {
   precisionError,
   quantize,
   roundToFormat,
+  scaledCastStats,
 } from "./precision.ts";
 export type {
   FloatFormat,
@@ -48,15 +61,21 @@ export type {
   PrecisionOptions,
   RoundingSite,
   RoundOptions,
+  ScaledCastOptions,
+  ScaledCastStats,
 } from "./precision.ts";
 export {
   captureMlpActivations,
+  forwardFlopsPerToken,
   layerActivationStats,
   mlpSparsity,
+  modelSkippableShare,
   recordingOps,
 } from "./capture.ts";
 export type {
   CaptureOptions,
+  ForwardFlops,
+  ForwardFlopsOptions,
   LayerActivationStats,
   MlpActivationRecord,
   MlpSparsity,

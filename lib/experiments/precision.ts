@@ -248,7 +248,7 @@ export function precisionError(
   for (const act of activations) {
     const def = resolveActivationRef(act);
     const f = def.kind === "unary" ? def.reference : (x: number) => def.reference(x, 1);
-    const want = xs.map(f);
+    const want = xs.map((x) => f(x));
     for (const format of formats) {
       for (const site of sites) {
         let maxError = 0, worst = NaN, sumAbs = 0, maxRel = 0;
@@ -281,30 +281,128 @@ export function precisionError(
   return rows;
 }
 
-/** One activation at one outlier magnitude, in {@link outlierAmplification}. */
-export interface OutlierRow {
-  /** Activation name. */
-  readonly activation: string;
-  /** Magnitude of the outlier channel in the MLP input (ordinary channels are N(0, 1)). */
-  readonly outlier: number;
-  /** max |h| over all tokens, h the activation output (the input of the down projection). */
+/** Formats of {@link scaledCastStats} and {@link outlierAmplification} when none are given. */
+const DEFAULT_CAST_FORMATS: readonly FloatFormat[] = ["fp8_e4m3", "fp8_e5m2"];
+
+/** What a per-tensor absmax-scaled cast does to a tensor, from {@link scaledCastStats}. */
+export interface ScaledCastStats {
+  /** max |h| over all entries: what the per-tensor scale maps to the format's max. */
   readonly maxAbs: number;
-  /** RMS of h over the ordinary (non-outlier) tokens. */
+  /** RMS of h over the measured entries. */
   readonly rms: number;
-  /** maxAbs / rms: the dynamic range a per-tensor scale must cover. */
+  /** maxAbs / rms (the crest factor): the dynamic range a per-tensor scale must cover. */
   readonly crest: number;
   /**
-   * Relative RMS error on the ordinary tokens after casting h to the format with a per-tensor
-   * absmax scale (max |h| ↦ the format's max), one entry per format.
+   * Relative RMS error on the measured entries after casting h to the format with a per-tensor
+   * absmax scale (max |h| ↦ the format's max, saturating), one entry per format.
    */
   readonly scaledError: Readonly<Partial<Record<FloatFormat, number>>>;
-  /** Fraction of ordinary-token entries that the scaled cast flushes to zero, per format. */
+  /**
+   * Fraction of the measured entries that are non-zero but that the scaled cast flushes to zero,
+   * per format (entries below half the format's smallest subnormal after scaling).
+   */
   readonly flushedToZero: Readonly<Partial<Record<FloatFormat, number>>>;
   /**
    * The same relative RMS error for symmetric int8 with a per-tensor absmax scale
    * (round(h / (max|h| / 127))): integer grids lose precision in proportion to the crest.
    */
   readonly int8Error: number;
+}
+
+/** Options of {@link scaledCastStats}. */
+export interface ScaledCastOptions {
+  /** Formats of the scaled cast. Default fp8_e4m3, fp8_e5m2. */
+  readonly formats?: readonly FloatFormat[];
+  /**
+   * Which entries the RMS, the errors and the flush fractions are measured on (default: all).
+   * The scale always comes from every entry, as a per-tensor cast's does.
+   */
+  readonly measure?: (index: number) => boolean;
+}
+
+/**
+ * The crest factor of a tensor and the error of casting it with one per-tensor absmax scale: to
+ * each fp8 format (saturating; relative RMS error and the share flushed to zero) and to symmetric
+ * int8. The scale is set by max |h| over all entries; the RMS and the errors are measured on the
+ * entries `measure` selects (e.g. the ordinary tokens, leaving out the outliers that set the
+ * scale).
+ *
+ * @example
+ * ```ts
+ * import { scaledCastStats } from "@actlab/actlab";
+ * // max 448 ↦ e4m3's max (scale 1); 0.0009 is below half e4m3's smallest subnormal 2⁻⁹: flushed
+ * const s = scaledCastStats([448, 1, -1, 0.0009], { measure: (i) => i > 0 });
+ * console.assert(s.flushedToZero.fp8_e4m3 === 1 / 3 && s.flushedToZero.fp8_e5m2 === 0);
+ * console.assert(Math.abs(s.crest - 448 / Math.sqrt((1 + 1 + 0.0009 ** 2) / 3)) < 1e-9);
+ * ```
+ */
+export function scaledCastStats(
+  values: ArrayLike<number>,
+  options: ScaledCastOptions = {},
+): ScaledCastStats {
+  const formats = options.formats ?? DEFAULT_CAST_FORMATS;
+  const measure = options.measure ?? (() => true);
+  const n = values.length;
+  const measured = new Uint8Array(n);
+  let maxAbs = 0, ss = 0, count = 0;
+  for (let i = 0; i < n; i++) {
+    const v = values[i];
+    maxAbs = Math.max(maxAbs, Math.abs(v));
+    if (measure(i)) {
+      measured[i] = 1;
+      ss += v * v;
+      count++;
+    }
+  }
+  if (count === 0) throw new RangeError("scaledCastStats: no entry is measured");
+  const rms = Math.sqrt(ss / count);
+  const scaledError: Partial<Record<FloatFormat, number>> = {};
+  const flushedToZero: Partial<Record<FloatFormat, number>> = {};
+  for (const format of formats) {
+    const scale = maxAbs > 0 ? maxAbs / formatSpec(format).max : 1;
+    let es = 0, zeros = 0;
+    for (let i = 0; i < n; i++) {
+      if (!measured[i]) continue;
+      const v = values[i];
+      const q = roundToFormat(v / scale, format, { overflow: "saturate" }) * scale;
+      es += (q - v) ** 2;
+      if (q === 0 && v !== 0) zeros++;
+    }
+    scaledError[format] = rms > 0 ? Math.sqrt(es / count) / rms : 0;
+    flushedToZero[format] = zeros / count;
+  }
+  const step = maxAbs > 0 ? maxAbs / 127 : 1;
+  let ei = 0;
+  for (let i = 0; i < n; i++) {
+    if (!measured[i]) continue;
+    const v = values[i];
+    ei += (roundHalfEven(v / step) * step - v) ** 2;
+  }
+  return {
+    maxAbs,
+    rms,
+    crest: rms > 0 ? maxAbs / rms : NaN,
+    scaledError,
+    flushedToZero,
+    int8Error: rms > 0 ? Math.sqrt(ei / count) / rms : 0,
+  };
+}
+
+/**
+ * One activation at one outlier magnitude, in {@link outlierAmplification}: the
+ * {@link ScaledCastStats} of h (the activation output, the input of the down projection) with the
+ * RMS and errors measured on the ordinary (non-outlier) tokens, plus the pre-activation's crest.
+ */
+export interface OutlierRow extends ScaledCastStats {
+  /** Activation name. */
+  readonly activation: string;
+  /** Magnitude of the outlier channel in the residual stream (ordinary channels are N(0, 1)). */
+  readonly outlier: number;
+  /**
+   * max |a| over all tokens / RMS of a over the ordinary tokens, a the pre-activation (gated: the
+   * gate): how much of the outlier reaches the MLP before the activation acts on it.
+   */
+  readonly preCrest: number;
 }
 
 /** Options of {@link outlierAmplification}. */
@@ -323,17 +421,33 @@ export interface OutlierOptions {
   readonly formats?: readonly FloatFormat[];
   /** Seed of inputs and weights. Default 0. */
   readonly seed?: number;
+  /**
+   * Apply LayerNorm to each token before the projections, as a pre-LN block does before its MLP
+   * (PyTorch's definition: biased variance, ε = 1e-5, no bias). Default false: the raw residual
+   * stream goes into the projections, which no pre-LN model does.
+   */
+  readonly layerNorm?: boolean;
+  /**
+   * The LayerNorm's gain γ, one entry per channel (length `width`); default all ones (a
+   * LayerNorm at initialisation). Only with `layerNorm: true`.
+   */
+  readonly layerNormGain?: ArrayLike<number>;
 }
 
 /**
- * How an outlier in the MLP input grows through the activation: tokens x ∈ R^d with N(0, 1)
- * channels, every `every`-th token with channel 0 set to the outlier magnitude s (the "massive
- * activations" of LLM residual streams), projected by N(0, 1/d) weights to the pre-activation
- * (gated: to gate and value with independent weights, the same hidden width H). A unary
- * activation's output grows like s, a gated one's like s² (gate and value both carry the
- * outlier), so a per-tensor fp8 scale set by the outlier leaves the ordinary tokens with fewer
- * bits (fp8 keeps its relative precision until values fall below its smallest normal; int8 loses
- * precision in proportion to the crest). Returns a row per activation × outlier magnitude.
+ * How an outlier in the residual stream grows through the MLP's activation: tokens x ∈ R^d with
+ * N(0, 1) channels, every `every`-th token with channel 0 set to the outlier magnitude s (the
+ * "massive activations" of LLM residual streams), optionally LayerNorm'd per token (as a pre-LN
+ * block does), projected by N(0, 1/d) weights to the pre-activation (gated: to gate and value with
+ * independent weights, the same hidden width H).
+ *
+ * Without LayerNorm a unary activation's output grows like s and a gated one's like s² (gate and
+ * value both carry the outlier), so a per-tensor scale set by the outlier leaves the ordinary
+ * tokens with fewer bits (fp8 keeps its relative precision until values fall below its smallest
+ * normal; int8 loses precision in proportion to the crest). With LayerNorm every token has
+ * norm √d·(gain): an outlier channel can at most take the whole norm (√(d − 1) in that channel), so
+ * the pre-activation no longer grows with s; a large gain on the outlier channel lets part of it
+ * through. Returns a row per activation × outlier magnitude.
  *
  * @example
  * ```ts
@@ -342,6 +456,9 @@ export interface OutlierOptions {
  * const crest = (a: string, s: number) =>
  *   rows.find((r) => r.activation === a && r.outlier === s)!.crest;
  * console.assert(crest("swiglu", 100) > 10 * crest("gelu", 100));
+ * // LayerNorm'd (unit gain): the outlier token's pre-activation is no larger than any other's
+ * const ln = outlierAmplification(["swiglu"], { outliers: [100], tokens: 128, layerNorm: true });
+ * console.assert(ln[0].crest < crest("swiglu", 1) * 2);
  * ```
  */
 export function outlierAmplification(
@@ -351,7 +468,18 @@ export function outlierAmplification(
   const outliers = options.outliers ?? [1, 10, 30, 100, 300];
   const n = options.tokens ?? 512, d = options.width ?? 64, hdim = options.hidden ?? 256;
   const every = options.every ?? 64;
-  const formats = options.formats ?? ["fp8_e4m3", "fp8_e5m2"];
+  const formats = options.formats ?? DEFAULT_CAST_FORMATS;
+  const gain = options.layerNormGain;
+  if (gain !== undefined) {
+    if (!options.layerNorm) {
+      throw new Error("outlierAmplification: layerNormGain needs layerNorm: true");
+    }
+    if (gain.length !== d) {
+      throw new RangeError(
+        `outlierAmplification: layerNormGain has ${gain.length} entries, width is ${d}`,
+      );
+    }
+  }
   const rng = createRng(options.seed ?? 0);
   const base = new Float64Array(n * d);
   for (let i = 0; i < base.length; i++) base[i] = rng.normal();
@@ -361,6 +489,16 @@ export function outlierAmplification(
     return w;
   };
   const wa = weights(1 / Math.sqrt(d)), wb = weights(1 / Math.sqrt(d));
+  const layerNorm = (x: Float64Array) => { // per token, in place: (x − μ) / √(σ² + ε) · γ
+    for (let t = 0; t < n; t++) {
+      let m = 0, v = 0;
+      for (let k = 0; k < d; k++) m += x[t * d + k];
+      m /= d;
+      for (let k = 0; k < d; k++) v += (x[t * d + k] - m) ** 2;
+      const inv = 1 / Math.sqrt(v / d + 1e-5);
+      for (let k = 0; k < d; k++) x[t * d + k] = (x[t * d + k] - m) * inv * (gain ? gain[k] : 1);
+    }
+  };
   const project = (x: Float64Array, w: Float64Array) => {
     const out = new Float64Array(n * hdim);
     for (let t = 0; t < n; t++) {
@@ -373,64 +511,33 @@ export function outlierAmplification(
     }
     return out;
   };
+  const ordinary = (i: number) => Math.floor(i / hdim) % every !== 0; // i indexes [n, H]
   const rows: OutlierRow[] = [];
   for (const s of outliers) {
     const x = base.slice();
     for (let t = 0; t < n; t += every) x[t * d] = s;
+    if (options.layerNorm) layerNorm(x);
     const a = project(x, wa), b = project(x, wb); // [n, H] pre-activations (gate, value)
+    let preMax = 0, preSs = 0, preCount = 0;
+    for (let i = 0; i < a.length; i++) {
+      preMax = Math.max(preMax, Math.abs(a[i]));
+      if (ordinary(i)) {
+        preSs += a[i] * a[i];
+        preCount++;
+      }
+    }
+    const preCrest = preMax / Math.sqrt(preSs / preCount);
     for (const act of activations) {
       const def = resolveActivationRef(act);
       const h = new Float64Array(n * hdim);
       for (let i = 0; i < h.length; i++) {
         h[i] = def.kind === "unary" ? def.reference(a[i]) : def.reference(a[i], b[i]);
       }
-      let maxAbs = 0, ss = 0, count = 0;
-      for (let t = 0; t < n; t++) {
-        for (let j = 0; j < hdim; j++) {
-          const v = h[t * hdim + j];
-          maxAbs = Math.max(maxAbs, Math.abs(v));
-          if (t % every !== 0) {
-            ss += v * v;
-            count++;
-          }
-        }
-      }
-      const rms = Math.sqrt(ss / count);
-      const scaledError: Partial<Record<FloatFormat, number>> = {};
-      const flushedToZero: Partial<Record<FloatFormat, number>> = {};
-      for (const format of formats) {
-        const scale = maxAbs > 0 ? maxAbs / FLOAT_FORMATS[format].max : 1;
-        let es = 0, zeros = 0;
-        for (let t = 0; t < n; t++) {
-          if (t % every === 0) continue;
-          for (let j = 0; j < hdim; j++) {
-            const v = h[t * hdim + j];
-            const q = roundToFormat(v / scale, format, { overflow: "saturate" }) * scale;
-            es += (q - v) ** 2;
-            if (q === 0 && v !== 0) zeros++;
-          }
-        }
-        scaledError[format] = rms > 0 ? Math.sqrt(es / count) / rms : 0;
-        flushedToZero[format] = zeros / count;
-      }
-      const step = maxAbs > 0 ? maxAbs / 127 : 1;
-      let ei = 0;
-      for (let t = 0; t < n; t++) {
-        if (t % every === 0) continue;
-        for (let j = 0; j < hdim; j++) {
-          const v = h[t * hdim + j];
-          ei += (roundHalfEven(v / step) * step - v) ** 2;
-        }
-      }
       rows.push({
         activation: def.name,
         outlier: s,
-        int8Error: rms > 0 ? Math.sqrt(ei / count) / rms : 0,
-        maxAbs,
-        rms,
-        crest: rms > 0 ? maxAbs / rms : NaN,
-        scaledError,
-        flushedToZero,
+        preCrest,
+        ...scaledCastStats(h, { formats, measure: ordinary }),
       });
     }
   }

@@ -656,6 +656,44 @@ async function runInWorkers(r: Runner): Promise<void> {
 }
 
 /**
+ * Reads a finished (or partly finished) sweep folder without running or writing anything: its
+ * settings, its trials in the folder's listing order (activations as listed, seeds ascending) and
+ * their summary. This is how a notebook reads committed results; to re-run them, call `sweep()`
+ * with the same settings and folder (it skips what is there). Warns through `onNotice` about
+ * trials the folder was asked for that are missing.
+ *
+ * @example
+ * ```ts ignore
+ * import { readSweep } from "@actlab/actlab";
+ * const { trials, settings } = await readSweep("notebooks/results/03_activation_sweep");
+ * console.log(settings.iters, trials.length);
+ * ```
+ */
+export async function readSweep(
+  dir: string,
+  options: Pick<SweepOptions, "baseline" | "targetLoss" | "onNotice"> = {},
+): Promise<{ trials: TrialResult[]; summary: aq.ColumnTable; settings: SweepSettings }> {
+  const listing = await readJson<SweepFile>(`${dir}/sweep.json`);
+  if (!listing) {
+    throw new Error(
+      `${dir} is not a sweep folder (no sweep.json): give the --out folder of a sweep, or run ` +
+        "the sweep first (deno task sweep --out DIR).",
+    );
+  }
+  const { trials } = await mergeSweeps([dir], { onNotice: options.onNotice });
+  const order = listing.activations ?? [...new Set(trials.map((t) => t.activation))];
+  const rank = (t: TrialResult) => order.indexOf(t.activation);
+  trials.sort((a, b) => rank(a) - rank(b) || a.seed - b.seed);
+  const summary = summarizeTrials(trials, {
+    activations: order.filter((a) => trials.some((t) => t.activation === a)),
+    baseline: options.baseline,
+    targetLoss: options.targetLoss,
+  });
+  const { activations: _a, seeds: _s, shard: _h, ...settings } = listing;
+  return { trials, summary, settings };
+}
+
+/**
  * Joins the trials of several sweep folders (shards of one sweep, run anywhere) and summarizes
  * them. All folders must hold the same settings (engine, device and threads included). With
  * `out`, writes the merged sweep there as a sweep folder of its own (a new folder, never one of

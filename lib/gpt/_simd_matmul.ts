@@ -3,12 +3,14 @@
  *
  * tfjs-wasm sends every batched product (`[..., m, k] @ [..., k, n]` with a batch > 1) and every
  * product with transpose flags to a scalar triple loop (about 1 GMAC/s here); only plain 2-D
- * products reach XNNPACK (about 25 GFLOP/s here, without fused multiply-add). This kernel packs
- * the operands (transposing them if asked) into panels in a private WebAssembly memory and
- * multiplies them with a 6 × 8 register tile of f32x4 multiply-adds — fused (`relaxed_madd`)
- * where relaxed SIMD validates, as in Deno 2.9 — reaching about 30–35 GFLOP/s on one core here,
- * then copies the result into the tfjs output. The mini-GPT uses it for every product on wasm:
- * weights, their gradients and attention.
+ * products reach XNNPACK (about 25 GFLOP/s here, without fused multiply-add). This kernel
+ * multiplies with a 6 × 8 register tile of f32x4 multiply-adds — fused (`relaxed_madd`) where
+ * relaxed SIMD validates, as in Deno 2.9 — reaching about 30–35 GFLOP/s on one core here. As a
+ * tfjs kernel it runs on tfjs-wasm's own memory: A is read where it lies (a transpose is only a
+ * change of strides), C is written straight into the output tensor, and only B is packed into
+ * column panels (transposed if asked) in a scratch block of tfjs-wasm's heap — no copies in or
+ * out, which took 15–50 % of a product's time when the kernel had a memory of its own. The
+ * mini-GPT uses it for every product on wasm: weights, their gradients and attention.
  *
  * The module is assembled here from its instructions (no binary blob): `moduleBytes` below is the
  * whole program. Registered as the tfjs kernel `ActlabBatchMatMul` on the wasm backend with its
@@ -62,8 +64,9 @@ const I32 = 0x7f, V128 = 0x7b, VOID = 0x40;
 const get = (i: number) => [0x20, ...uleb(i)];
 const set = (i: number) => [0x21, ...uleb(i)];
 const i32 = (n: number) => [0x41, ...sleb(n)];
-const add = [0x6a], mul = [0x6c], ltU = [0x49];
-const loop = [0x03, VOID], end = [0x0b];
+const add = [0x6a], sub = [0x6b], mul = [0x6c], ltU = [0x49], ltS = [0x48], gtS = [0x4a];
+const select = [0x1b];
+const loop = [0x03, VOID], end = [0x0b], ifVoid = [0x04, VOID];
 const brIf = (depth: number) => [0x0d, ...uleb(depth)];
 const simd = (op: number) => [0xfd, ...uleb(op)];
 const v128Load = (offset: number) => [...simd(0x00), 0, ...uleb(offset)];
@@ -78,36 +81,50 @@ const inc = (local: number, by: number[]) => [...get(local), ...by, ...add, ...s
 const ROWS = 6;
 
 /**
- * `mm(a, b, c, batch, mp, k, np)`: for each batch, C[mp, np] = A·B with A packed in row panels
- * ([mp/ROWS][k][ROWS]) and B in column panels ([np/8][k][8]), C row-major; byte addresses,
- * consecutive batches packed. Each k step loads 8 values of B (two f32x4) and broadcasts ROWS
- * values of A (`v128.load32_splat`), then does 2·ROWS vector multiply-adds (fused with relaxed
- * SIMD when `fma`).
+ * `mm(a, b, c, batch, m, k, np, rowStrideA, kStrideA, rowStrideC)`: for each batch,
+ * C[m, np] = A·B. A is read where it lies: element (i, kk) at `a + i·rowStrideA + kk·kStrideA`
+ * (row-major A: k·4 and 4; transposed: 4 and m·4), so no transpose or copy of A is made. B is
+ * packed in column panels ([np/8][k][8]); C has rows of `rowStrideC` bytes, of which only the
+ * m real rows are written. Byte addresses; consecutive batches follow one another (A: m·k,
+ * B: k·np, C: m rows). Each k step loads 8 values of B (two f32x4) and broadcasts ROWS values of
+ * A (`v128.load32_splat`), then does 2·ROWS vector multiply-adds (fused with relaxed SIMD when
+ * `fma`). In the last row panel, rows past m read row m − 1 again and are not stored.
+ * `importMemory`: the module uses the memory it is given (tfjs-wasm's) instead of its own.
  */
 // deno-fmt-ignore
-function moduleBytes(fma: boolean): Uint8Array {
-  // params 0..6; i32 locals 7..15; v128 locals: accumulators, then b0, b1, av
-  const [A, B, C, BATCH, M, K, N] = [0, 1, 2, 3, 4, 5, 6];
-  const [BT, I, J, KK, PA, PB, PC, CROW, PANEL] = [7, 8, 9, 10, 11, 12, 13, 14, 15];
-  const ACC = (r: number, h: number) => 16 + 2 * r + h;
-  const B0 = 16 + 2 * ROWS, B1 = B0 + 1, AV = B0 + 2;
+function moduleBytes(fma: boolean, importMemory: boolean): Uint8Array {
+  // params 0..9; i32 locals 10..24; v128 locals: accumulators, then b0, b1, av
+  const [A, B, C, BATCH, M, K, N, RSA, KSA, CROW] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
+  const [BT, I, J, KK, PA, PB, PC, PANEL, RV] = [10, 11, 12, 13, 14, 15, 16, 17, 18];
+  const O = (r: number) => 18 + r; // byte offset of row r from row 0 in the tile (r = 1..5)
+  const ACC = (r: number, h: number) => 25 + 2 * r + h;
+  const B0 = 25 + 2 * ROWS, B1 = B0 + 1, AV = B0 + 2;
   const madd = (acc: number, b: number) =>
     fma
       ? [...get(AV), ...get(b), ...get(acc), ...relaxedMadd, ...set(acc)]
       : [...get(acc), ...get(AV), ...get(b), ...fMul, ...fAdd, ...set(acc)];
   const body: number[] = [
-    ...get(N), ...i32(4), ...mul, ...set(CROW), // bytes per row of C
-    ...get(K), ...i32(4), ...mul, ...set(PANEL), // k·4: panel offset per row or column
+    ...get(K), ...i32(4), ...mul, ...set(PANEL), // k·4: panel offset per column
     ...i32(0), ...set(BT),
     ...loop, // batch
     ...i32(0), ...set(J),
     ...loop, // column panels of 8
     ...i32(0), ...set(I),
     ...loop, // row panels of ROWS
+    // rv = min(ROWS, m − i); row r's offset is r·rowStrideA, or (rv − 1)·rowStrideA past m
+    ...get(M), ...get(I), ...sub, ...set(RV),
+    ...get(RV), ...i32(ROWS), ...i32(ROWS), ...get(RV), ...gtS, ...select, ...set(RV),
   ];
+  for (let r = 1; r < ROWS; r++) {
+    body.push(
+      ...i32(r), ...get(RSA), ...mul,
+      ...get(RV), ...i32(1), ...sub, ...get(RSA), ...mul,
+      ...i32(r), ...get(RV), ...ltS, ...select, ...set(O(r)),
+    );
+  }
   for (let r = 0; r < ROWS; r++) for (let h = 0; h < 2; h++) body.push(...zero, ...set(ACC(r, h)));
   body.push(
-    ...get(A), ...get(I), ...get(PANEL), ...mul, ...add, ...set(PA), // a + i·k·4
+    ...get(A), ...get(I), ...get(RSA), ...mul, ...add, ...set(PA), // a + i·rowStrideA
     ...get(B), ...get(J), ...get(PANEL), ...mul, ...add, ...set(PB), // b + j·k·4
     ...i32(0), ...set(KK),
     ...loop, // inner dimension
@@ -115,22 +132,26 @@ function moduleBytes(fma: boolean): Uint8Array {
     ...get(PB), ...v128Load(16), ...set(B1),
   );
   for (let r = 0; r < ROWS; r++) {
-    body.push(...get(PA), ...load32Splat(4 * r), ...set(AV));
+    body.push(...get(PA), ...(r === 0 ? [] : [...get(O(r)), ...add]), ...load32Splat(0), ...set(AV));
     body.push(...madd(ACC(r, 0), B0), ...madd(ACC(r, 1), B1));
   }
   body.push(
-    ...inc(PA, i32(4 * ROWS)),
+    ...inc(PA, get(KSA)),
     ...inc(PB, i32(32)),
     ...inc(KK, i32(1)),
     ...get(KK), ...get(K), ...ltU, ...brIf(0),
     ...end, // inner dimension
-    // pc = c + (i·np + j)·4, then one row of the tile after another
+    // pc = c + i·rowStrideC + j·4, then the tile's real rows one after another
     ...get(C), ...get(I), ...get(CROW), ...mul, ...add, ...get(J), ...i32(4), ...mul, ...add,
     ...set(PC),
   );
   for (let r = 0; r < ROWS; r++) {
-    body.push(...get(PC), ...get(ACC(r, 0)), ...v128Store(0));
-    body.push(...get(PC), ...get(ACC(r, 1)), ...v128Store(16));
+    const store = [
+      ...get(PC), ...get(ACC(r, 0)), ...v128Store(0),
+      ...get(PC), ...get(ACC(r, 1)), ...v128Store(16),
+    ];
+    if (r === 0) body.push(...store);
+    else body.push(...get(RV), ...i32(r), ...gtS, ...ifVoid, ...store, ...end);
     if (r < ROWS - 1) body.push(...inc(PC, get(CROW)));
   }
   body.push(
@@ -140,7 +161,7 @@ function moduleBytes(fma: boolean): Uint8Array {
     ...inc(J, i32(8)),
     ...get(J), ...get(N), ...ltU, ...brIf(0),
     ...end, // column panels
-    // next batch: a += mp·k·4, b += k·np·4, c += mp·np·4
+    // next batch: a += m·k·4, b += k·np·4, c += m·rowStrideC
     ...get(A), ...get(M), ...get(PANEL), ...mul, ...add, ...set(A),
     ...get(B), ...get(N), ...get(PANEL), ...mul, ...add, ...set(B),
     ...get(C), ...get(M), ...get(CROW), ...mul, ...add, ...set(C),
@@ -149,14 +170,22 @@ function moduleBytes(fma: boolean): Uint8Array {
     ...end, // batch
     ...end, // function
   );
-  const locals = vec([[...uleb(9), I32], [...uleb(2 * ROWS + 3), V128]]);
+  const locals = vec([[...uleb(15), I32], [...uleb(2 * ROWS + 3), V128]]);
   const code = [...locals, ...body];
+  const memory = importMemory
+    ? section(2, vec([[...str("env"), ...str("memory"), 0x02, 0x00, ...uleb(1)]])) // import
+    : section(5, vec([[0x00, ...uleb(16)]])); // own memory, 16 pages to start
+  const exports = importMemory
+    ? [[...str("mm"), 0x00, 0]]
+    : [[...str("mm"), 0x00, 0], [...str("memory"), 0x02, 0]];
+  const type = [0x60, ...vec(new Array(10).fill([I32])), ...vec([])]; // (10 × i32) → ()
   return new Uint8Array([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, vec([[0x60, ...vec(new Array(7).fill([I32])), ...vec([])]])), // (7 × i32) → ()
+    ...section(1, vec([type])),
+    ...(importMemory ? memory : []),
     ...section(3, vec([[0]])), // one function of type 0
-    ...section(5, vec([[0x00, ...uleb(16)]])), // memory, 16 pages to start
-    ...section(7, vec([[...str("mm"), 0x00, 0], [...str("memory"), 0x02, 0]])),
+    ...(importMemory ? [] : memory),
+    ...section(7, vec(exports)),
     ...section(10, vec([[...uleb(code.length), ...code]])),
   ]);
 }
@@ -164,17 +193,22 @@ function moduleBytes(fma: boolean): Uint8Array {
 // ---------------------------------------------------------------------------------------------
 // Running it
 
+type MmFn = (
+  a: number,
+  b: number,
+  c: number,
+  batch: number,
+  m: number,
+  k: number,
+  np: number,
+  rowStrideA: number,
+  kStrideA: number,
+  rowStrideC: number,
+) => void;
+
 interface Instance {
   readonly memory: WebAssembly.Memory;
-  readonly mm: (
-    a: number,
-    b: number,
-    c: number,
-    batch: number,
-    m: number,
-    k: number,
-    n: number,
-  ) => void;
+  readonly mm: MmFn;
   /** Whether the multiply-adds are relaxed-SIMD (fused) ones. */
   readonly fma: boolean;
 }
@@ -186,17 +220,29 @@ function kernel(): Instance | null {
   if (instance !== undefined) return instance;
   instance = null;
   for (const fma of [true, false]) {
-    const bytes = moduleBytes(fma) as Uint8Array<ArrayBuffer>;
+    const bytes = moduleBytes(fma, false) as Uint8Array<ArrayBuffer>;
     if (!WebAssembly.validate(bytes)) continue;
     const inst = new WebAssembly.Instance(new WebAssembly.Module(bytes), {});
     instance = {
       memory: inst.exports.memory as WebAssembly.Memory,
-      mm: inst.exports.mm as Instance["mm"],
+      mm: inst.exports.mm as MmFn,
       fma,
     };
     break;
   }
   return instance;
+}
+
+let onHeap: { memory: WebAssembly.Memory; mm: MmFn } | undefined;
+
+/** The kernel instantiated on tfjs-wasm's memory (re-bound when tfjs-wasm was re-created). */
+function kernelOn(memory: WebAssembly.Memory): MmFn {
+  if (onHeap?.memory !== memory) {
+    const bytes = moduleBytes(kernel()!.fma, true) as Uint8Array<ArrayBuffer>;
+    const inst = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } });
+    onHeap = { memory, mm: inst.exports.mm as MmFn };
+  }
+  return onHeap.mm;
 }
 
 /**
@@ -227,6 +273,58 @@ export function simdMatmulUsesFma(): boolean {
 }
 
 const roundUp = (x: number, m: number) => Math.ceil(x / m) * m;
+
+/**
+ * Packs B ([batch, k, n], or [batch, n, k] transposed, from `src` at element `from`) into column
+ * panels `dst[to + t·k·np + panel·k·8 + kk·8 + c]`, zero beyond column n.
+ */
+function packB(
+  src: Float32Array,
+  from: number,
+  dst: Float32Array,
+  to: number,
+  batch: number,
+  k: number,
+  n: number,
+  np: number,
+  transposeB: boolean,
+): void {
+  for (let t = 0; t < batch; t++) {
+    const srcT = from + t * k * n, base = to + t * k * np;
+    for (let j0 = 0; j0 < np; j0 += 8) {
+      const panel = base + j0 * k;
+      const cols = Math.min(8, n - j0);
+      if (cols < 8) dst.fill(0, panel, panel + 8 * k);
+      if (transposeB) {
+        for (let c = 0; c < cols; c++) {
+          const s = srcT + (j0 + c) * k;
+          for (let kk = 0; kk < k; kk++) dst[panel + kk * 8 + c] = src[s + kk];
+        }
+      } else if (cols === 8) {
+        for (let kk = 0; kk < k; kk++) {
+          const s = srcT + kk * n + j0, d = panel + kk * 8;
+          dst[d] = src[s];
+          dst[d + 1] = src[s + 1];
+          dst[d + 2] = src[s + 2];
+          dst[d + 3] = src[s + 3];
+          dst[d + 4] = src[s + 4];
+          dst[d + 5] = src[s + 5];
+          dst[d + 6] = src[s + 6];
+          dst[d + 7] = src[s + 7];
+        }
+      } else {
+        for (let kk = 0; kk < k; kk++) {
+          const s = srcT + kk * n + j0, d = panel + kk * 8;
+          for (let c = 0; c < cols; c++) dst[d + c] = src[s + c];
+        }
+      }
+    }
+  }
+}
+
+/** A's strides in bytes: row-major [m, k], or [k, m] read transposed. */
+const strideA = (m: number, k: number, transposeA: boolean): [number, number] =>
+  transposeA ? [4, 4 * m] : [4 * k, 4];
 
 /**
  * C = op(A)·op(B) for `batch` matrices, op = transpose when asked; plain Float32Arrays in and out.
@@ -263,71 +361,58 @@ export function simdBatchMatmul(
     out.fill(0, 0, batch * m * n);
     return;
   }
-  const mp = roundUp(m, ROWS), np = roundUp(n, 8);
-  const aSize = batch * mp * k, bSize = batch * k * np, cSize = batch * mp * np;
+  const np = roundUp(n, 8);
+  const aSize = batch * m * k, bSize = batch * k * np, cSize = batch * m * np;
   const bytes = 4 * (aSize + bSize + cSize);
   const have = inst.memory.buffer.byteLength;
   if (bytes > have) inst.memory.grow(Math.ceil((bytes - have) / 65536));
   const heap = new Float32Array(inst.memory.buffer);
   const aOff = 0, bOff = aSize, cOff = aSize + bSize;
-  // A in row panels: heap[panel][kk][r] = A[panel·ROWS + r, kk], zero beyond row m.
-  for (let t = 0; t < batch; t++) {
-    const src = t * m * k, base = aOff + t * mp * k;
-    for (let i0 = 0; i0 < mp; i0 += ROWS) {
-      const panel = base + i0 * k;
-      const rows = Math.min(ROWS, m - i0);
-      if (rows < ROWS) heap.fill(0, panel, panel + ROWS * k);
-      if (transposeA) {
-        for (let kk = 0; kk < k; kk++) {
-          const s = src + kk * m + i0, d = panel + kk * ROWS;
-          for (let r = 0; r < rows; r++) heap[d + r] = a[s + r];
-        }
-      } else {
-        for (let r = 0; r < rows; r++) {
-          const s = src + (i0 + r) * k;
-          for (let kk = 0; kk < k; kk++) heap[panel + kk * ROWS + r] = a[s + kk];
-        }
-      }
-    }
-  }
-  // B in column panels: heap[panel][kk][c] = B[kk, panel·8 + c], zero beyond column n.
-  for (let t = 0; t < batch; t++) {
-    const src = t * k * n, base = bOff + t * k * np;
-    for (let j0 = 0; j0 < np; j0 += 8) {
-      const panel = base + j0 * k;
-      const cols = Math.min(8, n - j0);
-      if (cols < 8) heap.fill(0, panel, panel + 8 * k);
-      if (transposeB) {
-        for (let c = 0; c < cols; c++) {
-          const s = src + (j0 + c) * k;
-          for (let kk = 0; kk < k; kk++) heap[panel + kk * 8 + c] = b[s + kk];
-        }
-      } else {
-        for (let kk = 0; kk < k; kk++) {
-          const s = src + kk * n + j0, d = panel + kk * 8;
-          for (let c = 0; c < cols; c++) heap[d + c] = b[s + c];
-        }
-      }
-    }
-  }
-  inst.mm(4 * aOff, 4 * bOff, 4 * cOff, batch, mp, k, np);
-  for (let t = 0; t < batch; t++) {
-    const src = cOff + t * mp * np, dst = t * m * n;
-    if (np === n) out.set(heap.subarray(src, src + m * n), dst);
-    else {
-      for (let i = 0; i < m; i++) {
-        out.set(heap.subarray(src + i * np, src + i * np + n), dst + i * n);
-      }
+  heap.set(a.subarray(0, aSize), aOff); // A is read where it lies, in either orientation
+  packB(b, 0, heap, bOff, batch, k, n, np, transposeB);
+  inst.mm(4 * aOff, 4 * bOff, 4 * cOff, batch, m, k, np, ...strideA(m, k, transposeA), 4 * np);
+  if (np === n) out.set(heap.subarray(cOff, cOff + batch * m * n));
+  else {
+    for (let i = 0; i < batch * m; i++) {
+      out.set(heap.subarray(cOff + i * np, cOff + i * np + n), i * n);
     }
   }
 }
 
 // ---------------------------------------------------------------------------------------------
-// As a tfjs kernel on the wasm backend, with its gradient
+// As a tfjs kernel on the wasm backend, with its gradient: on tfjs-wasm's own memory, so A is
+// read and C written in place (only B is packed, into a scratch block of tfjs-wasm's heap)
 
 interface WasmBackendLike {
   makeOutput(shape: number[], dtype: "float32"): tf.TensorInfo;
   typedArrayFromHeap(info: tf.TensorInfo): Float32Array;
+  dataIdMap: { get(id: tf.DataId): { memoryOffset: number } | undefined };
+  wasm: {
+    asm: { memory: WebAssembly.Memory };
+    _malloc(bytes: number): number;
+    _free(offset: number): void;
+  };
+}
+
+/** The scratch block of each tfjs-wasm backend: byte offset and size. */
+const scratchBlocks = new WeakMap<WasmBackendLike, { offset: number; bytes: number }>();
+
+/** A scratch block of at least `bytes` in tfjs-wasm's heap (may grow, and so move, the heap). */
+function scratch(be: WasmBackendLike, bytes: number): number {
+  const have = scratchBlocks.get(be);
+  if (have && have.bytes >= bytes) return have.offset;
+  if (have) be.wasm._free(have.offset);
+  const size = Math.ceil(bytes * 1.25 / 64) * 64;
+  const offset = be.wasm._malloc(size) >>> 0;
+  if (offset === 0) throw new Error(`simdMatmul: tfjs-wasm could not allocate ${size} bytes`);
+  scratchBlocks.set(be, { offset, bytes: size });
+  return offset;
+}
+
+function heapOffset(be: WasmBackendLike, t: tf.TensorInfo): number {
+  const data = be.dataIdMap.get(t.dataId);
+  if (!data) throw new Error("simdMatmul: tensor data not found on the wasm backend");
+  return data.memoryOffset;
 }
 
 let registered = false;
@@ -352,20 +437,38 @@ function register(): void {
       const lead = a.shape.slice(0, -2);
       const batch = lead.reduce((x, y) => x * y, 1);
       const out = be.makeOutput([...lead, m, n], "float32");
-      // Views after makeOutput: allocating may grow (and move) the wasm heap.
-      simdBatchMatmul(
-        be.typedArrayFromHeap(a),
-        be.typedArrayFromHeap(b),
-        be.typedArrayFromHeap(out),
-        {
-          batch,
-          m,
-          k,
-          n,
-          transposeA,
-          transposeB,
-        },
+      if (batch * m * n === 0) return out;
+      if (k === 0) {
+        be.typedArrayFromHeap(out).fill(0);
+        return out;
+      }
+      const np = roundUp(n, 8);
+      const direct = np === n; // C straight into the output; else rows of np, then copied
+      const bBytes = 4 * batch * k * np;
+      const block = scratch(be, bBytes + (direct ? 0 : 4 * batch * m * np));
+      // Views and offsets after every allocation: allocating may grow (and move) the heap.
+      const memory = be.wasm.asm.memory;
+      const heap = new Float32Array(memory.buffer);
+      const [aOff, bOff, outOff] = [a, b, out].map((t) => heapOffset(be, t));
+      packB(heap, bOff / 4, heap, block / 4, batch, k, n, np, transposeB);
+      const cOff = direct ? outOff : block + bBytes;
+      kernelOn(memory)(
+        aOff,
+        block,
+        cOff,
+        batch,
+        m,
+        k,
+        np,
+        ...strideA(m, k, transposeA),
+        4 * (direct ? n : np),
       );
+      if (!direct) {
+        for (let i = 0; i < batch * m; i++) {
+          const src = cOff / 4 + i * np;
+          heap.copyWithin(outOff / 4 + i * n, src, src + n);
+        }
+      }
       return out;
     },
   });
@@ -379,7 +482,7 @@ function register(): void {
         transposeB: boolean;
       };
       const d = dy as tf.Tensor;
-      // Transposes are folded into the packing (measured: as fast as tfjs-wasm Transpose ops).
+      // Transposes are folded into the kernel's reads and packing.
       const mm = (x: tf.Tensor, tx: boolean, y: tf.Tensor, ty: boolean) =>
         simdMatmul(x, y, { transposeA: tx, transposeB: ty });
       // C = op(A)·op(B): dop(A) = dC·op(B)ᵀ, dop(B) = op(A)ᵀ·dC, then undo the op.

@@ -32,6 +32,13 @@ export type {
   LoadedCheckpoint,
   SaveCheckpointOptions,
 } from "./checkpoint.ts";
+export { activationParamRows, channelSummary, readActivationParams } from "./activation_params.ts";
+export type {
+  ActivationParamRow,
+  ActivationParamSnapshot,
+  ChannelSummary,
+  LayerActivationParams,
+} from "./activation_params.ts";
 export { gptConfig, mlpHiddenSize, presets, trainConfig, validateGptConfig } from "./config.ts";
 export type {
   GptConfig,
@@ -41,6 +48,8 @@ export type {
   TrainConfig,
   TrainConfigOptions,
 } from "./config.ts";
+export { trainingStepFlops } from "./flops.ts";
+export type { StepFlops, StepFlopsOptions } from "./flops.ts";
 export {
   assembleParams,
   createGpt,

@@ -14,7 +14,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { getActivation } from "../activations/mod.ts";
-import type { ActivationDef, ActivationKind } from "../activations/types.ts";
+import type { ActivationDef, ActivationKind, TrainableParamSpec } from "../activations/types.ts";
 import { createRng } from "../core/rng.ts";
 import type { CharTokenizer } from "../core/tokenizer.ts";
 import { type GptConfig, mlpHiddenSize } from "./config.ts";
@@ -33,7 +33,8 @@ import { tfjsOps } from "./tfjs_ops.ts";
 export type ParamInit =
   | { readonly kind: "normal"; readonly std: number }
   | { readonly kind: "ones" }
-  | { readonly kind: "zeros" };
+  | { readonly kind: "zeros" }
+  | { readonly kind: "constant"; readonly value: number };
 
 /** One entry of the parameter table: shape, initialisation and weight decay. */
 export interface ParamDecl {
@@ -75,8 +76,16 @@ export interface BlockParams<T> {
   readonly attn: { readonly c_attn: LinearParams<T>; readonly c_proj: LinearParams<T> };
   /** LayerNorm before the MLP. */
   readonly ln_2: LayerNormParams<T>;
-  /** MLP: up projection [C, H] (gated: [C, 2H], gate then value) and down projection [H, C]. */
-  readonly mlp: { readonly c_fc: LinearParams<T>; readonly c_proj: LinearParams<T> };
+  /**
+   * MLP: up projection [C, H] (gated: [C, 2H], gate then value), down projection [H, C], and
+   * the activation's own trainable parameters by name (scalars [], per channel [H]), present
+   * when the activation declares some (PReLU, xIELU, PolyNorm).
+   */
+  readonly mlp: {
+    readonly c_fc: LinearParams<T>;
+    readonly c_proj: LinearParams<T>;
+    readonly act?: Readonly<Record<string, T>>;
+  };
 }
 
 /**
@@ -97,11 +106,14 @@ export interface GptParams<T> {
 }
 
 /**
- * The parameter table: every parameter of a GPT with this config and activation kind, in the
- * structure the forward pass reads, with shape, initialisation (as nanoGPT: N(0, initStd) for
- * weights and embeddings, N(0, initStd/√(2·nLayer)) for the residual projections, ones for
- * LayerNorm scales, zeros for biases) and weight decay (2-D weights only). Absent parameters (no
- * biases, tied head) are `undefined`.
+ * The parameter table: every parameter of a GPT with this config and activation (or activation
+ * kind), in the structure the forward pass reads, with shape, initialisation (as nanoGPT:
+ * N(0, initStd) for weights and embeddings, N(0, initStd/√(2·nLayer)) for the residual
+ * projections, ones for LayerNorm scales, zeros for biases) and weight decay (2-D weights only).
+ * Absent parameters (no biases, tied head) are `undefined`. Given an activation definition that
+ * declares trainable parameters, each block's `mlp.act` holds them (`h.{l}.mlp.act.{name}`),
+ * with the activation's init and decay; they draw nothing from the seed, so the other weights
+ * of a seed stay the same.
  *
  * @example
  * ```ts
@@ -112,9 +124,16 @@ export interface GptParams<T> {
  * console.assert(table.ln_f.weight.init.kind === "ones" && !table.ln_f.weight.decay);
  * ```
  */
-export function gptParamTable(config: GptConfig, kind: ActivationKind): GptParams<ParamDecl> {
+export function gptParamTable(
+  config: GptConfig,
+  activation: ActivationKind | ActivationDef,
+): GptParams<ParamDecl> {
   const { vocabSize: V, blockSize, nEmbd: C, nLayer, initStd: std } = config;
+  const kind = typeof activation === "string" ? activation : activation.kind;
   const H = mlpHiddenSize(config, kind);
+  const trainable = typeof activation === "string" || activation.kind !== "unary"
+    ? undefined
+    : activation.trainable;
   const residualStd = std / Math.sqrt(2 * nLayer); // GPT-2: residual projections scaled down
   // Matrices and embeddings: N(0, s), decayed. Vectors (LayerNorm, biases): constant, not decayed.
   const matrix = (shape: number[], s = std): ParamDecl => ({
@@ -136,6 +155,13 @@ export function gptParamTable(config: GptConfig, kind: ActivationKind): GptParam
     weight: vector(C, "ones"),
     bias: bias(C),
   });
+  const actParam = (p: TrainableParamSpec): ParamDecl => ({
+    shape: p.shape === "channel" ? [H] : [],
+    init: { kind: "constant", value: p.init },
+    decay: p.decay,
+  });
+  const act = () =>
+    trainable?.length ? Object.fromEntries(trainable.map((p) => [p.name, actParam(p)])) : undefined;
   return {
     wte: { weight: matrix([V, C]) },
     wpe: { weight: matrix([blockSize, C]) },
@@ -143,7 +169,11 @@ export function gptParamTable(config: GptConfig, kind: ActivationKind): GptParam
       ln_1: layerNorm(),
       attn: { c_attn: linear(C, 3 * C), c_proj: linear(C, C, residualStd) },
       ln_2: layerNorm(),
-      mlp: { c_fc: linear(C, kind === "gated" ? 2 * H : H), c_proj: linear(H, C, residualStd) },
+      mlp: {
+        c_fc: linear(C, kind === "gated" ? 2 * H : H),
+        c_proj: linear(H, C, residualStd),
+        act: act(),
+      },
     })),
     ln_f: layerNorm(),
     lm_head: config.tiedEmbeddings ? undefined : { weight: matrix([C, V]) },
@@ -184,9 +214,12 @@ function mapTable<T>(
  * console.assert(specs[0].name === "wte.weight" && specs[0].shape.join() === "10,32");
  * ```
  */
-export function gptParamSpecs(config: GptConfig, kind: ActivationKind): ParamSpec[] {
+export function gptParamSpecs(
+  config: GptConfig,
+  activation: ActivationKind | ActivationDef,
+): ParamSpec[] {
   const specs: ParamSpec[] = [];
-  mapTable(gptParamTable(config, kind), (decl, name) => specs.push({ name, ...decl }));
+  mapTable(gptParamTable(config, activation), (decl, name) => specs.push({ name, ...decl }));
   return specs;
 }
 
@@ -204,10 +237,10 @@ export function gptParamSpecs(config: GptConfig, kind: ActivationKind): ParamSpe
  */
 export function assembleParams<T>(
   config: GptConfig,
-  kind: ActivationKind,
+  activation: ActivationKind | ActivationDef,
   get: (name: string, spec: ParamSpec) => T,
 ): GptParams<T> {
-  return mapTable(gptParamTable(config, kind), (decl, name) => get(name, { name, ...decl }));
+  return mapTable(gptParamTable(config, activation), (decl, name) => get(name, { name, ...decl }));
 }
 
 /**
@@ -233,6 +266,7 @@ export function initParamValues(
     const n = spec.shape.reduce((a, b) => a * b, 1);
     const v = new Float32Array(n);
     if (spec.init.kind === "ones") v.fill(1);
+    else if (spec.init.kind === "constant") v.fill(spec.init.value);
     else if (spec.init.kind === "normal") {
       for (let i = 0; i < n; i++) v[i] = rng.normal() * spec.init.std;
     }
@@ -286,7 +320,7 @@ function mlp<T>(
     const [gate, value] = ops.split(up, [hidden, hidden]); // 2 × [B, T, H]
     h = ops.gatedActivation(act, gate, value); // [B, T, H]
   } else {
-    h = ops.activation(act, up); // [B, T, H]
+    h = ops.activation(act, up, p.act); // [B, T, H] (p.act: the activation's own parameters)
   }
   return ops.dropout(ops.linear(h, p.c_proj.weight, p.c_proj.bias), config.dropout); // [B, T, C]
 }
@@ -377,6 +411,13 @@ function variablesFor(
   const vars = new Map<string, tf.Variable>();
   for (const spec of specs) {
     const t = values.get(spec.name);
+    if (t === undefined && spec.name.includes(".mlp.act.")) {
+      throw new Error(
+        `Gpt: missing parameter ${spec.name}: the activation is trainable and this model's ` +
+          `values have none of its parameters (saved by a version without trainable ` +
+          `activations, or for another activation). Train a new model for this activation.`,
+      );
+    }
     if (t === undefined) throw new Error(`Gpt: missing parameter ${spec.name}`);
     if (t.shape.join() !== spec.shape.join()) {
       throw new RangeError(
@@ -430,7 +471,7 @@ export class Gpt {
     this.config = config;
     this.activation = options.activation ?? resolveActivation(config.activation);
     this.hidden = mlpHiddenSize(config, this.activation.kind);
-    this.specs = gptParamSpecs(config, this.activation.kind);
+    this.specs = gptParamSpecs(config, this.activation);
     if (options.tokenizer && options.tokenizer.size !== config.vocabSize) {
       throw new RangeError(
         `Gpt: the tokenizer has ${options.tokenizer.size} tokens but config.vocabSize is ` +
@@ -439,7 +480,7 @@ export class Gpt {
     }
     const vars = variablesFor(this.specs, values);
     this.variables = vars;
-    this.params = assembleParams(config, this.activation.kind, (name) => vars.get(name)!);
+    this.params = assembleParams(config, this.activation, (name) => vars.get(name)!);
     this.tokenizer = options.tokenizer;
   }
 
@@ -503,7 +544,7 @@ export interface CreateGptOptions {
  */
 export function createGpt(config: GptConfig, options: CreateGptOptions = {}): Gpt {
   const activation = resolveActivation(config.activation);
-  const specs = gptParamSpecs(config, activation.kind);
+  const specs = gptParamSpecs(config, activation);
   const values = initParamValues(specs, options.seed ?? 1337);
   const tensors = new Map<string, tf.Tensor>();
   try {

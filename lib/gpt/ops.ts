@@ -68,8 +68,12 @@ export interface Ops<T> {
   causalMask(scores: T): T;
   /** Softmax over the last axis. */
   softmax(x: T): T;
-  /** A unary registry activation applied elementwise. */
-  activation(def: UnaryActivation, x: T): T;
+  /**
+   * A unary registry activation applied to x [..., H]: elementwise, or over the last axis where
+   * the definition says `overChannels`; `params` are its trainable parameters (scalars [],
+   * per channel [H]) when it declares some.
+   */
+  activation(def: UnaryActivation, x: T, params?: Readonly<Record<string, T>>): T;
   /** A gated registry activation: f(gate, value), elementwise. */
   gatedActivation(def: GatedActivation, gate: T, value: T): T;
   /** Inverted dropout with rate `rate` when training; the identity otherwise. */

@@ -261,7 +261,7 @@ export function tfjsOps(options: TfjsOpsOptions = {}): Ops<tf.Tensor> {
     matmul,
     causalMask: (scores) => tf.add(scores, causalMaskTensor(scores.shape[scores.rank - 1])),
     softmax: (x) => tf.softmax(x),
-    activation: (def: UnaryActivation, x) => def.apply(x),
+    activation: (def: UnaryActivation, x, params) => def.apply(x, params),
     gatedActivation: (def: GatedActivation, gate, value) => def.apply(gate, value),
     dropout(x, rate) {
       if (!training || rate === 0) return x;

@@ -8,6 +8,11 @@
  * its lowering uses ops that have a rule
  * ({@link onnxGradientOps}); {@link registerOnnxGradient} adds a rule for another op.
  *
+ * The rules are elementwise: a gradient keeps the shape of the broadcast result, and the caller
+ * sums it down to an input's shape (the tape does so for a trainable activation's parameters);
+ * `ReduceMean` sums the gradient over its axes first, so a normalisation inside a lowering
+ * (PolyNorm's RMSNorm) differentiates correctly.
+ *
  * Each rule sits next to the forward op it differentiates, as llm.c puts `gelu_forward` next to
  * `gelu_backward`. Conventions at kinks follow the registry's tfjs gradients (PyTorch's):
  * relu'(0) = 0, clip masks are open intervals, leaky_relu'(0) = slope.
@@ -289,6 +294,49 @@ const RULES = new Map<string, OnnxGradientRule>([
   ["Softplus", ({ g }, n, dy) => {
     const h = helpers(g);
     return [h.mul(dy, h.sigmoid(n.inputs[0]))];
+  }],
+  // y = x (x ≥ 0), a·x otherwise (a broadcast, e.g. one slope per channel): dx = dy or a·dy,
+  // da = 0 or x·dy, elementwise (PyTorch's convention at 0: dx = a·dy, da = 0)
+  ["PRelu", ({ g }, n, dy) => {
+    const h = helpers(g);
+    const [x, a] = n.inputs;
+    const pos = h.gt(x, h.c(0));
+    return [h.where(pos, dy, h.mul(dy, a)), h.where(pos, h.c(0), h.mul(dy, x))];
+  }],
+  // y = cond ? a : b: da = dy where cond, db = dy elsewhere; cond takes none
+  ["Where", ({ g }, n, dy) => {
+    const h = helpers(g);
+    const cond = n.inputs[0];
+    return [undefined, h.where(cond, dy), g.op("Where", [cond, h.c(0), dy])];
+  }],
+  // y = min(a, b): the gradient goes to a where a ≤ b, else to b (tfjs's tie convention)
+  ["Min", ({ g }, n, dy) => {
+    const h = helpers(g);
+    const [a, b] = n.inputs;
+    const first = g.op("LessOrEqual", [a, b]);
+    return [h.where(first, dy), g.op("Where", [first, h.c(0), dy])];
+  }],
+  // y = max(a, b): the gradient goes to a where a ≥ b, else to b (tfjs's tie convention)
+  ["Max", ({ g }, n, dy) => {
+    const h = helpers(g);
+    const [a, b] = n.inputs;
+    const first = g.op("GreaterOrEqual", [a, b]);
+    return [h.where(first, dy), g.op("Where", [first, h.c(0), dy])];
+  }],
+  // y = mean of x over `axes` (kept as size 1): dx = Σ dy/n broadcast back over x's shape, with
+  // n the count per reduced slice (from x's runtime shape, no int64 arithmetic). The rules here
+  // do not un-broadcast, so dy may arrive expanded over those axes (y·z with z of x's shape):
+  // its sum over them is y's gradient.
+  ["ReduceMean", ({ g }, n, dy) => {
+    if (n.attributes["keepdims"] !== 1 || n.inputs[1] === undefined || n.inputs[1] === "") {
+      throw new Error("ReduceMean: differentiable with explicit axes and keepdims = 1 only");
+    }
+    const shape = g.op("Shape", [n.inputs[0]]);
+    const count = g.op("ReduceSum", [g.op("Expand", [g.constant(1), shape]), n.inputs[1]], {
+      keepdims: 1,
+    });
+    const total = g.op("ReduceSum", [dy, n.inputs[1]], { keepdims: 1 });
+    return [g.op("Expand", [g.op("Div", [total, count]), shape]), undefined];
   }],
   // y = x/(1 + |x|): dx = dy/(1 + |x|)²
   ["Softsign", ({ g }, n, dy) => {

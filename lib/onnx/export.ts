@@ -40,7 +40,7 @@ export async function gptToOnnx(
     if (!v) throw new Error(`gptToOnnx: the model has no parameter ${spec.name}`);
     g.initializer(spec.name, (await v.data()) as Float32Array, spec.shape);
   }
-  const params = assembleParams(model.config, model.activation.kind, (name) => name);
+  const params = assembleParams(model.config, model.activation, (name) => name);
   const ops = onnxTraceOps(g);
   const { config, activation } = model;
   const doc = JSON.stringify({

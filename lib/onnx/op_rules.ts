@@ -494,11 +494,36 @@ export const OP_RULES = {
     backward: ({ g }, y, [dy]) => [softmaxBackward(g, y, dy!)],
   }),
 
-  /** y = f(x) through the activation's ONNX lowering; dx by autodiff.ts, node by node. */
+  /**
+   * y = f(x) through the activation's ONNX lowering; dx by autodiff.ts, node by node. A trainable
+   * activation's parameters (scalars [], per channel [H]) are inputs of the lowering too: their
+   * gradients, elementwise over x's shape, are summed down to each parameter's shape.
+   */
   activation: rule({
-    forward: (t, def: UnaryActivation, x: string) =>
-      lowered(t, def, [x], (rec) => def.onnx!(rec, x)),
-    backward: differentiateLowering,
+    forward(t, def: UnaryActivation, x: string, params?: Readonly<Record<string, string>>) {
+      const names = (def.trainable ?? []).map((p) => {
+        const value = params?.[p.name];
+        if (value === undefined) {
+          throw new Error(
+            `Activation '${def.name}': its trainable parameter '${p.name}' is missing`,
+          );
+        }
+        return value;
+      });
+      const recorded = lowered(t, def, [x, ...names], (rec) => def.onnx!(rec, x, params));
+      return {
+        ...recorded,
+        saved: { ...recorded.saved, shapes: [x, ...names].map((n) => t.shape(n)) },
+      };
+    },
+    backward(t, saved, dOutputs) {
+      const grads = differentiateLowering(t, saved, dOutputs);
+      const xs = saved.shapes[0];
+      return grads.map((
+        d,
+        i,
+      ) => (i === 0 || d === undefined ? d : reduceTo(t.g, d, xs, saved.shapes[i])));
+    },
   }),
 
   /** y = f(gate, value) through the lowering; dgate, dvalue by autodiff.ts, node by node. */

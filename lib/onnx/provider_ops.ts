@@ -104,7 +104,9 @@ function runtimeOpTypes(nodes: readonly NodeLike[], initializers: Iterable<strin
   const constant = new Set(initializers);
   const ops = new Set<string>();
   for (const node of nodes) {
-    const folded = node.input.length > 0 && node.input.every((i) => i === "" || constant.has(i));
+    // a Constant node is an initializer to ONNX Runtime (it runs on no provider)
+    const folded = node.opType === "Constant" ||
+      (node.input.length > 0 && node.input.every((i) => i === "" || constant.has(i)));
     if (folded) {
       for (const o of node.output) constant.add(o);
     } else {
@@ -213,6 +215,15 @@ const LOWERINGS: Readonly<Record<string, Lowering>> = {
     const x = n.input[0], f = ONNX_TYPES[g.floatType];
     const pos = g.op("Cast", [g.op("Greater", [x, g.constant(0)])], { to: f });
     return g.op("Sub", [pos, g.op("Cast", [g.op("Less", [x, g.constant(0)])], { to: f })]);
+  },
+  // prelu(x, a) = x (x ≥ 0), a·x otherwise
+  PRelu(g, n) {
+    const [x, a] = n.input;
+    return g.op("Where", [
+      g.op("Less", [x, g.constant(0)]),
+      g.op("Mul", [x, a]),
+      x,
+    ]);
   },
   // mish(x) = x·tanh(softplus(x))
   Mish: (g, n) => g.op("Mul", [n.input[0], g.op("Tanh", [g.op("Softplus", [n.input[0]])])]),

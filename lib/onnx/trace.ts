@@ -79,9 +79,9 @@ export function onnxTraceOps(g: GraphBuilder): Ops<string> {
 
     softmax: (x) => g.op("Softmax", [x], { axis: -1 }),
 
-    activation(def: UnaryActivation, x) {
+    activation(def: UnaryActivation, x, params) {
       if (!def.onnx) throw noLowering(def.name);
-      return def.onnx(g, x);
+      return def.onnx(g, x, params);
     },
 
     gatedActivation(def: GatedActivation, gate, value) {

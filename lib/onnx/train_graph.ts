@@ -248,7 +248,7 @@ function buildTrainingGraph(
         `${config.blockSize}`,
     );
   }
-  const specs = gptParamSpecs(config, activation.kind);
+  const specs = gptParamSpecs(config, activation);
   const g = new GraphBuilder();
   const training = config.dropout > 0;
   const tape = new GradientTape(g, {
@@ -269,7 +269,7 @@ function buildTrainingGraph(
   inputs.y = idx;
   tape.input("x", [b, t], { dtype: "int32" });
   tape.input("y", [b, t], { dtype: "int32" });
-  const params = assembleParams(config, activation.kind, (name) => name);
+  const params = assembleParams(config, activation, (name) => name);
   const loss = gptLoss(tape.ops, params, config, activation, "x", "y");
   const grads = tape.gradients(loss, specs.map((s) => s.name));
   g.output(loss, "loss");
@@ -481,14 +481,14 @@ export function gptLossGraph(
   activation: ActivationDef,
   options: { readonly provider?: OrtProvider } = {},
 ): Uint8Array {
-  const specs = gptParamSpecs(config, activation.kind);
+  const specs = gptParamSpecs(config, activation);
   const g = new GraphBuilder();
   const inputs: Record<string, ValueSpec> = {};
   for (const s of specs) inputs[s.name] = [...s.shape];
   const idx = { dims: ["batch", "seq"], type: "int32" as const };
   inputs.x = idx;
   inputs.y = idx;
-  const params = assembleParams(config, activation.kind, (name) => name);
+  const params = assembleParams(config, activation, (name) => name);
   g.output(gptLoss(onnxTraceOps(g), params, config, activation, "x", "y"), "loss");
   lowerForProvider(g, options.provider ?? "cpu");
   return g.model({ inputs, outputs: { loss: [] }, name: `gpt_${activation.name}_eval` });

@@ -21,6 +21,17 @@ interface Golden {
   >;
   /** Per gated built-in: [gate, value, f, ∂f/∂gate, ∂f/∂value] rows. */
   gated: Record<string, [number, number, string, string, string][]>;
+  /** Per elementwise trainable built-in, at other parameters: [x, f, f′, ∂f/∂p…] rows. */
+  trainable: Record<string, { params: Record<string, number>; points: (number | string)[][] }[]>;
+  /** Per built-in normalising over a row: rows with y and the gradients of ⟨dy, y⟩. */
+  rows: Record<string, {
+    params: Record<string, number>;
+    row: number[];
+    dy: number[];
+    y: string[];
+    dx: string[];
+    dparams: Record<string, string>;
+  }[]>;
 }
 
 const golden: Golden = JSON.parse(
@@ -62,6 +73,50 @@ for (const [name, rows] of Object.entries(golden.gated)) {
         errors[0] < 1e-13 && errors[1] < 1e-12 && errors[2] < 1e-12,
         `${name}(${g}, ${v}): errors ${errors} against mpmath ${y}, [${dg}, ${dv}]`,
       );
+    }
+  });
+}
+
+/** Plain relative error, or the absolute value where mpmath says 0. */
+const off = (got: number, want: string) =>
+  Number(want) === 0 ? Math.abs(got) : rel(got, Number(want));
+
+for (const [name, settings] of Object.entries(golden.trainable)) {
+  Deno.test(`${name} matches mpmath at other parameter values, in x and in each parameter`, () => {
+    const def = unary(name);
+    const names = def.trainable!.map((p) => p.name);
+    for (const { params, points } of settings) {
+      for (const [x, y, dy, ...dps] of points as [number, string, string, ...string[]][]) {
+        assert(
+          off(def.reference(x, params), y) < 1e-13,
+          `${name}(${x}; ${JSON.stringify(params)})`,
+        );
+        if (def.kinks?.includes(x)) continue;
+        assert(
+          off(def.derivative(x, params), dy) < 1e-12,
+          `${name}'(${x}; ${JSON.stringify(params)})`,
+        );
+        const dp = def.paramDerivative!(x, params);
+        names.forEach((p, k) => {
+          const e = off(dp[p], dps[k]);
+          assert(e < 1e-12, `∂${name}/∂${p} at ${x}: ${dp[p]} vs mpmath ${dps[k]} (${e})`);
+        });
+      }
+    }
+  });
+}
+
+for (const [name, cases] of Object.entries(golden.rows)) {
+  Deno.test(`${name}'s row reference and vector-Jacobian product match mpmath to 1e-12`, () => {
+    const rows = unary(name).overChannels!;
+    for (const c of cases) {
+      const y = rows.reference(c.row, c.params);
+      const { dx, dparams } = rows.vjp(c.row, c.dy, c.params);
+      c.y.forEach((want, i) => assert(off(y[i], want) < 1e-13, `y[${i}] ${y[i]} vs ${want}`));
+      c.dx.forEach((want, i) => assert(off(dx[i], want) < 1e-12, `dx[${i}] ${dx[i]} vs ${want}`));
+      for (const [p, want] of Object.entries(c.dparams)) {
+        assert(off(dparams[p], want) < 1e-12, `d${p} ${dparams[p]} vs ${want}`);
+      }
     }
   });
 }

@@ -46,7 +46,13 @@ Deno.test({
       assertStringIncludes(a.stdout, "Δ vs relu [95% CI]");
       assert((await Deno.readTextFile(`${out}/summary.csv`)).startsWith("activation,n,"));
       const page = await Deno.readTextFile(`${out}/report.html`);
-      assertEquals((page.match(/Plotly.newPlot/g) ?? []).length, 2, "two Plotly figures");
+      assertEquals(
+        (page.match(/Plotly.newPlot/g) ?? []).length,
+        4,
+        "four Plotly figures: final losses, and the curves against steps, FLOPs and seconds",
+      );
+      assertStringIncludes(page, "Equal compute: validation loss of each activation at");
+      assertStringIncludes(page, "training FLOPs (forward + backward matrix products)");
       assertStringIncludes(page, '<script src="plotly.min.js"');
       assert(
         (await Deno.stat(`${out}/plotly.min.js`)).size > 1e6,
@@ -89,6 +95,44 @@ Deno.test({
     } finally {
       for (const d of dirs) await Deno.remove(d, { recursive: true });
       await Deno.remove(`${dirs[0]}-merged`, { recursive: true }).catch(() => {});
+    }
+  },
+});
+
+Deno.test({
+  name: "sweep --lrs --budgets runs a grid whose base cell is the sweep already in --out",
+  ignore: !haveTinyShakespeare,
+  fn: async () => {
+    const out = await Deno.makeTempDir();
+    try {
+      const args = [...small, "--activations", "relu,swiglu", "--seeds", "1", "--out", out];
+      const plain = await run(...args, "--jobs", "1");
+      assertEquals(plain.code, 0, plain.stderr);
+      const g = await run(...args, "--lrs", "1e-2", "--budgets", "12", "--jobs", "1");
+      assertEquals(g.code, 0, g.stderr);
+      // The base cell (tiny's lr 0.003, --iters 8) is the folder the plain sweep wrote.
+      assertMatch(g.stderr, /cell 1\/4: lr 0\.003, 8 iters → \S+\n/);
+      assertEquals((g.stderr.match(/^\[base\] .* \(saved earlier\)$/gm) ?? []).length, 2);
+      assertEquals((g.stderr.match(/saved earlier/g) ?? []).length, 2, "only the base cell");
+      const folders = [...Deno.readDirSync(out)].filter((e) => e.isDirectory).map((e) => e.name);
+      assertEquals(folders.sort(), ["iters=12", "lr=0.01", "lr=0.01,iters=12", "trials"]);
+      assertMatch(g.stdout, /^relu\s+0\.003\s+8\s+1\s+\d\.\d{4} ± –/m);
+      assertMatch(g.stdout, /^swiglu\s+0\.01\s+12\s+1\s+\d\.\d{4} ± –/m);
+      assertMatch(g.stdout, /^relu\s+8\s+0\.0(03|1) \(edge\)\s+0\.003, 0\.01\s+1\s+/m);
+      assertStringIncludes(g.stdout, "At each activation's best learning rate, 8 steps:");
+      assertStringIncludes(g.stdout, "chosen on these same trials");
+      const best = (await Deno.readTextFile(`${out}/grid_best.csv`)).trim().split("\n");
+      assertEquals(best.length, 1 + 2 * 2, "header, 2 activations × 2 budgets");
+      const page = await Deno.readTextFile(`${out}/grid.html`);
+      assertEquals((page.match(/Plotly.newPlot/g) ?? []).length, 4, "lr, steps, FLOPs, seconds");
+      const bad = await run(...args, "--budgets", "5");
+      assertEquals(bad.code, 2);
+      assertStringIncludes(bad.stderr, "step budget 5 must be a whole number above the 10 warmup");
+      const badLr = await run(...args, "--lrs", "fast");
+      assertEquals(badLr.code, 2);
+      assertStringIncludes(badLr.stderr, "--lrs takes learning rates in (0, 10]");
+    } finally {
+      await Deno.remove(out, { recursive: true });
     }
   },
 });

@@ -3,11 +3,13 @@ import { assert, assertAlmostEquals, assertEquals, assertRejects, assertThrows }
 import { initEngine } from "../../lib/engine/mod.ts";
 import {
   captureMlpActivations,
+  forwardFlopsPerToken,
   layerActivationStats,
   mlpSparsity,
+  modelSkippableShare,
   recordingOps,
 } from "../../lib/experiments/capture.ts";
-import { createGpt, gptConfig, gptForward, tfjsOps } from "../../lib/gpt/mod.ts";
+import { createGpt, gptConfig, gptForward, tfjsOps, trainingStepFlops } from "../../lib/gpt/mod.ts";
 
 const opts = { sanitizeResources: false, sanitizeOps: false };
 await tf.setBackend("cpu");
@@ -112,4 +114,58 @@ Deno.test({
       await tf.setBackend("cpu");
     }
   },
+});
+
+Deno.test("forwardFlopsPerToken matches a hand count on the tiny preset", () => {
+  // tiny: C = 32, L = 2, T = 16; V = 65; relu H = 4C = 128, swiglu H = 88 (⅔·4C up to a multiple of 8)
+  const relu = forwardFlopsPerToken(
+    gptConfig({ preset: "tiny", vocabSize: 65, activation: "relu" }),
+  );
+  assertEquals(relu.attentionProjections, 2 * (2 * 4 * 32 * 32)); // 16,384
+  assertEquals(relu.attentionScores, 2 * (2 * 2 * 16 * 32)); // 4,096
+  assertEquals(relu.mlpUp, 2 * (2 * 32 * 128)); // 16,384
+  assertEquals(relu.mlpDown, 2 * (2 * 128 * 32)); // 16,384
+  assertEquals(relu.lmHead, 2 * 32 * 65); // 4,160
+  assertEquals(relu.total, 57_408);
+  const swiglu = forwardFlopsPerToken(
+    gptConfig({ preset: "tiny", vocabSize: 65, activation: "swiglu" }),
+  );
+  assertEquals(swiglu.hidden, 88);
+  assertEquals(swiglu.mlpUp, 2 * (2 * 32 * 176)); // gate and value
+  assertEquals(swiglu.total, 58_432);
+  // causal: a query attends to (T + 1)/2 = 8.5 keys on average
+  const causal = forwardFlopsPerToken(
+    gptConfig({ preset: "tiny", vocabSize: 65, activation: "relu" }),
+    { attention: "causal" },
+  );
+  assertEquals(causal.attentionScores, 2 * (2 * 2 * 8.5 * 32));
+  assertEquals(causal.total, 57_408 - 4_096 + 2_176);
+  assertThrows(
+    () => forwardFlopsPerToken(gptConfig({ preset: "tiny", vocabSize: 65 }), { context: 0 }),
+    RangeError,
+    "context",
+  );
+});
+
+Deno.test("forwardFlopsPerToken agrees with trainingStepFlops' forward pass per token", () => {
+  for (const activation of ["gelu", "geglu"]) {
+    for (const preset of ["tiny", "nano"] as const) {
+      const config = gptConfig({ preset, vocabSize: 65, activation });
+      const step = trainingStepFlops(config, { batchSize: 3 });
+      assertEquals(forwardFlopsPerToken(config).total * 3 * config.blockSize, step.forward);
+    }
+  }
+});
+
+Deno.test("modelSkippableShare: skipped down-projection FLOPs over the whole forward pass", () => {
+  const config = gptConfig({ preset: "tiny", vocabSize: 65, activation: "relu" });
+  // layer 0 skips half its down projection (0.5·2·128·32 = 4,096), layer 1 a quarter (2,048)
+  const rows = [{ layer: 0, downSkippable: 0.5 }, { layer: 1, downSkippable: 0.25 }];
+  assertAlmostEquals(modelSkippableShare(rows, config), 6_144 / 57_408, 1e-15);
+  assertThrows(
+    () => modelSkippableShare(rows.slice(0, 1), config),
+    RangeError,
+    "one row per layer",
+  );
+  assertThrows(() => modelSkippableShare([rows[0], rows[0]], config), RangeError, "layers 0");
 });

@@ -5,6 +5,7 @@ import {
   precisionError,
   quantize,
   roundToFormat,
+  scaledCastStats,
 } from "../../lib/experiments/precision.ts";
 
 Deno.test("roundToFormat(fp32) equals Math.fround on random values of every magnitude", () => {
@@ -111,4 +112,66 @@ Deno.test("outlierAmplification: gated outputs grow like s², unary like s", () 
   // int8 error follows the crest; fp8 e4m3 stays near its relative precision
   assert(get("swiglu", 100).int8Error > 3 * get("gelu", 100).int8Error);
   assert(get("swiglu", 100).scaledError.fp8_e4m3! < 0.05);
+});
+
+Deno.test("scaledCastStats matches a hand count: crest, fp8 errors, flushes and int8", () => {
+  // max 448 sets the scale: e4m3 scale 1, e5m2 scale 448/57344 = 1/128, int8 step 448/127
+  const s = scaledCastStats([448, 1, -1, 0.0009], { measure: (i) => i > 0 });
+  const rms = Math.sqrt((2 + 0.0009 ** 2) / 3);
+  assertEquals(s.maxAbs, 448);
+  assertAlmostEquals(s.rms, rms, 1e-15);
+  assertAlmostEquals(s.crest, 448 / rms, 1e-12);
+  // e4m3: 1 and −1 exact; 0.0009 < 2⁻¹⁰ (half the smallest subnormal) flushes to 0
+  assertAlmostEquals(s.scaledError.fp8_e4m3!, Math.sqrt(0.0009 ** 2 / 3) / rms, 1e-15);
+  assertEquals(s.flushedToZero.fp8_e4m3, 1 / 3);
+  // e5m2: 0.0009·128 = 0.1152 rounds to 7·2⁻⁶ = 0.109375, i.e. 0.109375/128 after scaling back
+  const e5 = 0.0009 - 0.109375 / 128;
+  assertAlmostEquals(s.scaledError.fp8_e5m2!, Math.sqrt(e5 ** 2 / 3) / rms, 1e-15);
+  assertEquals(s.flushedToZero.fp8_e5m2, 0);
+  // int8: 1 / (448/127) = 0.28 rounds to 0, so every measured entry becomes 0: error = rms
+  assertAlmostEquals(s.int8Error, 1, 1e-15);
+  assertThrows(() => scaledCastStats([1, 2], { measure: () => false }), RangeError, "measured");
+});
+
+Deno.test("scaledCastStats: e5m2 flushes only below half its smallest subnormal after scaling", () => {
+  // scale = 57344 / 57344 = 1; e5m2's smallest subnormal is 2⁻¹⁶, ties at 2⁻¹⁷ round to 0
+  const s = scaledCastStats([57344, 2 ** -17, 1.01 * 2 ** -17, 2 ** -16], {
+    formats: ["fp8_e5m2"],
+    measure: (i) => i > 0,
+  });
+  assertEquals(s.flushedToZero.fp8_e5m2, 1 / 3);
+  assertEquals(Object.keys(s.scaledError), ["fp8_e5m2"]);
+});
+
+Deno.test("outlierAmplification with LayerNorm: the outlier no longer grows with s", () => {
+  const opts = { outliers: [10, 100, 1000], tokens: 256, layerNorm: true } as const;
+  const rows = outlierAmplification(["gelu", "swiglu"], opts);
+  const raw = outlierAmplification(["gelu", "swiglu"], { ...opts, layerNorm: false });
+  const get = (rs: typeof rows, a: string, s: number) =>
+    rs.find((r) => r.activation === a && r.outlier === s)!;
+  for (const a of ["gelu", "swiglu"]) {
+    // a LayerNorm'd token has norm ≈ √d whatever s is: its pre-activation is an ordinary one
+    assert(get(rows, a, 1000).preCrest < 1.5 * get(rows, a, 10).preCrest);
+    assertAlmostEquals(
+      get(rows, a, 1000).crest,
+      get(rows, a, 10).crest,
+      0.05 * get(rows, a, 10).crest,
+    );
+    // without it the pre-activation grows with s (about 10× from 100 to 1000)
+    assert(get(raw, a, 1000).preCrest > 8 * get(raw, a, 100).preCrest);
+  }
+  // a large gain on the outlier channel lets part of it through again
+  const gain = Array.from({ length: 64 }, (_, k) => (k === 0 ? 10 : 1));
+  const g = outlierAmplification(["swiglu"], { ...opts, layerNormGain: gain });
+  assert(get(g, "swiglu", 1000).crest > 3 * get(rows, "swiglu", 1000).crest);
+  assertThrows(
+    () => outlierAmplification(["gelu"], { layerNormGain: gain }),
+    Error,
+    "needs layerNorm",
+  );
+  assertThrows(
+    () => outlierAmplification(["gelu"], { layerNorm: true, layerNormGain: [1, 2] }),
+    RangeError,
+    "width is 64",
+  );
 });

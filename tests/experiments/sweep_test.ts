@@ -6,7 +6,7 @@ import {
   sweep,
   unregisterActivation,
 } from "@actlab/actlab";
-import { mergeSweeps, parseShard, sweepTrials } from "@actlab/actlab/experiments";
+import { mergeSweeps, parseShard, readSweep, sweepTrials } from "@actlab/actlab/experiments";
 import { syntheticText } from "@actlab/actlab/datasets";
 import * as tf from "@tensorflow/tfjs";
 
@@ -189,6 +189,37 @@ Deno.test({
 Deno.test("a sweep of built-in activations has no definition fingerprints in its key", async () => {
   const r = await sweep(data, { ...small, iters: 1, activations: ["relu"], seeds: 1 });
   assertEquals(r.settings.custom, undefined);
+});
+
+Deno.test({
+  name: "readSweep() reads a sweep folder's settings and trials in its order, writing nothing",
+  ...options,
+  fn: async () => {
+    const out = await Deno.makeTempDir();
+    try {
+      const r = await sweep(data, {
+        ...small,
+        iters: 2,
+        activations: ["relu", "gelu"],
+        seeds: 2,
+        out,
+      });
+      const before = await Deno.readTextFile(`${out}/trials.jsonl`);
+      const read = await readSweep(out);
+      assertEquals(read.settings.key, r.settings.key);
+      assertEquals(read.trials, r.trials);
+      assertEquals(read.summary.objects(), r.summary.objects());
+      assertEquals(await Deno.readTextFile(`${out}/trials.jsonl`), before);
+      await Deno.remove(`${out}/trials/gelu__seed2.json`);
+      const notices: string[] = [];
+      const partial = await readSweep(out, { onNotice: (m) => notices.push(m) });
+      assertEquals(partial.trials.length, 3);
+      assert(notices.some((m) => m.includes("gelu seed 2")), notices.join("\n"));
+      await assertRejects(() => readSweep(`${out}/trials`), Error, "not a sweep folder");
+    } finally {
+      await Deno.remove(out, { recursive: true });
+    }
+  },
 });
 
 Deno.test("an unknown activation fails before any training, naming the known ones", async () => {

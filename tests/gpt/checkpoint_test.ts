@@ -151,3 +151,48 @@ Deno.test("safetensors headers are 8-byte aligned and carry dtype, shape and off
   assertEquals(header.__metadata__, { k: "v" });
   assert(decodeSafetensors(bytes).tensors.get("b")!.data instanceof Int32Array);
 });
+
+for (const activation of ["prelu", "xielu", "polynorm"]) {
+  Deno.test(`${activation}: training moves its own parameters, and a checkpoint keeps them exactly`, async () => {
+    const model = createGpt(
+      gptConfig({ preset: "tiny", vocabSize: ds.tokenizer.size, activation }),
+      { seed: 3, tokenizer: ds.tokenizer },
+    );
+    const names = model.specs.map((s) => s.name).filter((n) => n.includes(".mlp.act."));
+    assert(names.length > 0 && names.includes("h.0.mlp.act." + names[0].split(".").at(-1)));
+    const values = async (m: typeof model) =>
+      Object.fromEntries(
+        await Promise.all(names.map(async (n) => [n, [...await m.variables.get(n)!.data()]])),
+      );
+    const before = await values(model);
+    await trainGpt(model, ds, { preset: "tiny", iters: 5, evalEvery: 0 });
+    const after = await values(model);
+    for (const n of names) {
+      const moved = after[n].some((v: number, i: number) => Math.abs(v - before[n][i]) > 1e-5);
+      assert(moved, `${n} did not move: ${before[n]} → ${after[n]}`);
+    }
+    const loaded = checkpointFromBytes(await checkpointBytes(model));
+    assertEquals(await values(loaded.model), after); // bit-exact
+    assertEquals(await logitsOf(loaded.model), await logitsOf(model));
+    loaded.model.dispose();
+    model.dispose();
+  });
+}
+
+Deno.test("a checkpoint without a trainable activation's parameters fails saying so", async () => {
+  const model = createGpt(
+    gptConfig({ preset: "tiny", vocabSize: ds.tokenizer.size, activation: "xielu" }),
+  );
+  const file = decodeSafetensors(await checkpointBytes(model));
+  model.dispose();
+  for (const name of [...file.tensors.keys()]) {
+    if (name.includes(".mlp.act.")) file.tensors.delete(name);
+  }
+  const err = assertThrows(
+    () => checkpointFromBytes(encodeSafetensors(file.tensors, file.metadata), "old.safetensors"),
+    Error,
+  );
+  assert(err.message.includes("old.safetensors"), err.message);
+  assert(err.message.includes("h.0.mlp.act.alpha_p_raw"), err.message);
+  assert(err.message.includes("trainable"), err.message);
+});

@@ -152,3 +152,50 @@ for (const { activation, bias, tied } of cases) {
     }
   });
 }
+
+Deno.test("a trainable activation's parameters join the table per layer, from its spec, drawing no weights", () => {
+  const config = gptConfig({ ...shape, activation: "gelu" });
+  const H = 4 * shape.nEmbd;
+  for (
+    const [name, want] of [
+      ["prelu", { a: { shape: [H], init: 0.25 } }],
+      ["xielu", {
+        alpha_p_raw: { shape: [], init: Math.log(Math.expm1(0.8)) },
+        alpha_n_raw: { shape: [], init: Math.log(Math.expm1(0.8 - 0.5)) }, // as HF: init − β
+      }],
+      ["polynorm", {
+        w1: { shape: [], init: 1 / 3 },
+        w2: { shape: [], init: 1 / 3 },
+        w3: { shape: [], init: 1 / 3 },
+        b: { shape: [], init: 0 },
+      }],
+    ] as const
+  ) {
+    const def = getActivation(name);
+    const specs = gptParamSpecs(config, def);
+    const act = specs.filter((s) => s.name.includes(".mlp.act."));
+    const expected = [0, 1].flatMap((l) =>
+      Object.entries(want).map(([p, w]) => ({
+        name: `h.${l}.mlp.act.${p}`,
+        shape: [...w.shape],
+        init: { kind: "constant", value: w.init },
+        decay: false,
+      }))
+    );
+    assertEquals(act, expected, name);
+    // the other parameters, and the weights a seed draws for them, are the fixed activation's
+    const others = specs.filter((s) => !s.name.includes(".mlp.act."));
+    assertEquals(others, gptParamSpecs(config, "unary"));
+    const a = initParamValues(specs, 1337), b = initParamValues(others, 1337);
+    for (const s of others) assertEquals(a.get(s.name), b.get(s.name));
+    for (const s of act) {
+      assert(a.get(s.name)!.every((v) => v === Math.fround((s.init as { value: number }).value)));
+    }
+    // the model counts them, and its structure holds them under mlp.act
+    const model = createGpt(gptConfig({ ...shape, activation: name }));
+    const extra = act.reduce((n, s) => n + s.shape.reduce((x, y) => x * y, 1), 0);
+    assertEquals(model.numParams, createGpt(config).numParams + extra);
+    assertEquals(Object.keys(model.params.h[1].mlp.act!), Object.keys(want));
+    model.dispose();
+  }
+});

@@ -123,6 +123,32 @@ const CASES: Readonly<Record<string, readonly OpCase[]>> = {
   ],
   Softplus: [unaryCase("Softplus", {}, x([-3, 3]), FLOAT_ONLY)],
   Softsign: [unaryCase("Softsign", {}, x([-3, 3], [0]), FLOAT_ONLY)],
+  PRelu: [{
+    label: "in x and its slope, away from the kink",
+    inputs: { a: x([-2, 2], [0]), b: x([-1, 1]) },
+    lower: (g, a, b) => g.op("PRelu", [a, b]),
+    float32: FLOAT_ONLY,
+  }],
+  Where: [{
+    label: "in both branches (the condition takes none)",
+    inputs: { a: x([-2, 2], [0]), b: x() },
+    lower: (g, a, b) =>
+      g.op("Where", [g.op("Greater", [a, g.constant(0)]), b, g.op("Mul", [a, a])]),
+  }],
+  Min: [binaryCase("Min"), {
+    label: "against a constant",
+    inputs: { a: x([-2, 2], [-0.5]) },
+    lower: (g, a) => g.op("Min", [a, g.constant(-0.5)]),
+  }],
+  Max: [binaryCase("Max")],
+  ReduceMean: [{
+    label: "over the last axis, its mean broadcast back (RMSNorm's shape)",
+    inputs: { a: x() },
+    lower: (g, a) => {
+      const last = g.op("Constant", [], { value_ints: [-1] });
+      return g.op("Mul", [a, g.op("ReduceMean", [g.op("Mul", [a, a]), last], { keepdims: 1 })]);
+    },
+  }],
 };
 
 /** The graph of a case: its lowering and the gradient of every input. */

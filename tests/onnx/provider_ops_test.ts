@@ -131,6 +131,7 @@ const FORMS: Record<string, (g: GraphBuilder) => string> = {
   Gelu: (g) => g.op("Gelu", ["x"], { approximate: "tanh" }),
   LogSoftmax: (g) => g.op("LogSoftmax", ["x"], { axis: -1 }),
   Sum: (g) => g.op("Sum", ["x", "x", g.op("Neg", ["x"])]),
+  PRelu: (g) => g.op("PRelu", ["x", g.constant(0.3)]),
 };
 
 Deno.test("every op lowerForProvider rewrites has a case here", () => {

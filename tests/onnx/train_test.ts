@@ -92,6 +92,15 @@ for (const activation of ["gelu", "gelu_tanh", "relu", "mish", "hardswish", "sel
   });
 }
 
+for (const activation of ["prelu", "xielu", "polynorm"]) {
+  Deno.test({
+    name:
+      `${activation} (trainable): ORT gradients match tfjs's within 1e-4, its own parameters too`,
+    ...options,
+    fn: async () => void await compareGradients(activation),
+  });
+}
+
 for (const activation of ["swiglu", "geglu", "gtu"]) {
   Deno.test({
     name: `${activation} (gated): ORT gradients match tfjs's within 1e-4 relative per parameter`,

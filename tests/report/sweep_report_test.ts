@@ -2,7 +2,7 @@
 import { assert, assertEquals, assertStringIncludes } from "@std/assert";
 import { summarizeTrials } from "../../lib/experiments/sweep.ts";
 import type { SweepSettings, TrialResult } from "../../lib/experiments/_trial.ts";
-import { writeSweepReport } from "../../lib/report/sweep_report.ts";
+import { writeGridReport, writeSweepReport } from "../../lib/report/sweep_report.ts";
 import { findChromium, launchChromium } from "../../lib/display/chromium.ts";
 
 const chromium = findChromium();
@@ -43,6 +43,7 @@ function tinySweep(): TrialResult[] {
         params: 812_345,
         wallS: 60,
         settings: "k3y",
+        flopsPerStep: k < 7 ? 3.96e9 : 3.99e9, // gated MLPs: a few more up-projection FLOPs
       });
     }
   }
@@ -97,7 +98,7 @@ Deno.test({
           box: t.parentElement.clientWidth,
         })),
       })`);
-      assertEquals(m.tables.length, 2, "the convergence table and the summary");
+      assertEquals(m.tables.length, 3, "the convergence table, equal compute and the summary");
       assertEquals(m.page, m.view, "no sideways scrolling of the page");
       for (const t of m.tables) {
         assert(
@@ -111,6 +112,59 @@ Deno.test({
       await Deno.remove(out, { recursive: true });
     }
   },
+});
+
+Deno.test("the sweep report shows loss against FLOPs and wall-clock, and the equal-compute view", async () => {
+  const out = await Deno.makeTempDir({ prefix: "actlab-report-" });
+  try {
+    const trials = tinySweep();
+    const html = await Deno.readTextFile(
+      await writeSweepReport(out, trials, summarizeTrials(trials), SETTINGS),
+    );
+    assertEquals((html.match(/Plotly.newPlot/g) ?? []).length, 4);
+    assertStringIncludes(html, "training FLOPs (forward + backward matrix products)");
+    assertStringIncludes(html, "seconds since training started (s, evaluations included");
+    // The budget every trial reaches: 600 steps of the cheaper (unary) MLP, 600 × 3.96e9 FLOPs.
+    assertStringIncludes(html, "Equal compute: validation loss of each activation at 2.38 TFLOP");
+  } finally {
+    await Deno.remove(out, { recursive: true });
+  }
+});
+
+Deno.test("the grid report names the best rates, their caveat and the cost axes", async () => {
+  const out = await Deno.makeTempDir({ prefix: "actlab-grid-" });
+  try {
+    const base = tinySweep().filter((t) => ["relu", "gelu"].includes(t.activation));
+    const shifted = (dl: number, iters: number) =>
+      base.map((t) => ({
+        ...t,
+        finalValLoss: t.finalValLoss + dl,
+        evals: t.evals.map((e) => ({ ...e, iter: (e.iter * iters) / 600 })),
+        wallS: (60 * iters) / 600,
+      }));
+    const cell = (lr: number, iters: number, dl: number, folder: string) => ({
+      lr,
+      iters,
+      folder,
+      result: { trials: shifted(dl, iters), settings: { ...SETTINGS, iters } },
+    });
+    const page = await writeGridReport(out, [
+      cell(1e-3, 600, 0, ""),
+      cell(3e-3, 600, -0.01, "lr=0.003"),
+      cell(1e-3, 300, 0.1, "iters=300"),
+      cell(3e-3, 300, 0.08, "lr=0.003,iters=300"),
+    ], { iters: 600 });
+    const html = await Deno.readTextFile(page);
+    assertStringIncludes(html, "chosen on the same trials they are reported with");
+    assertStringIncludes(html, "0.003 (edge)");
+    assertStringIncludes(html, "log₁₀ peak learning rate");
+    assertStringIncludes(html, "training steps (the budget; cosine decay fitted to it)");
+    assertStringIncludes(html, "wall-clock per trial (s, evaluations included; mean over seeds)");
+    assertStringIncludes(html, "At each activation&#39;s best rate for 600 steps.");
+    assertEquals((html.match(/Plotly.newPlot/g) ?? []).length, 4, "lr, steps, FLOPs, seconds");
+  } finally {
+    await Deno.remove(out, { recursive: true });
+  }
 });
 
 if (!chromium) console.warn("sweep_report_test: skipped, no Chromium (apt-get install chromium)");

@@ -3,7 +3,9 @@ import { assert, assertAlmostEquals, assertEquals, assertRejects } from "@std/as
 import { registerActivation, unregisterActivation } from "../../lib/activations/mod.ts";
 import { initEngine } from "../../lib/engine/mod.ts";
 import {
+  activationParamRows,
   AdamW,
+  type ChannelSummary,
   clipByGlobalNorm,
   createGpt,
   gptConfig,
@@ -13,6 +15,8 @@ import {
   TrainingDivergedError,
 } from "../../lib/gpt/mod.ts";
 import { trainGpt } from "../../lib/train/mod.ts";
+import { sweep } from "../../lib/experiments/mod.ts";
+import { checkTrialRecord } from "../../lib/experiments/_trial.ts";
 import { createRng, sampleBatch } from "../../lib/core/mod.ts";
 import { syntheticDataset } from "../../datasets/mod.ts";
 
@@ -172,4 +176,42 @@ Deno.test("an abort signal stops training early with a final evaluation", async 
   assertEquals(r.stopped, "aborted");
   assertEquals(r.steps.numRows(), 5);
   assertEquals(r.final.iter, 5);
+});
+
+Deno.test({
+  name:
+    "a sweep trial of a trainable activation records its parameters per layer at each evaluation",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    const data = syntheticDataset({ length: 5000 });
+    const trial = async (activation: string) =>
+      (await sweep(data, {
+        activations: [activation],
+        seeds: [1],
+        preset: "tiny",
+        iters: 10,
+        evalEvery: 5,
+        evalIters: 2,
+        finalEval: "sampled",
+        jobs: 1,
+        onNotice: () => {},
+      })).trials[0];
+    const xielu = await trial("xielu"), prelu = await trial("prelu");
+    // xIELU: scalars, raw and as α, per layer, at iters 0, 5, 10; they start at 0.8 and move
+    assertEquals(xielu.activationParams!.map((s) => s.iter), [0, 5, 10]);
+    const first = xielu.activationParams![0].layers, last = xielu.activationParams![2].layers;
+    assertEquals(first.length, 2);
+    assertAlmostEquals(first[0].alpha_p as number, 0.8, 1e-6);
+    assertAlmostEquals(first[1].alpha_n as number, 0.8, 1e-6);
+    assert(last.some((l, i) => l.alpha_p !== first[i].alpha_p), "α_p moved");
+    const rows = activationParamRows(xielu.activationParams);
+    assertEquals(rows.length, 3 * 2 * 4); // evaluations × layers × (2 raw + 2 α)
+    // PReLU: the per-channel slope summarised; all 0.25 at init
+    const slope = prelu.activationParams![0].layers[0].a as ChannelSummary;
+    assertEquals([slope.mean, slope.sd, slope.min, slope.max], [0.25, 0, 0.25, 0.25]);
+    // the record passes the sweep's own check and keeps the field through JSON
+    const back = checkTrialRecord(JSON.parse(JSON.stringify(xielu)), "test");
+    assertEquals(back.activationParams, xielu.activationParams);
+  },
 });
