@@ -18,8 +18,8 @@ import * as tf from "@tensorflow/tfjs";
 import { charDataset, createGpt, gptConfig, initEngine } from "../mod.ts";
 import { createRng, sampleBatch } from "../lib/core/mod.ts";
 import { trainConfig } from "../lib/gpt/mod.ts";
-import { AdamW, globalNorm, gradClipScale } from "../lib/gpt/adamw.ts";
-import { batchTensors } from "../lib/gpt/step.ts";
+import { globalNorm, gradClipScale } from "../lib/gpt/adamw.ts";
+import { batchTensors, gptOptimizer } from "../lib/gpt/step.ts";
 import { tfjsOps } from "../lib/gpt/tfjs_ops.ts";
 import type { BackendName } from "../lib/engine/mod.ts";
 
@@ -41,19 +41,7 @@ const model = createGpt(
   gptConfig({ preset: "nano", vocabSize: data.tokenizer.size, activation: values.activation }),
   { seed: 1337 },
 );
-const optimizer = new AdamW(
-  model.specs.map((s) => ({
-    name: s.name,
-    variable: model.variables.get(s.name)!,
-    decay: s.decay,
-  })),
-  {
-    beta1: config.beta1,
-    beta2: config.beta2,
-    eps: config.adamEps,
-    weightDecay: config.weightDecay,
-  },
-);
+const optimizer = gptOptimizer(model, config);
 const varList = [...model.variables.values()];
 const varToName = new Map([...model.variables].map(([name, v]) => [v.name, name]));
 

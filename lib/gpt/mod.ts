@@ -79,7 +79,7 @@ export { learningRateAt } from "./schedule.ts";
 export type { ScheduleConfig } from "./schedule.ts";
 export { tfjsOps } from "./tfjs_ops.ts";
 export type { TfjsOpsOptions } from "./tfjs_ops.ts";
-export { Trainer, TrainingDivergedError } from "./step.ts";
+export { gptOptimizer, Trainer, TrainingDivergedError } from "./step.ts";
 export type {
   EvalInfo,
   StepInfo,

@@ -138,6 +138,38 @@ export type TrainEngineFactory = (
 ) => Promise<TrainEngine>;
 
 /**
+ * A fresh AdamW over every parameter of the model, each with the weight-decay flag of its spec
+ * (matrices decay; LayerNorm gains and the trainable activation parameters that ask for none do
+ * not), with the config's betas, epsilon and weight decay.
+ *
+ * @example
+ * ```ts
+ * import { initEngine } from "@actlab/actlab";
+ * import { createGpt, gptConfig, gptOptimizer, trainConfig } from "@actlab/actlab/gpt";
+ * await initEngine({ backend: "cpu" });
+ * const model = createGpt(gptConfig({ preset: "tiny", vocabSize: 65 }));
+ * const optimizer = gptOptimizer(model, trainConfig({ preset: "tiny" }));
+ * console.assert(optimizer !== undefined);
+ * model.dispose();
+ * ```
+ */
+export function gptOptimizer(model: Gpt, config: TrainConfig): AdamW {
+  return new AdamW(
+    model.specs.map((s) => ({
+      name: s.name,
+      variable: model.variables.get(s.name)!,
+      decay: s.decay,
+    })),
+    {
+      beta1: config.beta1,
+      beta2: config.beta2,
+      eps: config.adamEps,
+      weightDecay: config.weightDecay,
+    },
+  );
+}
+
+/**
  * Applies optimizer steps to a model: forward, backward, gradient clipping, AdamW, with the
  * learning rate of the schedule. The building block of {@link trainGpt}; use it directly for
  * custom loops.
@@ -163,19 +195,7 @@ export class Trainer {
   constructor(model: Gpt, config: TrainConfig) {
     this.model = model;
     this.config = config;
-    this.#optimizer = new AdamW(
-      model.specs.map((s) => ({
-        name: s.name,
-        variable: model.variables.get(s.name)!,
-        decay: s.decay,
-      })),
-      {
-        beta1: config.beta1,
-        beta2: config.beta2,
-        eps: config.adamEps,
-        weightDecay: config.weightDecay,
-      },
-    );
+    this.#optimizer = gptOptimizer(model, config);
     this.#varList = [...model.variables.values()];
     this.#varToName = new Map([...model.variables].map(([name, v]) => [v.name, name]));
   }

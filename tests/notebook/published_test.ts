@@ -28,8 +28,8 @@ if (!dataDir) {
   );
 }
 
-Deno.test("the nine published notebooks are all there", () => {
-  assertEquals(published.length, 9, published.join(", "));
+Deno.test("the ten published notebooks are all there", () => {
+  assertEquals(published.length, 10, published.join(", "));
 });
 
 // One cache folder for the whole file: notebooks 04 and 05 reuse the sweep 03 cached, as they do
