@@ -106,6 +106,13 @@ const FLAGS = {
     check: checkJobs,
   },
   markdown: { kind: "bool", description: "print the table as markdown instead of aligned text" },
+  baseline: {
+    kind: "string",
+    arg: "NAME",
+    description: "the activation every other one is compared with, paired by seed (one of " +
+      "--activations)",
+    defaultText: "gelu when swept, else the first activation",
+  },
   lrs: {
     kind: "list",
     arg: "LR,…",
@@ -273,6 +280,28 @@ const merge = command({
   return 0;
 });
 
+/**
+ * The canonical name of `--baseline`, which must be one of the swept activations (under any of
+ * its names); undefined leaves the default to the summary.
+ */
+function baselineOf(given: string | undefined, activations: readonly string[]): string | undefined {
+  if (given === undefined) return undefined;
+  let name: string;
+  try {
+    name = getActivation(given).name;
+  } catch (e) {
+    throw new UsageError(`--baseline: ${(e as Error).message}`);
+  }
+  const swept = activations.map((a) => getActivation(a).name);
+  if (!swept.includes(name)) {
+    throw new UsageError(
+      `--baseline ${given} is not among --activations (${activations.join(", ")}): add it there, ` +
+        "or pick one of them.",
+    );
+  }
+  return name;
+}
+
 /** Parses `--jobs`: a whole number ≥ 1 or `auto`. */
 function checkJobs(flag: string): string | undefined {
   return flag === "auto" || /^[1-9]\d*$/.test(flag)
@@ -392,6 +421,7 @@ async function run({ values }: Parsed<typeof FLAGS>): Promise<number> {
     jobs,
     engine: values.engine,
     engineOptions: { threads: values.threads },
+    baseline: baselineOf(values.baseline, values.activations),
   };
   const isGrid = values.lrs.length > 0 || values.budgets.length > 0;
   const lrs = values.lrs.map(Number), budgets = values.budgets.map(Number);
@@ -531,6 +561,7 @@ async function run({ values }: Parsed<typeof FLAGS>): Promise<number> {
     if (atBest.length > 0) {
       const summary = summarizeTrials(atBest, {
         activations: [...new Set(atBest.map((t) => t.activation))],
+        baseline: opts.baseline,
       });
       const shown = { summary, settings: result.settings };
       console.log(`\nAt each activation's best learning rate, ${opts.iters} steps:\n`);
@@ -582,7 +613,9 @@ async function run({ values }: Parsed<typeof FLAGS>): Promise<number> {
 export const sweepCli = command({
   usage: "deno task sweep",
   summary: "The activation sweep on the mini-GPT: trains every activation × seed, prints the " +
-    "convergence table (mean final val loss ± 95% CI, Welch p vs the baseline, steps to target) " +
+    "convergence table (mean final val loss ± 95% CI on the whole validation split; against the " +
+    "baseline, paired by seed: the mean difference with its 95% CI, paired t-test, Holm, MDD80; " +
+    "steps to target) " +
     "and writes <out>/trials/*.json (one per finished trial; a re-run resumes), " +
     "<out>/trials.jsonl, <out>/summary.csv and <out>/report.html (plotly.js beside it).",
   flags: FLAGS,

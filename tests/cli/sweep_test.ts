@@ -58,8 +58,14 @@ Deno.test({
         (await Deno.stat(`${out}/plotly.min.js`)).size > 1e6,
         "plotly.js beside the page, offline",
       );
-      const b = await run(...small, "--activations", "relu,swiglu", "--seeds", "2", "--out", out);
+      // Another baseline reads the same trials (the baseline is not a setting of the trials).
+      const b = await run(
+        ...small,
+        ...["--activations", "relu,swiglu", "--seeds", "2", "--out", out, "--baseline", "swiglu"],
+      );
       assertEquals((b.stderr.match(/saved earlier/g) ?? []).length, 4);
+      assertStringIncludes(b.stdout, "Δ vs swiglu [95% CI]");
+      assertMatch(b.stdout, /^swiglu\s+2\s+\d\.\d{4} ± \d\.\d{4}\s+\(baseline\)/m);
     } finally {
       await Deno.remove(out, { recursive: true });
     }
@@ -144,4 +150,7 @@ Deno.test("a bad flag value or an unknown activation exits with code 2 and the r
   const b = await run(...small, "--activations", "gleu");
   assertEquals(b.code, 2);
   assertStringIncludes(b.stderr, "Did you mean 'gelu'?");
+  const c = await run(...small, "--activations", "relu,swiglu", "--baseline", "gelu");
+  assertEquals(c.code, 2);
+  assertStringIncludes(c.stderr, "--baseline gelu is not among --activations (relu, swiglu)");
 });
