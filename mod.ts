@@ -65,6 +65,7 @@ export type {
 export { initEngine } from "./lib/engine/mod.ts";
 export type { EngineInfo } from "./lib/engine/mod.ts";
 export {
+  activationParamRows,
   checkpointBytes,
   checkpointFromBytes,
   createGpt,
@@ -91,12 +92,14 @@ export {
   normalStatsTable,
   outlierAmplification,
   precisionError,
+  readSweep,
   roundToFormat,
   sampledDistribution,
   scaledCastStats,
   summarizeTrials,
   sweep,
   sweepGrid,
+  trialFlopsPerStep,
   trialsAtBestLr,
 } from "./lib/experiments/mod.ts";
 export type {
@@ -127,5 +130,5 @@ export {
   timed,
   versions,
 } from "./lib/display/mod.ts";
-export { cachedSweep, trainedGpt } from "./lib/cells/mod.ts";
+export { cachedSweep, saveResults, trainedGpt } from "./lib/cells/mod.ts";
 export type { CellSweepSettings, TrainedGpt, TrainedGptSettings } from "./lib/cells/mod.ts";
