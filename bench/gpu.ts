@@ -100,53 +100,53 @@ async function measure(engine: Engine, preset: PresetName, batch: number): Promi
       if (perCall > 1) {
         row.device += `, ${perCall} steps per call (ONNX Loop)`;
         const many = (bs: Batch[], i: number) => ort.stepMany(bs, i);
-        return await timeLoop(row, many, perCall, data, config.blockSize, batch, model, ort);
+        const calls = Math.max(1, Math.ceil(steps / perCall));
+        const plan = { perCall, warmup: 1, calls };
+        return await timeCalls(row, many, plan, data, config.blockSize, batch, model, ort);
       }
     } catch (e) {
       model.dispose();
       return { ...row, skipped: (e as Error).message.split("\n")[0] };
     }
   }
-  const rng = createRng(1);
-  const times: number[] = [];
-  for (let i = 0; i < warmup + steps; i++) {
-    const b = sampleBatch(data.train, { batchSize: batch, blockSize: config.blockSize }, rng);
-    const t0 = performance.now();
-    await trainer.step(b, i);
-    if (i >= warmup) times.push(performance.now() - t0);
-  }
-  await trainer.dispose();
-  model.dispose();
-  const ms = median(times);
-  return {
-    ...row,
-    ms_per_step: Number(ms.toFixed(2)),
-    tokens_per_s: Math.round((batch * config.blockSize * 1000) / ms),
-  };
+  const one = (bs: Batch[], i: number) => trainer.step(bs[0], i);
+  return await timeCalls(
+    row,
+    one,
+    { perCall: 1, warmup, calls: steps },
+    data,
+    config.blockSize,
+    batch,
+    model,
+    trainer,
+  );
 }
 
-/** Times calls of `perCall` steps each (after one warm-up call); ms per step = call / perCall. */
-async function timeLoop(
+/**
+ * Times `calls` calls of `perCall` steps each after `warmup` untimed calls, sampling a fresh batch
+ * per step; ms per step = median call time / perCall.
+ */
+async function timeCalls(
   row: Row,
   many: (batches: Batch[], iter: number) => Promise<unknown>,
-  perCall: number,
+  plan: { perCall: number; warmup: number; calls: number },
   data: { train: Int32Array },
   blockSize: number,
   batch: number,
   model: { dispose(): void },
   trainer: { dispose(): unknown },
 ): Promise<Row> {
-  const calls = Math.max(1, Math.ceil(Number(values.steps) / perCall));
+  const { perCall, warmup, calls } = plan;
   const rng = createRng(1);
   const times: number[] = [];
-  for (let c = 0; c < calls + 1; c++) {
+  for (let c = 0; c < warmup + calls; c++) {
     const batches = Array.from(
       { length: perCall },
       () => sampleBatch(data.train, { batchSize: batch, blockSize }, rng),
     );
     const t0 = performance.now();
     await many(batches, c * perCall);
-    if (c > 0) times.push((performance.now() - t0) / perCall);
+    if (c >= warmup) times.push((performance.now() - t0) / perCall);
   }
   await trainer.dispose();
   model.dispose();
