@@ -10,9 +10,9 @@
 import * as tf from "@tensorflow/tfjs";
 import { sampleBatch } from "../core/batches.ts";
 import { createRng } from "../core/rng.ts";
-import { getActivation } from "../activations/registry.ts";
-import type { ActivationKind, GatedActivation, UnaryActivation } from "../activations/types.ts";
-import { type GptConfig, mlpHiddenSize } from "../gpt/config.ts";
+import type { GatedActivation, UnaryActivation } from "../activations/types.ts";
+import type { GptConfig } from "../gpt/config.ts";
+import { type ForwardFlopsOptions, forwardFlopsPerToken } from "../gpt/flops.ts";
 import { type Gpt, gptForward } from "../gpt/model.ts";
 import type { Ops } from "../gpt/ops.ts";
 import { tfjsOps } from "../gpt/tfjs_ops.ts";
@@ -338,83 +338,8 @@ export function mlpSparsity(
   });
 }
 
-/** Options of {@link forwardFlopsPerToken}. */
-export interface ForwardFlopsOptions {
-  /** The MLP's kind (sets H and the up projection's width). Default: `config.activation`'s. */
-  readonly kind?: ActivationKind;
-  /** Context length T of the attention counts. Default `config.blockSize`. */
-  readonly context?: number;
-  /**
-   * `"dense"` (default): every query against all T keys, as the model computes QKᵀ and A·V on the
-   * whole T×T square before the causal mask; `"causal"`: only the (T + 1)/2 keys a query attends
-   * to on average, what a kernel that skips masked blocks would compute.
-   */
-  readonly attention?: "dense" | "causal";
-}
-
-/** FLOPs of one token's forward pass through the whole model, by part (2 per multiply-add). */
-export interface ForwardFlops {
-  /** Context length T the attention counts use. */
-  readonly context: number;
-  /** MLP hidden width H. */
-  readonly hidden: number;
-  /** q, k, v and output projections over all layers: L·2·(3C² + C²). */
-  readonly attentionProjections: number;
-  /** Attention scores QKᵀ and weighted values A·V over all layers: L·2·2·T′·C (T′ = T or (T+1)/2). */
-  readonly attentionScores: number;
-  /** MLP up projections over all layers: L·2·C·U (U = H, or 2H gated: gate and value). */
-  readonly mlpUp: number;
-  /** MLP down projections over all layers: L·2·H·C (what a zero in h lets a kernel skip). */
-  readonly mlpDown: number;
-  /** The output head: 2·C·V. */
-  readonly lmHead: number;
-  /** The sum of the parts. */
-  readonly total: number;
-}
-
-/**
- * The forward pass's FLOPs per token of a GPT with this config, by part, counting the matrix
- * products only (2 FLOPs per multiply-add): with C = nEmbd, L layers, H the MLP hidden width
- * (U = H unary, 2H gated), T the context and V the vocabulary, per layer the q, k, v and output
- * projections 2·4C², the attention scores and weighted values 2·2·T·C, the MLP up projection
- * 2·C·U and down projection 2·H·C; once, the output head 2·C·V. Not counted: embedding lookups,
- * LayerNorm, softmax, the activation itself, residual additions (elementwise, a few percent here).
- * Forward pass only: a training step's backward pass costs about twice as much again, with other
- * sparsity (see {@link modelSkippableShare}).
- *
- * @example
- * ```ts
- * import { forwardFlopsPerToken } from "@actlab/actlab";
- * import { gptConfig } from "@actlab/actlab/gpt";
- * const f = forwardFlopsPerToken(gptConfig({ preset: "nano", vocabSize: 65, activation: "relu" }));
- * // per layer 2·(4·128² + 2·64·128 + 2·128·512) = 425,984; ×4 layers + 2·128·65 = 1,720,576
- * console.assert(f.total === 1_720_576 && f.mlpDown === 4 * 2 * 512 * 128);
- * ```
- */
-export function forwardFlopsPerToken(
-  config: GptConfig,
-  options: ForwardFlopsOptions = {},
-): ForwardFlops {
-  const T = options.context ?? config.blockSize;
-  if (!(Number.isInteger(T) && T >= 1)) {
-    throw new RangeError(`forwardFlopsPerToken: context must be an integer ≥ 1, got ${T}`);
-  }
-  const kind = options.kind ?? getActivation(config.activation).kind;
-  const { nEmbd: C, nLayer: L, vocabSize: V } = config;
-  const H = mlpHiddenSize(config, kind);
-  const U = kind === "gated" ? 2 * H : H;
-  const keys = options.attention === "causal" ? (T + 1) / 2 : T;
-  const parts = {
-    attentionProjections: L * 2 * 4 * C * C,
-    attentionScores: L * 2 * 2 * keys * C,
-    mlpUp: L * 2 * C * U,
-    mlpDown: L * 2 * H * C,
-    lmHead: 2 * C * V,
-  };
-  const total = parts.attentionProjections + parts.attentionScores + parts.mlpUp + parts.mlpDown +
-    parts.lmHead;
-  return { context: T, hidden: H, ...parts, total };
-}
+export { forwardFlopsPerToken } from "../gpt/flops.ts";
+export type { ForwardFlops, ForwardFlopsOptions } from "../gpt/flops.ts";
 
 /**
  * The share of the whole model's forward FLOPs that a sparse down projection could skip: the

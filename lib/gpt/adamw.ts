@@ -121,12 +121,7 @@ function clipFactor<V>(o: Arith<V>, norm: V, maxNorm: number): V {
 
 const ADAMW_KERNEL = "ActlabAdamWUpdate";
 
-/**
- * {@link adamwUpdate} as straight-line JavaScript over Float32Arrays, generated from the formula:
- * an arithmetic over expression names records each operation as one `const` (float64, in the
- * formula's order, so the numbers equal {@link numberArith}'s exactly), and the loop body is
- * compiled once. About 4× faster than calling the arithmetic's functions element by element.
- */
+/** The AdamW update of whole parameter, gradient and moment arrays (p1, m1, v1 written). */
 type UpdateLoop = (
   k: Coefficients<number>,
   p: Float32Array,
@@ -140,6 +135,12 @@ type UpdateLoop = (
 
 let updateLoop: UpdateLoop | undefined;
 
+/**
+ * {@link adamwUpdate} as straight-line JavaScript over Float32Arrays, generated from the formula:
+ * an arithmetic over expression names records each operation as one `const` (float64, in the
+ * formula's order, so the numbers equal {@link numberArith}'s exactly), and the loop body is
+ * compiled once. About 4× faster than calling the arithmetic's functions element by element.
+ */
 function generatedUpdateLoop(): UpdateLoop {
   if (updateLoop) return updateLoop;
   const lines: string[] = [];

@@ -48,8 +48,8 @@ export type {
   TrainConfig,
   TrainConfigOptions,
 } from "./config.ts";
-export { trainingStepFlops } from "./flops.ts";
-export type { StepFlops, StepFlopsOptions } from "./flops.ts";
+export { forwardFlopsPerToken, trainingStepFlops } from "./flops.ts";
+export type { ForwardFlops, ForwardFlopsOptions, StepFlops, StepFlopsOptions } from "./flops.ts";
 export {
   assembleParams,
   createGpt,
