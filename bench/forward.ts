@@ -13,6 +13,7 @@ import { activationModel } from "../lib/onnx/mod.ts";
 import { availableBackends, createOrtSession } from "../lib/engine/mod.ts";
 import { createGpt, getActivation, gptConfig, initEngine, OrtModel } from "../mod.ts";
 import { encodeSafetensors, type SafetensorsTensor } from "../lib/gpt/mod.ts";
+import { blasCoreType, defaultTorchPaths } from "./_torch.ts";
 
 const { values } = parseArgs({
   options: {
@@ -84,15 +85,20 @@ try {
     encodeSafetensors(weights!, { case: JSON.stringify({ model: config }) }),
   );
   const script = new URL("./torch_forward.py", import.meta.url).pathname;
-  const out = await new Deno.Command("/usr/bin/python3", {
+  const python = defaultTorchPaths().python;
+  const blas = await blasCoreType(python); // the CPU's own OpenBLAS kernels, as the other benches
+  const out = await new Deno.Command(python, {
     args: [script, path, `${batch}`, `${seq}`, `${repeats}`, `${threads}`],
+    env: { ...blas.env, OPENBLAS_NUM_THREADS: `${threads}`, OMP_NUM_THREADS: `${threads}` },
     stderr: "piped",
   }).output().catch(() => undefined);
   if (out?.success) {
     const r = JSON.parse(new TextDecoder().decode(out.stdout));
     rows.push({
       engine: "pytorch",
-      device: `CPU, torch ${r.torch}, ${r.threads} thread(s)`,
+      device: `CPU, torch ${r.torch}, ${r.threads} thread(s)${
+        blas.env.OPENBLAS_CORETYPE ? `, OPENBLAS_CORETYPE=${blas.env.OPENBLAS_CORETYPE}` : ""
+      }`,
       ms: r.median_ms,
     });
   } else {

@@ -27,6 +27,7 @@ import { parseArgs } from "node:util";
 import { loadTinyShakespeare } from "../datasets/mod.ts";
 import { initEngine, summarize, sweep, type TrialResult } from "../mod.ts";
 import { trainConfig } from "../lib/gpt/mod.ts";
+import { blasCoreType, defaultTorchPaths, torchMissing } from "./_torch.ts";
 
 const here = new URL(".", import.meta.url).pathname;
 const { values } = parseArgs({
@@ -39,8 +40,8 @@ const { values } = parseArgs({
     "final-eval": { type: "string", default: "split" },
     out: { type: "string" },
     data: { type: "string", default: `${here}../../shared/datasets` },
-    python: { type: "string", default: "/usr/bin/python3" },
-    reference: { type: "string", default: `${here}../../shared/reference/torch_minigpt.py` },
+    python: { type: "string", default: defaultTorchPaths().python },
+    reference: { type: "string", default: defaultTorchPaths().reference },
   },
 });
 const activations = values.activations.split(",").map((a) => a.trim()).filter(Boolean);
@@ -61,37 +62,6 @@ for (const [flag, v] of [["seeds", seedCount], ["iters", iters], ["eval-iters", 
 }
 const seeds = Array.from({ length: seedCount }, (_, i) => i + 1);
 const text = `${values.data}/tinyshakespeare/input.txt`;
-
-/** Why PyTorch cannot run here, or undefined when it can. */
-async function torchMissing(): Promise<string | undefined> {
-  try {
-    await Deno.stat(values.reference);
-  } catch {
-    return `the reference script ${values.reference} is not there`;
-  }
-  try {
-    const r = await new Deno.Command(values.python, {
-      args: ["-c", "import torch"],
-      stdout: "null",
-      stderr: "piped",
-    }).output();
-    if (!r.success) {
-      return `${values.python} cannot import torch (apt-get install python3-torch ` +
-        `libopenblas0-pthread)`;
-    }
-  } catch (e) {
-    return `${values.python} does not run (${e instanceof Error ? e.message : e})`;
-  }
-  return undefined;
-}
-
-/** OpenBLAS's kernels for this CPU when Debian's build would fall back to generic ones. */
-async function blasEnv(): Promise<Record<string, string>> {
-  if (Deno.env.get("OPENBLAS_CORETYPE")) return {};
-  const flags = await Deno.readTextFile("/proc/cpuinfo").catch(() => "");
-  const core = /\bavx512f\b/.test(flags) ? "SkylakeX" : /\bavx2\b/.test(flags) ? "Haswell" : "";
-  return core ? { OPENBLAS_CORETYPE: core } : {};
-}
 
 interface TorchRun {
   readonly seed: number;
@@ -158,7 +128,7 @@ function inside(x: number, lo: number, hi: number): string {
   return Number.isFinite(lo) && Number.isFinite(hi) ? (x >= lo && x <= hi ? "yes" : "no") : "n/a";
 }
 
-const missing = await torchMissing();
+const missing = await torchMissing(values);
 if (missing) {
   console.log(`torch_crosscheck: skipped: ${missing}.`);
   Deno.exit(0);
@@ -178,7 +148,7 @@ console.log(
     `1 thread.`,
 );
 
-const env = await blasEnv();
+const { env } = await blasCoreType(values.python);
 const torch = new Map<string, TorchRun[]>();
 for (const activation of activations) {
   const runs: TorchRun[] = [];

@@ -1,26 +1,45 @@
 /**
- * Training-step speed of the nano preset on every available tfjs backend, next to the PyTorch
- * reference (`torch_minigpt.py --time-only`) run in the same session.
+ * Training-step speed of the nano preset on every available tfjs backend, next to PyTorch at its
+ * best (`torch_minigpt.py --time-only`, its fastest thread setting; see `bench/_torch.ts`), run
+ * in the same session.
  *
- * Each measurement runs in its own process (`deno task train --time-only N`: 5 warm-up steps, then
- * the median of N steps), so backends do not share state. Prints a Markdown table and, with
- * `--json`, one JSON object per row.
+ * Each measurement runs in its own process (`deno task train --time-only N`: 5 warm-ups, then the
+ * median of N steps), so backends do not share state. `--rounds R` repeats every measurement R
+ * times, interleaved and in alternating order, so load drifts fall on both sides; the table gives
+ * each row's median over rounds, and "× PyTorch best" is the median of the per-round ratios to
+ * PyTorch's fastest setting (range in brackets). Prints a Markdown table and, with `--json`, one
+ * JSON object per row.
  *
- * usage: deno run -A bench/train.ts [--steps 30] [--cpu-steps 3] [--activation gelu]
- *        [--backends wasm,cpu] [--torch PATH/torch_minigpt.py] [--data DIR] [--json]
+ * usage: deno run -A bench/train.ts [--steps 30] [--cpu-steps 3] [--rounds 3] [--activation gelu]
+ *        [--backends wasm,cpu] [--skip-torch] [--python /usr/bin/python3]
+ *        [--torch PATH/torch_minigpt.py] [--data DIR] [--json]
  *
  * @module
  */
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
 import { availableBackends } from "../lib/engine/mod.ts";
+import { gptConfig, trainConfig } from "../lib/gpt/mod.ts";
+import {
+  blasCoreType,
+  defaultTorchPaths,
+  median,
+  torchMissing,
+  type TorchPaths,
+  torchSettings,
+  torchStepMs,
+} from "./_torch.ts";
 
 interface Row {
   engine: string;
   backend: string;
   steps: number;
+  /** Median over rounds of each round's median ms/step. */
   median_ms_per_step: number | null;
+  rounds_ms_per_step: number[];
   tokens_per_s: number | null;
+  /** Median of the per-round ratios to PyTorch's best setting. */
+  x_pytorch_best: number | null;
   note: string;
 }
 
@@ -33,109 +52,180 @@ function flag(name: string, fallback?: string): string | undefined {
 
 const steps = Number(flag("steps", "30"));
 const cpuSteps = Number(flag("cpu-steps", "3"));
+const rounds = Number(flag("rounds", "3"));
 const activation = flag("activation", "gelu")!;
 const json = Deno.args.includes("--json");
 const root = fileURLToPath(new URL("..", import.meta.url));
 const dataDir = flag("data") ?? Deno.env.get("ACTLAB_DATA_DIR") ??
   join(root, "..", "shared", "datasets");
-const torchScript = flag("torch") ?? join(root, "..", "shared", "reference", "torch_minigpt.py");
-
-async function run(
-  cmd: string,
-  args: string[],
-): Promise<{ ok: boolean; last: string; err: string }> {
-  try {
-    const out = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped", cwd: root })
-      .output();
-    const lines = new TextDecoder().decode(out.stdout).trim().split("\n");
-    return {
-      ok: out.success,
-      last: lines.at(-1) ?? "",
-      err: new TextDecoder().decode(out.stderr).trim(),
-    };
-  } catch (e) {
-    return { ok: false, last: "", err: String(e) };
+/** Tokens per nano training step (batch × context), for rows whose run does not report them. */
+const tokensPerStep = trainConfig({ preset: "nano" }).batchSize *
+  gptConfig({ preset: "nano", vocabSize: 65 }).blockSize;
+const paths: TorchPaths = {
+  python: flag("python", defaultTorchPaths().python)!,
+  reference: flag("torch", defaultTorchPaths().reference)!,
+};
+for (const [name, v] of [["steps", steps], ["cpu-steps", cpuSteps], ["rounds", rounds]] as const) {
+  if (!Number.isInteger(v) || v < 1) {
+    console.error(`--${name} takes a whole number ≥ 1, got '${flag(name)}'`);
+    Deno.exit(2);
   }
 }
 
+/** One `deno task train --time-only` run: its median ms/step and tokens/s, or why none. */
+async function tfjsRun(
+  backend: string,
+  n: number,
+): Promise<{ ms: number; tokensPerS: number } | string> {
+  try {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        "cli/train.ts",
+        "--preset",
+        "nano",
+        "--activation",
+        activation,
+        "--backend",
+        backend,
+        "--data",
+        dataDir,
+        "--time-only",
+        String(n),
+        "--json",
+      ],
+      stdout: "piped",
+      stderr: "piped",
+      cwd: root,
+    }).output();
+    const last = new TextDecoder().decode(out.stdout).trim().split("\n").at(-1) ?? "";
+    if (!out.success) {
+      return `failed: ${new TextDecoder().decode(out.stderr).trim().split("\n").at(-1)}`;
+    }
+    const t = JSON.parse(last);
+    return { ms: t.median_ms_per_step, tokensPerS: t.tokens_per_s };
+  } catch (e) {
+    return `failed: ${e instanceof Error ? e.message : e}`;
+  }
+}
+
+interface Measured {
+  readonly engine: string;
+  readonly backend: string;
+  readonly steps: number;
+  readonly note: string;
+  readonly run: () => Promise<{ ms: number; tokensPerS?: number } | string>;
+}
+
+const measured: Measured[] = [];
 const rows: Row[] = [];
 const wanted = flag("backends")?.split(",");
 for (const b of await availableBackends()) {
   if (wanted && !wanted.includes(b.backend)) continue;
+  const n = b.backend === "cpu" ? cpuSteps : steps;
   if (!b.ok) {
     rows.push({
       engine: "tfjs",
       backend: b.backend,
       steps: 0,
       median_ms_per_step: null,
+      rounds_ms_per_step: [],
       tokens_per_s: null,
+      x_pytorch_best: null,
       note: `unavailable: ${b.detail}`,
     });
     continue;
   }
-  const n = b.backend === "cpu" ? cpuSteps : steps;
-  const r = await run(Deno.execPath(), [
-    "run",
-    "-A",
-    "cli/train.ts",
-    "--preset",
-    "nano",
-    "--activation",
-    activation,
-    "--backend",
-    b.backend,
-    "--data",
-    dataDir,
-    "--time-only",
-    String(n),
-    "--json",
-  ]);
-  const t = r.ok ? JSON.parse(r.last) : undefined;
-  rows.push({
+  measured.push({
     engine: "tfjs",
     backend: b.backend,
     steps: n,
-    median_ms_per_step: t?.median_ms_per_step ?? null,
-    tokens_per_s: t?.tokens_per_s ?? null,
-    note: r.ok ? b.detail : `failed: ${r.err.split("\n").at(-1)}`,
+    note: b.detail,
+    run: () => tfjsRun(b.backend, n),
   });
 }
+const torchFirst = measured.length; // PyTorch settings follow the tfjs backends
+let torchNote = "";
 if (!Deno.args.includes("--skip-torch")) {
-  const r = await run("/usr/bin/python3", [
-    torchScript,
-    "--data",
-    join(dataDir, "tinyshakespeare", "input.txt"),
-    "--act",
-    activation,
-    "--threads",
-    "1",
-    "--time-only",
-    String(steps),
-  ]);
-  const t = r.ok ? JSON.parse(r.last) : undefined;
+  const missing = await torchMissing(paths);
+  if (missing) torchNote = `PyTorch not timed: ${missing}`;
+  else {
+    const blas = await blasCoreType(paths.python);
+    torchNote = blas.note;
+    const data = join(dataDir, "tinyshakespeare", "input.txt");
+    for (const setting of torchSettings()) {
+      measured.push({
+        engine: "pytorch",
+        backend: setting.label.replace(/^PyTorch,? ?/, ""),
+        steps,
+        note: "torch_minigpt.py --time-only",
+        run: async () => {
+          const ms = await torchStepMs(paths, { data, activation, steps, setting, blas });
+          return typeof ms === "number" ? { ms } : ms;
+        },
+      });
+    }
+  }
+}
+
+const times = measured.map(() => [] as number[]);
+const tokens = measured.map(() => [] as number[]);
+const failures = measured.map(() => "");
+for (let r = 0; r < rounds; r++) {
+  const order = [...measured.keys()];
+  if (r % 2 === 1) order.reverse();
+  for (const i of order) {
+    const t = await measured[i].run();
+    times[i][r] = typeof t === "string" ? NaN : t.ms;
+    if (typeof t !== "string" && t.tokensPerS !== undefined) tokens[i].push(t.tokensPerS);
+    if (typeof t === "string") failures[i] = t;
+  }
+}
+const med = times.map((xs) => (xs.every(Number.isFinite) ? median(xs) : NaN));
+const torchIdx = [...measured.keys()].filter((i) => i >= torchFirst && Number.isFinite(med[i]));
+const torchBest = torchIdx.length
+  ? torchIdx.reduce((a, b) => (med[a] <= med[b] ? a : b))
+  : undefined;
+const ratio = (i: number) => {
+  if (torchBest === undefined || !Number.isFinite(med[i])) return null;
+  return median(times[i].map((x, r) => x / times[torchBest][r]));
+};
+for (const [i, m] of measured.entries()) {
+  const ok = Number.isFinite(med[i]);
   rows.push({
-    engine: "pytorch",
-    backend: "cpu, 1 thread",
-    steps,
-    median_ms_per_step: t?.median_ms_per_step ?? null,
-    tokens_per_s: t?.tokens_per_s ?? null,
-    note: r.ok ? "torch_minigpt.py --time-only" : `failed: ${r.err.split("\n").at(-1)}`,
+    engine: m.engine,
+    backend: m.backend,
+    steps: m.steps,
+    median_ms_per_step: ok ? med[i] : null,
+    rounds_ms_per_step: times[i],
+    tokens_per_s: tokens[i].length
+      ? median(tokens[i])
+      : ok
+      ? (tokensPerStep * 1000) / med[i]
+      : null,
+    x_pytorch_best: ratio(i),
+    note: ok ? (i === torchBest ? `${m.note} (PyTorch's best)` : m.note) : failures[i],
   });
 }
 
-const torchMs = rows.find((r) => r.engine === "pytorch")?.median_ms_per_step;
 if (json) { for (const r of rows) console.log(JSON.stringify(r)); }
 else {
-  console.log(`nano preset (B=12, T=64, 4×128, ${activation}), training step incl. AdamW\n`);
-  console.log("| engine | backend | steps | ms/step | tokens/s | × PyTorch | note |");
-  console.log("|---|---|---:|---:|---:|---:|---|");
+  console.log(
+    `nano preset (B=12, T=64, 4×128, ${activation}), training step incl. AdamW; ` +
+      `${rounds} interleaved rounds; ${navigator.hardwareConcurrency} cores`,
+  );
+  if (torchNote) console.log(torchNote);
+  console.log(
+    "\n| engine | backend | steps | ms/step | rounds | tokens/s | × PyTorch best | note |",
+  );
+  console.log("|---|---|---:|---:|---|---:|---:|---|");
   for (const r of rows) {
-    const ratio = r.median_ms_per_step && torchMs
-      ? (r.median_ms_per_step / torchMs).toFixed(1)
-      : "";
+    const x = r.x_pytorch_best === null ? "" : r.x_pytorch_best.toFixed(2);
+    const spread = r.rounds_ms_per_step.map((t) => t.toFixed(0)).join(", ");
     console.log(
-      `| ${r.engine} | ${r.backend} | ${r.steps} | ${r.median_ms_per_step ?? "—"} | ` +
-        `${r.tokens_per_s ?? "—"} | ${ratio} | ${r.note} |`,
+      `| ${r.engine} | ${r.backend} | ${r.steps} | ${r.median_ms_per_step?.toFixed(1) ?? "—"} | ` +
+        `${spread} | ${r.tokens_per_s?.toFixed(0) ?? "—"} | ${x} | ${r.note} |`,
     );
   }
 }

@@ -19,6 +19,11 @@
  * PyTorch runs with `OPENBLAS_CORETYPE` set when Debian's OpenBLAS does not recognise the CPU
  * (it would use generic kernels, 3× slower: an unfair baseline); the first line says which.
  *
+ * Each round runs every setting once, in alternating order (forwards, then backwards), so slow
+ * drifts in the machine's load fall on both sides. Besides the ratio of medians, each ratio is
+ * given as the median and range of the per-round ratios (the two settings' times from the same
+ * round), which is the steadier figure on a shared machine.
+ *
  * Timings on a shared machine are noisy: compare numbers from one run of this script only.
  */
 import { parseArgs } from "node:util";
@@ -26,6 +31,7 @@ import { charDataset, createGpt, gptConfig, initEngine } from "../mod.ts";
 import { ortVersion } from "../lib/engine/mod.ts";
 import { timeTrainingSteps } from "../lib/train/mod.ts";
 import { trainConfig } from "../lib/gpt/mod.ts";
+import { blasCoreType, defaultTorchPaths, median, torchSettings, torchStepMs } from "./_torch.ts";
 
 const here = new URL(".", import.meta.url).pathname;
 const { values } = parseArgs({
@@ -37,16 +43,12 @@ const { values } = parseArgs({
       type: "string",
       default: `${here}../../shared/datasets/tinyshakespeare/input.txt`,
     },
-    python: { type: "string", default: "/usr/bin/python3" },
-    reference: { type: "string", default: `${here}../../shared/reference/torch_minigpt.py` },
+    python: { type: "string", default: defaultTorchPaths().python },
+    reference: { type: "string", default: defaultTorchPaths().reference },
   },
 });
 const steps = Number(values.steps), rounds = Number(values.rounds);
 const cores = navigator.hardwareConcurrency;
-const median = (xs: readonly number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 const list = (xs: readonly number[]) => `[${xs.map((x) => x.toFixed(1)).join(", ")}]`;
 
 await initEngine({ backend: "wasm" }); // holds the model's weights; steps run on ONNX Runtime
@@ -68,70 +70,7 @@ async function ortMs(activation: string, threads: number | undefined): Promise<n
   }
 }
 
-/**
- * The OpenBLAS core type PyTorch should run with. Debian's OpenBLAS 0.3.21 does not know recent
- * CPUs (Sapphire Rapids here) and falls back to its generic "Prescott" kernels, 3× slower; PyTorch
- * at its best then needs `OPENBLAS_CORETYPE` set to the newest kernel family the CPU supports.
- */
-async function blasCoreType(): Promise<{ env: Record<string, string>; note: string }> {
-  try {
-    const out = await new Deno.Command(values.python, {
-      args: ["-c", "import torch; a = torch.ones(64, 64); a @ a"],
-      env: { OPENBLAS_VERBOSE: "2", OPENBLAS_NUM_THREADS: "1" },
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
-    const detected = /Core:\s*(\S+)/.exec(text)?.[1];
-    const flags = await Deno.readTextFile("/proc/cpuinfo").catch(() => "");
-    const best = /\bavx512f\b/.test(flags) ? "SkylakeX" : /\bavx2\b/.test(flags) ? "Haswell" : "";
-    if (detected === "Prescott" && best) {
-      return {
-        env: { OPENBLAS_CORETYPE: best },
-        note: `OpenBLAS detects its generic "Prescott" core on this CPU; PyTorch runs with ` +
-          `OPENBLAS_CORETYPE=${best} (the CPU's own kernels)`,
-      };
-    }
-    return { env: {}, note: `OpenBLAS core: ${detected ?? "unknown"}` };
-  } catch (e) {
-    return { env: {}, note: `OpenBLAS core not checked (${e instanceof Error ? e.message : e})` };
-  }
-}
-const blas = await blasCoreType();
-
-/** The reference's median ms/step, or why there is none. */
-async function torchMs(
-  activation: string,
-  threads: number,
-  env: Record<string, string>,
-): Promise<number | string> {
-  try {
-    const out = await new Deno.Command(values.python, {
-      args: [
-        values.reference,
-        "--data",
-        values.data,
-        "--time-only",
-        String(steps),
-        "--act",
-        activation,
-        "--threads",
-        String(threads),
-      ],
-      env: { ...blas.env, ...env },
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const stdout = new TextDecoder().decode(out.stdout);
-    const line = stdout.split("\n").find((l) => l.includes("median_ms_per_step"));
-    if (!out.success || !line) {
-      return `failed: ${new TextDecoder().decode(out.stderr).trim().split("\n").at(-1)}`;
-    }
-    return JSON.parse(line).median_ms_per_step as number;
-  } catch (e) {
-    return `unavailable (${e instanceof Error ? e.message : e})`;
-  }
-}
+const blas = await blasCoreType(values.python);
 
 interface Setting {
   readonly side: "ORT" | "PyTorch";
@@ -139,29 +78,27 @@ interface Setting {
   readonly oneThread: boolean;
   readonly run: (activation: string) => Promise<number | string>;
 }
-const ONE = { OPENBLAS_NUM_THREADS: "1", OMP_NUM_THREADS: "1" };
 const SETTINGS: Setting[] = [
   { side: "ORT", label: "ORT, 1 thread", oneThread: true, run: (a) => ortMs(a, 1) },
   { side: "ORT", label: `ORT, default threads`, oneThread: false, run: (a) => ortMs(a, undefined) },
-  {
+  ...torchSettings(cores).map((setting): Setting => ({
     side: "PyTorch",
-    label: "PyTorch, 1 thread (OPENBLAS_NUM_THREADS=1)",
-    oneThread: true,
-    run: (a) => torchMs(a, 1, ONE),
-  },
-  {
-    side: "PyTorch",
-    label: "PyTorch as the reference runs (--threads 1)",
-    oneThread: false,
-    run: (a) => torchMs(a, 1, {}),
-  },
-  {
-    side: "PyTorch",
-    label: `PyTorch, --threads ${cores}`,
-    oneThread: false,
-    run: (a) => torchMs(a, cores, {}),
-  },
+    label: setting.label,
+    oneThread: setting.oneThread,
+    run: (activation) =>
+      torchStepMs(values, { data: values.data, activation, steps, setting, blas }),
+  })),
 ];
+
+/** "0.97× (rounds 0.91–1.05)": the per-round ratios' median and range. */
+function ratioText(a: readonly number[], b: readonly number[]): { median: number; text: string } {
+  const per = a.map((x, r) => x / b[r]).filter(Number.isFinite);
+  const m = median(per);
+  return {
+    median: m,
+    text: `${m.toFixed(2)}× (rounds ${Math.min(...per).toFixed(2)}–${Math.max(...per).toFixed(2)})`,
+  };
+}
 
 console.log(
   `nano preset (B 12, T 64, 4 layers, 128 wide), ${steps} timed steps after 5 warm-ups, ` +
@@ -173,16 +110,18 @@ for (const activation of values.activations.split(",")) {
   const times = SETTINGS.map(() => [] as number[]);
   const notes = SETTINGS.map(() => "");
   for (let r = 0; r < rounds; r++) {
-    for (const [i, s] of SETTINGS.entries()) {
-      const t = await s.run(activation);
-      if (typeof t === "number") times[i].push(t);
-      else notes[i] = t;
+    const order = [...SETTINGS.keys()];
+    if (r % 2 === 1) order.reverse();
+    for (const i of order) {
+      const t = await SETTINGS[i].run(activation);
+      times[i][r] = typeof t === "number" ? t : NaN;
+      if (typeof t !== "number") notes[i] = t;
     }
   }
   console.log(`\n${activation}`);
-  const med = times.map((xs) => (xs.length ? median(xs) : NaN));
+  const med = times.map((xs) => (xs.length && xs.every(Number.isFinite) ? median(xs) : NaN));
   for (const [i, s] of SETTINGS.entries()) {
-    const shown = times[i].length
+    const shown = Number.isFinite(med[i])
       ? `${med[i].toFixed(1).padStart(7)} ms/step ${list(times[i])}`
       : notes[i];
     console.log(`  ${s.label.padEnd(46)} ${shown}`);
@@ -201,22 +140,23 @@ for (const activation of values.activations.split(",")) {
     console.log("  no PyTorch figures: no ratios");
     continue;
   }
-  const one = med[o1] / med[p1], b = med[ob] / med[pb];
-  console.log(`  1 thread each:      ORT / PyTorch = ${one.toFixed(2)}×`);
+  const one = ratioText(times[o1], times[p1]), b = ratioText(times[ob], times[pb]);
+  console.log(`  1 thread each:      ORT / PyTorch = ${one.text}`);
   console.log(
-    `  best against best:  ORT / PyTorch = ${b.toFixed(2)}× (${SETTINGS[ob].label} vs ${
+    `  best against best:  ORT / PyTorch = ${b.text}: ${SETTINGS[ob].label} vs ${
       SETTINGS[pb].label
-    })`,
+    }`,
   );
   summary.push(
-    `| ${activation} | ${med[o1].toFixed(1)} | ${med[p1].toFixed(1)} | ${one.toFixed(2)} | ${
+    `| ${activation} | ${med[o1].toFixed(1)} | ${med[p1].toFixed(1)} | ${one.median.toFixed(2)} | ${
       med[ob].toFixed(1)
-    } | ${med[pb].toFixed(1)} | ${b.toFixed(2)} |`,
+    } | ${med[pb].toFixed(1)} | ${b.median.toFixed(2)} |`,
   );
 }
 if (summary.length) {
+  console.log("\nms/step: medians over rounds; ratios: medians of the per-round ratios\n");
   console.log(
-    "\n| activation | ORT 1 thread | PyTorch 1 thread | ratio | ORT best | PyTorch best | ratio |",
+    "| activation | ORT 1 thread | PyTorch 1 thread | ratio | ORT best | PyTorch best | ratio |",
   );
   console.log("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
   for (const line of summary) console.log(line);
