@@ -3,11 +3,18 @@
  * `@tensorflow/tfjs-node-gpu`), WebGPU (Deno's native WebGPU: Vulkan, Metal, D3D12), WebAssembly,
  * or plain JavaScript, with the reason every better choice was skipped.
  *
- * tfjs-wasm runs single-threaded here: its threaded build cannot start under Deno 2.9.
- * `WASM_HAS_MULTITHREAD_SUPPORT` is false, and forced on (with `setThreadsCount(2)`), Emscripten's
- * pthread pool creates its workers with `node:worker_threads` from a `blob:` URL, which Deno
- * refuses (`ERR_WORKER_PATH`: the worker script must be an absolute path or start with `./`), so
- * the backend fails to initialise.
+ * tfjs-wasm runs single-threaded here. Its threaded build does not start under Deno 2.9 as
+ * shipped: `WASM_HAS_MULTITHREAD_SUPPORT` is false, and forced on (with `setThreadsCount(2)`),
+ * Emscripten's pthread pool creates its workers with `node:worker_threads` from a `blob:` URL,
+ * which Deno refuses (`ERR_WORKER_PATH`: the worker script must be an absolute path or start with
+ * `./`), so the backend fails to initialise. It can be started (a prototype wrote Emscripten's
+ * worker source to a `.cjs` file, answered the Blob URLs with file paths, made Deno's getter-only
+ * worker globals writable, reported enough cores for tfjs's cpus/2 cap and unref'ed the pool; the
+ * mini-GPT's own kernels then have to import the shared memory), and it gives the same numbers
+ * bit for bit. It is not used: it leans on the 4.22 bundle's internal names, starts 8 workers
+ * (0.5 s), and saves nothing on the nano step, where 81 % of the time is actlab's own
+ * single-threaded kernels (the SIMD matmul 73 %) and tfjs's own kernels only 13 % (2 threads:
+ * 334 ms/step against 331 at 1 thread, measured on a busy 2-core machine).
  *
  * @module
  */
