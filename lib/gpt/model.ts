@@ -292,8 +292,7 @@ function causalSelfAttention<T>(
 ): T {
   const { nEmbd: c, nHead: nh } = config;
   const hs = c / nh;
-  const qkv = ops.linear(x, p.c_attn.weight, p.c_attn.bias); // [B, T, 3C]
-  const [q, k, v] = ops.split(qkv, [c, c, c]); // 3 × [B, T, C]
+  const [q, k, v] = ops.linearSplit(x, p.c_attn.weight, p.c_attn.bias, [c, c, c]); // 3 × [B, T, C]
   const qh = ops.transpose(ops.splitHeads(q, nh), [0, 2, 1, 3]); // [B, nh, T, hs]
   const kt = ops.transpose(ops.splitHeads(k, nh), [0, 2, 3, 1]); // [B, nh, hs, T]
   const vh = ops.transpose(ops.splitHeads(v, nh), [0, 2, 1, 3]); // [B, nh, T, hs]
@@ -313,13 +312,14 @@ function mlp<T>(
   config: GptConfig,
   act: ActivationDef,
 ): T {
-  const up = ops.linear(x, p.c_fc.weight, p.c_fc.bias); // [B, T, H] (gated: [B, T, 2H])
   let h: T;
   if (act.kind === "gated") {
     const hidden = mlpHiddenSize(config, "gated");
-    const [gate, value] = ops.split(up, [hidden, hidden]); // 2 × [B, T, H]
+    const sizes = [hidden, hidden]; // c_fc is [C, 2H]: gate columns, then value columns
+    const [gate, value] = ops.linearSplit(x, p.c_fc.weight, p.c_fc.bias, sizes); // 2 × [B, T, H]
     h = ops.gatedActivation(act, gate, value); // [B, T, H]
   } else {
+    const up = ops.linear(x, p.c_fc.weight, p.c_fc.bias); // [B, T, H]
     h = ops.activation(act, up, p.act); // [B, T, H] (p.act: the activation's own parameters)
   }
   return ops.dropout(ops.linear(h, p.c_proj.weight, p.c_proj.bias), config.dropout); // [B, T, C]

@@ -46,6 +46,13 @@ export interface Ops<T> {
   positionEmbedding(table: T, ids: T): T;
   /** `x @ w (+ bias)` over the last axis: [..., in] @ [in, out] (+ [out]) → [..., out]. */
   linear(x: T, w: T, bias?: T): T;
+  /**
+   * `split(linear(x, w, bias), sizes)`: a linear layer whose output is cut into consecutive parts
+   * of the last axis (the attention's q, k, v; a gated MLP's gate and value). An engine may split
+   * the small weight [in, out] and bias [out] instead of the large output, one product per part;
+   * the parameters stay one tensor each.
+   */
+  linearSplit(x: T, w: T, bias: T | undefined, sizes: readonly number[]): T[];
   /** Elementwise sum with broadcasting. */
   add(a: T, b: T): T;
   /** Elementwise product with broadcasting. */

@@ -244,6 +244,7 @@ export function tfjsOps(options: TfjsOpsOptions = {}): Ops<tf.Tensor> {
     embedding,
     positionEmbedding,
     linear,
+    linearSplit: (x, w, bias, sizes) => splitLast(linear(x, w, bias), sizes),
     add: (a, b) => tf.add(a, b),
     mul: (a, b) => tf.mul(a, b),
     scale: (x, s) => tf.mul(x, tf.scalar(s)),

@@ -413,17 +413,78 @@ function sigmoidChains(rec: RecordingBuilder): Map<RecordedNode, string> {
   return out;
 }
 
+/** A self-gated product y = x·σ(βx) (SiLU, the gate of SwiGLU: β = 1; quick GELU: β = 1.702). */
+interface SelfGated {
+  readonly x: string;
+  /** s = σ(βx), the output of a sigmoid chain. */
+  readonly s: string;
+  readonly beta: number;
+}
+
+/**
+ * `Mul` nodes of x and a sigmoid chain's output s = σ(βx), with the chain's input x itself or a
+ * `Mul` of x by a recorded constant β: the Mul node → x, s, β.
+ */
+function selfGatedProducts(
+  rec: RecordingBuilder,
+  sigmoids: ReadonlyMap<RecordedNode, string>,
+): Map<RecordedNode, SelfGated> {
+  const producer = new Map<string, RecordedNode>();
+  for (const node of rec.nodes) for (const o of node.outputs) producer.set(o, node);
+  /** β when z = βx (z = x: 1; z = Mul(x, β) or Mul(β, x) with β a recorded constant). */
+  const scaleOf = (z: string, x: string): number | undefined => {
+    if (z === x) return 1;
+    const mul = producer.get(z);
+    if (mul?.type !== "Mul") return undefined;
+    const [a, b] = mul.inputs;
+    return a === x ? rec.constants.get(b) : b === x ? rec.constants.get(a) : undefined;
+  };
+  const out = new Map<RecordedNode, SelfGated>();
+  for (const node of rec.nodes) {
+    if (node.type !== "Mul") continue;
+    for (const [x, s] of [node.inputs, [...node.inputs].reverse()]) {
+      const chain = producer.get(s);
+      const z = chain === undefined ? undefined : sigmoids.get(chain);
+      const beta = z === undefined ? undefined : scaleOf(z, x);
+      if (beta !== undefined) {
+        out.set(node, { x, s, beta });
+        break;
+      }
+    }
+  }
+  return out;
+}
+
 /**
  * The recorded nodes as steps of the shared reverse pass, each differentiated by the rule of its
  * op type (looked up when the backward pass reaches it; none throws an error naming the op and
- * `what`, the activation). A sigmoid chain's Reciprocal sends its gradient straight to x,
- * dx = dy·y·(1 − y), in three passes instead of the chain's five; its inner nodes then receive no
- * gradient and emit nothing.
+ * `what`, the activation). Two patterns send their gradient straight to x, so their inner nodes
+ * receive none from them (and emit nothing unless another use sends some):
+ * - a sigmoid chain's Reciprocal, y = σ(x): dx = dy·y·(1 − y), three passes instead of five;
+ * - a self-gated product y = x·σ(βx) (SiLU, SwiGLU's gate): dx = dy·(s + β·y·(1 − s)) with
+ *   s = σ(βx), the same derivative as s + βx·s·(1 − s) = s·(1 + βx·(1 − s)) but through the
+ *   product y the forward pass kept: four passes (five for β ≠ 1) instead of six (eight): the
+ *   Mul's two, the chain's three and the Add of the two paths to x.
  */
 function recordedSteps(g: GraphBuilder, rec: RecordingBuilder, what: string): ReverseStep[] {
   const ctx: GradientContext = { g, constantValue: (name) => rec.constants.get(name) };
   const sigmoids = sigmoidChains(rec);
+  const products = selfGatedProducts(rec, sigmoids);
   return rec.nodes.map((node): ReverseStep => {
+    const product = products.get(node);
+    if (product !== undefined) {
+      const { x, s, beta } = product;
+      return {
+        inputs: [x],
+        outputs: node.outputs,
+        backward([dy]) {
+          const h = helpers(g);
+          let gated = h.mul(node.outputs[0], h.sub(h.c(1), s)); // y·(1 − s)
+          if (beta !== 1) gated = h.mul(gated, h.c(beta));
+          return [h.mul(dy!, h.add(s, gated))];
+        },
+      };
+    }
     const x = sigmoids.get(node);
     if (x !== undefined) {
       return {

@@ -7,16 +7,20 @@
  * their lowerings are differentiated node by node by the per-ONNX-op rules of `autodiff.ts`.
  *
  * Choices made for ONNX Runtime's CPU kernels: weight products and their gradients are 2-D `Gemm`s
- * with transpose flags (one MLAS call each, no materialised transposes); the tied output head
- * multiplies by `wteᵀ` through `transB` and sends its gradient straight to `wte`; the embedding
- * gradient is a one-hot product (`Gemm`, V = 65 here) rather than a scatter; the causal mask is an
- * additive −∞ constant, whose gradient is the identity (softmax's backward is already 0 there),
- * and a softmax of masked scores skips the −∞ altogether; the cross-entropy is a log-softmax and a
- * `GatherElements` of the targets, its backward fused: (softmax − onehot)/N. Every op is one that
- * ONNX Runtime's CPU, CUDA and WebGPU providers all have (`_portable.ts`, `provider_ops.ts`):
- * no `SoftmaxCrossEntropyLoss`, `OneHot`, `Dropout` or variadic `Sum`. The inference trace (`trace.ts`)
- * lowers the same operations with dynamic batch and sequence sizes for export, so its forms differ
- * where these need static shapes or keep values for the backward pass.
+ * with transpose flags (one MLAS call each, no materialised transposes), a bias riding in the
+ * Gemm's C input; a linear layer whose output is split (`linearSplit`: q, k, v; gate and value)
+ * splits its small weight instead and runs one Gemm per part, so no pass copies the large
+ * activation or its gradient (nano SwiGLU step, 1 thread: 5 ms of `Split` and `Concat` became 1 ms
+ * at the same `Gemm` time); the tied output head multiplies by `wteᵀ` through `transB` and sends
+ * its gradient straight to `wte`; the embedding gradient is a one-hot product (`Gemm`, V = 65 here)
+ * rather than a scatter; the causal mask is an additive −∞ constant, whose gradient is the identity
+ * (softmax's backward is already 0 there), and a softmax of masked scores skips the −∞ altogether;
+ * the cross-entropy is a log-softmax and a `GatherElements` of the targets, its backward fused:
+ * (softmax − onehot)/N. Every op is one that ONNX Runtime's CPU, CUDA and WebGPU providers all have
+ * (`_portable.ts`, `provider_ops.ts`): no `SoftmaxCrossEntropyLoss`, `OneHot`, `Dropout` or
+ * variadic `Sum`. The inference trace (`trace.ts`) lowers the same operations with dynamic batch
+ * and sequence sizes for export, so its forms differ where these need static shapes or keep values
+ * for the backward pass.
  *
  * @module
  */
@@ -167,6 +171,121 @@ function causalSoftmax(g: GraphBuilder, scores: string, t: number): string {
   return g.op("Div", [e, g.op("ReduceSum", [e, last], { keepdims: 1 })]);
 }
 
+/** What a linear layer's forward pass saved for its backward pass. */
+interface LinearSaved {
+  readonly x: string;
+  readonly xs: readonly number[];
+  /** x as [N, in]. */
+  readonly x2: string;
+  /** The differentiated weight: w [in, out], or the source [out, in] of a transposed weight. */
+  readonly weight: string;
+  /** Whether `weight` is a transposed weight's source [out, in] (products through transB). */
+  readonly source: boolean;
+  /** The weight's slice per part: [in, size] (source: [size, in]). */
+  readonly slices: readonly string[];
+  readonly sizes: readonly number[];
+  readonly bias: string | undefined;
+  readonly lead: readonly number[];
+  readonly n: number;
+  readonly inDim: number;
+}
+
+/**
+ * The forward pass of `linear` (one part) and `linearSplit`: x [..., in] as [N, in], the weight
+ * (and bias [out]) split into the parts' column slices when there are several, and per part one
+ * Gemm with the bias slice as its C input (broadcast over the rows): y = x @ w + b in one pass.
+ * A transposed weight (the tied head's wteᵀ) is read from its source [out, in] through transB.
+ */
+function linearParts(
+  { g, shape, transposed }: TapeContext,
+  op: string,
+  x: string,
+  w: string,
+  bias: string | undefined,
+  parts?: readonly number[],
+): Recorded<LinearSaved> {
+  const xs = shape(x);
+  const src = transposed.get(w);
+  const [inDim, outDim] = src ? [shape(src)[1], shape(src)[0]] : shape(w);
+  if (xs.at(-1) !== inDim) {
+    throw new RangeError(`${op}: x [${xs}] does not match weight [${inDim}, ${outDim}]`);
+  }
+  const sizes = parts ?? [outDim];
+  if (sizes.reduce((a, b) => a + b, 0) !== outDim) {
+    throw new RangeError(`${op}: sizes [${sizes}] do not add up to the weight's ${outDim} outputs`);
+  }
+  if (bias !== undefined && shape(bias).join() !== String(outDim)) {
+    throw new RangeError(`${op}: the bias [${shape(bias)}] must be [${outDim}]`);
+  }
+  const lead = xs.slice(0, -1);
+  const n = product(lead);
+  const x2 = reshape(g, x, xs, [n, inDim]);
+  const weight = src ?? w;
+  const splits = sizes.length > 1 ? g.constantInt64(sizes) : undefined;
+  const cut = (v: string, axis: number) =>
+    splits === undefined ? [v] : g.opMulti("Split", [v, splits], sizes.length, { axis });
+  const slices = cut(weight, src ? 0 : 1);
+  const biases = bias === undefined ? undefined : cut(bias, 0);
+  const outputs = sizes.map((size, i) => {
+    const inputs = biases ? [x2, slices[i], biases[i]] : [x2, slices[i]];
+    const y2 = g.op("Gemm", inputs, src ? { transB: 1 } : {}); // [N, size]
+    const ys = [...lead, size];
+    return [reshape(g, y2, [n, size], ys), ys] as const;
+  });
+  const saved = { x, xs, x2, weight, source: !!src, slices, sizes, bias, lead, n, inDim };
+  return { inputs: [x, weight, bias], outputs, saved };
+}
+
+/**
+ * dx = Σ dyᵢ @ wᵢᵀ, each Gemm adding the previous parts' sum through its C input (no separate
+ * Add); dw = the parts' xᵀ @ dyᵢ side by side (dsrc: dyᵢᵀ @ x stacked), db = the parts' Σ dyᵢ
+ * over the rows side by side; a part without a gradient contributes zeros.
+ */
+function linearPartsBackward(
+  { g, requiresGrad }: TapeContext,
+  s: LinearSaved,
+  dParts: readonly (string | undefined)[],
+): (string | undefined)[] {
+  const dy2 = dParts.map((d, i) =>
+    d === undefined ? undefined : reshape(g, d, [...s.lead, s.sizes[i]], [s.n, s.sizes[i]])
+  );
+  let dx: string | undefined;
+  if (requiresGrad(s.x)) {
+    let sum: string | undefined;
+    dy2.forEach((d, i) => {
+      if (d === undefined) return;
+      const inputs = sum === undefined ? [d, s.slices[i]] : [d, s.slices[i], sum];
+      sum = g.op("Gemm", inputs, s.source ? {} : { transB: 1 }); // [N, in]
+    });
+    if (sum !== undefined) dx = reshape(g, sum, [s.n, s.inDim], s.xs);
+  }
+  const joined = (values: string[], axis: number) =>
+    values.length === 1 ? values[0] : g.op("Concat", values, { axis });
+  const dw = requiresGrad(s.weight)
+    ? joined(
+      dy2.map((d, i) => {
+        const size = s.sizes[i];
+        if (d === undefined) return g.zeros(s.source ? [size, s.inDim] : [s.inDim, size]);
+        return s.source
+          ? g.op("Gemm", [d, s.x2], { transA: 1 }) // dsrc [size, in]
+          : g.op("Gemm", [s.x2, d], { transA: 1 }); // dw [in, size]
+      }),
+      s.source ? 0 : 1,
+    )
+    : undefined;
+  let db: string | undefined;
+  if (s.bias !== undefined && requiresGrad(s.bias)) {
+    const rows = g.constantInt64([0]);
+    db = joined(
+      dy2.map((d, i) =>
+        d === undefined ? g.zeros([s.sizes[i]]) : g.op("ReduceSum", [d, rows], { keepdims: 0 })
+      ),
+      0,
+    );
+  }
+  return [dx, dw, db];
+}
+
 function noLowering(name: string): Error {
   return new Error(
     `Activation '${name}' has no ONNX lowering, so it cannot be trained on ONNX Runtime. ` +
@@ -250,44 +369,26 @@ export const OP_RULES = {
   }),
 
   /**
-   * y = x @ w (+ b) as a 2-D Gemm, or x @ srcᵀ through transB when w is a transposed weight (the
-   * tied head); dx = dy @ wᵀ, dw = xᵀ @ dy (dsrc = dyᵀ @ x), db = Σ dy over the rows.
+   * y = x @ w + b as one 2-D Gemm with the bias as its C input, or x @ srcᵀ through transB when
+   * w is a transposed weight (the tied head); dx = dy @ wᵀ, dw = xᵀ @ dy (dsrc = dyᵀ @ x),
+   * db = Σ dy over the rows. See {@link linearParts}.
    */
   linear: rule({
-    forward({ g, shape, transposed }, x: string, w: string, bias?: string) {
-      const xs = shape(x);
-      const src = transposed.get(w);
-      const [inDim, outDim] = src ? [shape(src)[1], shape(src)[0]] : shape(w);
-      if (xs[xs.length - 1] !== inDim) {
-        throw new RangeError(`linear: x [${xs}] does not match weight [${inDim}, ${outDim}]`);
-      }
-      const lead = xs.slice(0, -1);
-      const n = product(lead);
-      const x2 = reshape(g, x, xs, [n, inDim]);
-      const y2 = src ? g.op("Gemm", [x2, src], { transB: 1 }) : g.op("Gemm", [x2, w]);
-      const y3 = reshape(g, y2, [n, outDim], [...lead, outDim]);
-      const y = bias === undefined ? y3 : g.op("Add", [y3, bias]);
-      const target = src ?? w;
-      const saved = { x, x2, xs, w, bias, src, n, inDim, outDim, lead };
-      return { inputs: [x, target, bias], outputs: [[y, [...lead, outDim]]], saved };
-    },
-    backward({ g, requiresGrad }, { x, x2, xs, w, bias, src, n, inDim, outDim, lead }, [dy]) {
-      const dy2 = reshape(g, dy!, [...lead, outDim], [n, outDim]);
-      let dx: string | undefined, dw: string | undefined;
-      if (requiresGrad(x)) {
-        const dx2 = src ? g.op("Gemm", [dy2, src]) : g.op("Gemm", [dy2, w], { transB: 1 });
-        dx = reshape(g, dx2, [n, inDim], xs);
-      }
-      if (requiresGrad(src ?? w)) {
-        dw = src
-          ? g.op("Gemm", [dy2, x2], { transA: 1 }) // dsrc [out, in]
-          : g.op("Gemm", [x2, dy2], { transA: 1 }); // dw [in, out]
-      }
-      const db = bias !== undefined && requiresGrad(bias)
-        ? g.op("ReduceSum", [dy2, g.constantInt64([0])], { keepdims: 0 })
-        : undefined;
-      return [dx, dw, db];
-    },
+    forward: (t, x: string, w: string, bias?: string) => linearParts(t, "linear", x, w, bias),
+    backward: linearPartsBackward,
+  }),
+
+  /**
+   * The parts of x @ w + b cut along the last axis, one Gemm per slice of the weight (and bias):
+   * the weight [in, out] is split, not the [N, out] output, and the backward pass concatenates
+   * the per-part dw and db (small) instead of the parts' dy (large), summing the per-part dx in
+   * the Gemms' C input. See {@link linearParts}.
+   */
+  linearSplit: rule({
+    list: true,
+    forward: (t, x: string, w: string, bias: string | undefined, sizes: readonly number[]) =>
+      linearParts(t, "linearSplit", x, w, bias, sizes),
+    backward: linearPartsBackward,
   }),
 
   /** y = a + b (broadcast); da, db = dy summed over the axes each was broadcast along. */

@@ -33,6 +33,12 @@ function noLowering(name: string): Error {
  * ```
  */
 export function onnxTraceOps(g: GraphBuilder): Ops<string> {
+  const linear = (x: string, w: string, bias?: string) => {
+    const y = g.op("MatMul", [x, w]);
+    return bias === undefined ? y : g.op("Add", [y, bias]);
+  };
+  const split = (x: string, sizes: readonly number[]) =>
+    g.opMulti("Split", [x, g.constantInt64(sizes)], sizes.length, { axis: -1 });
   return {
     name: "onnx-trace",
     training: false,
@@ -44,10 +50,8 @@ export function onnxTraceOps(g: GraphBuilder): Ops<string> {
       return g.op("Slice", [table, g.constantInt64([0]), t, g.constantInt64([0])]); // [T, C]
     },
 
-    linear(x, w, bias) {
-      const y = g.op("MatMul", [x, w]);
-      return bias === undefined ? y : g.op("Add", [y, bias]);
-    },
+    linear,
+    linearSplit: (x, w, bias, sizes) => split(linear(x, w, bias), sizes),
 
     add: (a, b) => g.op("Add", [a, b]),
     mul: (a, b) => g.op("Mul", [a, b]),
@@ -59,8 +63,7 @@ export function onnxTraceOps(g: GraphBuilder): Ops<string> {
         epsilon: eps,
       }),
 
-    split: (x, sizes) =>
-      g.opMulti("Split", [x, g.constantInt64(sizes)], sizes.length, { axis: -1 }),
+    split,
     splitHeads: (x, nHead) => g.op("Reshape", [x, g.constantInt64([0, 0, nHead, -1])]),
     mergeHeads: (x) => g.op("Reshape", [x, g.constantInt64([0, 0, -1])]),
     transpose: (x, perm) => g.op("Transpose", [x], { perm }),

@@ -6,8 +6,9 @@
  *
  * `deno run -A tests/onnx/_webgpu_worker.ts status` prints one JSON line: whether WebGPU starts.
  * `… all` then prints one JSON line per result: `train` (30 steps on CPU and WebGPU per
- * activation), `logits` (OrtModel on both), `dropout`, `ops` (each op of the WebGPU table's probe
- * list opened alone with CPU fallback disabled), `fallback` (a graph with an op WebGPU lacks).
+ * activation), `logits` (OrtModel on both), `dropout`, `biases` (SwiGLU with biases and an untied
+ * head), `ops` (each op of the WebGPU table's probe list opened alone with CPU fallback disabled),
+ * `fallback` (a graph with an op WebGPU lacks).
  */
 import * as ort from "onnxruntime-node";
 import { createGpt, createRng, gptConfig, initEngine, syntheticDataset } from "@actlab/actlab";
@@ -47,9 +48,15 @@ const SMALL = { preset: "tiny", nLayer: 1, nHead: 2, nEmbd: 16, blockSize: 8 } a
 const BATCH = 2;
 const STEPS = 30;
 
-async function trainBoth(activation: string, dropout = 0) {
+async function trainBoth(activation: string, dropout = 0, extras = {}) {
   const ds = syntheticDataset({ length: 20_000 });
-  const config = gptConfig({ ...SMALL, vocabSize: ds.tokenizer.size, activation, dropout });
+  const config = gptConfig({
+    ...SMALL,
+    vocabSize: ds.tokenizer.size,
+    activation,
+    dropout,
+    ...extras,
+  });
   const train = trainConfig({ preset: "tiny", batchSize: BATCH });
   const out: Record<string, { losses: number[]; params: Map<string, Float32Array> }> = {};
   let transfer = {};
@@ -308,6 +315,13 @@ async function main(job: string): Promise<void> {
     print({ kind: "dropout", activation: "gelu", ...await trainBoth("gelu", 0.2) });
   } catch (e) {
     print({ kind: "dropout", error: String(e) });
+  }
+  try {
+    // biases as Gemm C inputs, split by linearSplit; the untied head as its own weight
+    const extras = { bias: true, tiedEmbeddings: false };
+    print({ kind: "biases", activation: "swiglu", ...await trainBoth("swiglu", 0, extras) });
+  } catch (e) {
+    print({ kind: "biases", error: String(e) });
   }
   const probed = PROVIDER_OPS.providers.webgpu as unknown as {
     probed: { present: string[]; absent: string[] };

@@ -209,6 +209,49 @@ Deno.test("σ written as 1/(1 + e^(−x)) is differentiated in three nodes, matc
   assertEquals(g.nodes.map((n) => n.opType).slice(before), ["Sub", "Mul", "Mul"]);
 });
 
+/** Gradient nodes differentiateRecorded() emits for a lowering of x. */
+function gradientOps(lower: (g: OnnxBuilder, a: string) => string): string[] {
+  const g = new GraphBuilder();
+  const rec = new RecordingBuilder(g);
+  const y = lower(rec, "x");
+  const before = g.nodes.length;
+  differentiateRecorded(g, rec, { wrt: ["x"], y, dy: "dy", what: "gated" });
+  return g.nodes.map((n) => n.opType).slice(before);
+}
+
+for (
+  const [label, beta, ops] of [
+    ["x·σ(x) (SiLU) in four nodes", 1, ["Sub", "Mul", "Add", "Mul"]],
+    ["x·σ(1.702x) (quick GELU) in five nodes", 1.702, ["Sub", "Mul", "Mul", "Add", "Mul"]],
+  ] as const
+) {
+  const lower = (g: OnnxBuilder, a: string) =>
+    g.op("Mul", [a, sigmoidChain(g, beta === 1 ? a : g.op("Mul", [a, g.constant(beta)]))]);
+  Deno.test(`a self-gated product ${label}, dy·(s + β·y·(1 − s)), matches central differences`, async () => {
+    const results = await gradientCheck({
+      floatType: "float64",
+      inputs: { x: x([-6, 6]) },
+      build: (g) => buildCase({ label: "", inputs: { x: x() }, lower }, g),
+    });
+    assert(results.get("x")!.relError <= FD_TOLERANCE.float64, `${results.get("x")!.relError}`);
+    assertEquals(gradientOps(lower), [...ops]);
+  });
+}
+
+Deno.test("a self-gated product whose σ and x have other uses still matches central differences", async () => {
+  // y = x·σ(x) + σ(x) + x: the σ output and x feed other nodes, whose gradients add to the product's
+  const lower = (g: OnnxBuilder, a: string) => {
+    const s = sigmoidChain(g, a);
+    return g.op("Add", [g.op("Add", [g.op("Mul", [s, a]), s]), a]);
+  };
+  const results = await gradientCheck({
+    floatType: "float64",
+    inputs: { x: x([-5, 5]) },
+    build: (g) => buildCase({ label: "", inputs: { x: x() }, lower }, g),
+  });
+  assert(results.get("x")!.relError <= FD_TOLERANCE.float64, `${results.get("x")!.relError}`);
+});
+
 Deno.test("a chain whose inner value has another use is differentiated node by node instead", async () => {
   // y = σ(x) + e^(−x): the Exp output feeds two nodes, so the fused σ rule must not apply
   const lower = (g: OnnxBuilder, a: string) => {

@@ -75,9 +75,34 @@ const CASES: { readonly [K in OpName]: readonly TapeCase[] } = {
     inputs: { x: f(2, 3, 4), wte: f(5, 4) },
     forward: (ops) => ops.linear("x", ops.transpose("wte", [1, 0])),
   }, {
+    label: "by a transposed weight, with a bias",
+    inputs: { x: f(2, 3, 4), wte: f(5, 4), b: f(5) },
+    forward: (ops) => ops.linear("x", ops.transpose("wte", [1, 0]), "b"),
+  }, {
     label: "of a 2-D input, with a constant weight",
     inputs: { x: f(3, 4), w: { shape: [4, 2], grad: false } },
     forward: (ops) => ops.linear("x", "w"),
+  }],
+  linearSplit: [{
+    label: "into two parts, one product per weight slice",
+    inputs: { x: f(2, 3, 4), w: f(4, 7) },
+    forward: (ops) => ops.linearSplit("x", "w", undefined, [3, 4]),
+  }, {
+    label: "into three parts with a bias",
+    inputs: { x: f(2, 3, 4), w: f(4, 6), b: f(6) },
+    forward: (ops) => ops.linearSplit("x", "w", "b", [2, 2, 2]),
+  }, {
+    label: "by a transposed weight (slices of its source's rows)",
+    inputs: { x: f(2, 3, 4), wte: f(5, 4) },
+    forward: (ops) => ops.linearSplit("x", ops.transpose("wte", [1, 0]), undefined, [2, 3]),
+  }, {
+    label: "with a part left unused (zeros for its weight and bias slices)",
+    inputs: { x: f(3, 4), w: f(4, 6), b: f(6) },
+    forward: (ops) => ops.linearSplit("x", "w", "b", [2, 1, 3])[1],
+  }, {
+    label: "into one part (a plain linear)",
+    inputs: { x: f(3, 4), w: f(4, 2), b: f(2) },
+    forward: (ops) => ops.linearSplit("x", "w", "b", [2]),
   }],
   add: [{
     label: "of equal shapes",

@@ -106,6 +106,17 @@ Deno.test({
 });
 
 Deno.test({
+  name:
+    `with biases and an untied head, swiglu trains on WebGPU like on the CPU within 2e-3${skip}`,
+  ...options,
+  fn: async () => {
+    const r = await find("biases") as Row & { maxLossDiff: number; maxParamDiff: number };
+    assert(r.maxLossDiff <= 2e-3, `max |Δloss| ${r.maxLossDiff}`);
+    assert(r.maxParamDiff <= 2e-3, `max |Δparameter| ${r.maxParamDiff}`);
+  },
+});
+
+Deno.test({
   name: `a WebGPU training step moves only the batch, the step scalars and the loss${skip}`,
   ...options,
   fn: async () => {

@@ -1,0 +1,76 @@
+/**
+ * The shape of the compiled step's graph where it saves passes over activations: a linear layer
+ * whose output is split (the attention's q, k, v; a gated MLP's gate and value) splits its weight,
+ * not its output, and joins per-part weight gradients, not per-part output gradients; a bias is
+ * the C input of its Gemm rather than a separate Add. The numbers these graphs compute are checked
+ * elsewhere (`tape_test.ts` against finite differences, `train_test.ts` against tfjs).
+ */
+import { assert, assertEquals } from "@std/assert";
+import { getActivation, gptConfig } from "@actlab/actlab";
+import { assembleParams, gptLoss, gptParamSpecs } from "@actlab/actlab/gpt";
+import { GradientTape, GraphBuilder } from "@actlab/actlab/onnx";
+
+interface Node {
+  readonly opType: string;
+  readonly input: readonly string[];
+  readonly output: readonly string[];
+}
+
+/** The forward and backward nodes of a tiny GPT's loss, with its parameters' gradients. */
+function stepGraph(activation: string, bias: boolean) {
+  const config = gptConfig({
+    preset: "tiny",
+    vocabSize: 13,
+    blockSize: 8,
+    nLayer: 2,
+    nHead: 2,
+    nEmbd: 16,
+    activation,
+    bias,
+  });
+  const act = getActivation(activation);
+  const specs = gptParamSpecs(config, act);
+  const g = new GraphBuilder();
+  const tape = new GradientTape(g);
+  for (const s of specs) tape.input(s.name, s.shape, { requiresGrad: true });
+  tape.input("x", [3, 8], { dtype: "int32" });
+  tape.input("y", [3, 8], { dtype: "int32" });
+  const params = assembleParams(config, act, (name) => name);
+  const loss = gptLoss(tape.ops, params, config, act, "x", "y");
+  const grads = tape.gradients(loss, specs.map((s) => s.name));
+  return { nodes: g.nodes as Node[], specs: specs.map((s) => s.name), grads };
+}
+
+for (const [activation, bias] of [["swiglu", false], ["swiglu", true], ["gelu", true]] as const) {
+  const what = `${activation}${bias ? " with biases" : ""}`;
+
+  Deno.test(`the ${what} step splits weights, never activations, and joins only parameter gradients`, () => {
+    const { nodes, specs, grads } = stepGraph(activation, bias);
+    const params = new Set(specs);
+    const splits = nodes.filter((n) => n.opType === "Split");
+    // per layer: c_attn (and the gated c_fc), each with its bias when there are biases
+    const perLayer = (activation === "swiglu" ? 2 : 1) * (bias ? 2 : 1);
+    assertEquals(splits.length, 2 * perLayer);
+    for (const n of splits) assert(params.has(n.input[0]), `Split of ${n.input[0]}`);
+    const gradients = new Set(grads.values());
+    const concats = nodes.filter((n) => n.opType === "Concat");
+    assertEquals(concats.length, splits.length);
+    for (const n of concats) assert(gradients.has(n.output[0]), `Concat to ${n.output[0]}`);
+  });
+
+  if (!bias) continue;
+  Deno.test(`the ${what} step's linear layers are Gemms with their biases inside`, () => {
+    const { nodes, specs } = stepGraph(activation, bias);
+    const biases = new Set(specs.filter((s) => /\.(c_attn|c_fc|c_proj)\.bias$/.test(s)));
+    assertEquals(biases.size, 8);
+    const producer = new Map(nodes.flatMap((n) => n.output.map((o) => [o, n] as const)));
+    /** The parameter a value is, or a Split of. */
+    const origin = (v: string) =>
+      producer.get(v)?.opType === "Split" ? producer.get(v)!.input[0] : v;
+    const withBias = nodes.filter((n) => n.opType === "Gemm" && biases.has(origin(n.input[2])));
+    // c_attn: q, k, v; c_fc: gate, value (gated) or one; c_proj; per layer
+    assertEquals(withBias.length, 2 * (3 + (activation === "swiglu" ? 2 : 1) + 2));
+    const adds = nodes.filter((n) => n.opType === "Add" && n.input.some((i) => biases.has(i)));
+    assertEquals(adds, []);
+  });
+}
