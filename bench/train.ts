@@ -224,9 +224,9 @@ else {
   );
   if (torchNote) console.log(torchNote);
   console.log(
-    "\n| engine | backend | steps | ms/step | rounds | tokens/s | × PyTorch best | note |",
+    "\n| engine | backend | steps | ms/step | rounds | tokens/s | × PyTorch best | fastest | note |",
   );
-  console.log("|---|---|---:|---:|---|---:|---:|---|");
+  console.log("|---|---|---:|---:|---|---:|---:|---:|---|");
   for (const r of rows) {
     const x = r.x_pytorch_best === null ? "" : r.x_pytorch_best.toFixed(2);
     const xf = r.x_pytorch_best_fastest === null ? "" : r.x_pytorch_best_fastest.toFixed(2);
