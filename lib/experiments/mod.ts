@@ -16,7 +16,8 @@ export { equalComputeTable, trialCurves, trialFlopsPerStep } from "./compute.ts"
 export type { CurvePoint, EqualComputeOptions } from "./compute.ts";
 export { geluMismatch } from "./gelu_mismatch.ts";
 export type { GeluMismatch, GeluMismatchOptions, GeluMismatchRow } from "./gelu_mismatch.ts";
-export { comparePairs, pairBySeed } from "./compare.ts";
+export { comparePairs, pairBySeed, seedOutlierNotice, seedOutliers } from "./compare.ts";
+export type { SeedOutlier } from "./compare.ts";
 export { bestLearningRates, gridCells, gridTable, sweepGrid, trialsAtBestLr } from "./grid.ts";
 export type { GridCell, GridCellResult, GridCellTrials, GridOptions, GridResult } from "./grid.ts";
 export {

@@ -36,7 +36,7 @@ import {
   type TrialSpec,
 } from "./_trial.ts";
 import type { WorkerInit } from "./_trial_worker.ts";
-import { pairBySeed } from "./compare.ts";
+import { pairBySeed, seedOutlierNotice, seedOutliers } from "./compare.ts";
 
 /** Which part of the trials this process runs: trial k belongs to shard k mod count. */
 export interface Shard {
@@ -500,6 +500,7 @@ export async function sweep(data: CharDataset, options: SweepOptions = {}): Prom
       await writeJsonl(out, options.shard, specs, done);
       await writeTextAtomic(`${out}/summary${shardSuffix(options.shard)}.csv`, summary.toCSV());
     }
+    for (const o of seedOutliers(trials)) notice(seedOutlierNotice(o, out));
     const discarded = [...running].sort((a, b) => a - b).map((k) => specs[k]);
     return { trials, summary, settings, interrupted, discarded, jobs };
   } finally {
@@ -689,6 +690,8 @@ export async function readSweep(
     baseline: options.baseline,
     targetLoss: options.targetLoss,
   });
+  const notice = options.onNotice ?? ((m: string) => console.warn(m));
+  for (const o of seedOutliers(trials)) notice(seedOutlierNotice(o, dir));
   const { activations: _a, seeds: _s, shard: _h, ...settings } = listing;
   return { trials, summary, settings };
 }

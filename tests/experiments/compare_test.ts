@@ -1,5 +1,11 @@
 import { assertAlmostEquals, assertEquals } from "@std/assert";
-import { comparePairs, type TrialResult } from "@actlab/actlab/experiments";
+import {
+  comparePairs,
+  readSweep,
+  seedOutlierNotice,
+  seedOutliers,
+  type TrialResult,
+} from "@actlab/actlab/experiments";
 
 /** A completed trial record with just what the comparison reads. */
 function trial(activation: string, seed: number, loss: number): TrialResult {
@@ -57,4 +63,38 @@ Deno.test("comparePairs() pairs only the seeds both activations completed", () =
   const [none] = comparePairs(trials, [["a", "missing"]]).objects() as Record<string, number>[];
   assertEquals(none.pairs, 0);
   assertEquals(none.p_paired, NaN);
+});
+
+Deno.test("seedOutliers() names a seed far above its siblings and nothing in an ordinary spread", () => {
+  const swiglu = [
+    trial("swiglu", 1, 1.7709),
+    trial("swiglu", 2, 2.4678),
+    trial("swiglu", 3, 1.7607),
+  ];
+  const [o, ...rest] = seedOutliers([...trials, ...swiglu]);
+  assertEquals(rest, []); // the five-seed a, b, c of the tests above are not outliers
+  assertEquals([o.activation, o.seed], ["swiglu", 2]);
+  assertAlmostEquals(o.othersMedian, (1.7709 + 1.7607) / 2, 1e-12);
+  assertAlmostEquals(o.excess, 2.4678 - (1.7709 + 1.7607) / 2, 1e-12);
+  // Below the absolute floor (0.1 nats/char) nothing is flagged, however tight the others are.
+  assertEquals(seedOutliers([trial("x", 1, 1.8), trial("x", 2, 1.8), trial("x", 3, 1.89)]), []);
+  // Within 5 robust sds of wide-spread siblings nothing is flagged either.
+  const wide = [1.6, 1.9, 2.2, 2.4].map((v, i) => trial("w", i + 1, v));
+  assertEquals(seedOutliers(wide), []);
+  // Two seeds cannot say which one is odd; diverged trials are not compared.
+  assertEquals(seedOutliers([trial("y", 1, 1.8), trial("y", 2, 3.0)]), []);
+  const diverged = { ...trial("z", 3, NaN), status: "diverged" as const };
+  assertEquals(seedOutliers([trial("z", 1, 1.8), trial("z", 2, 3.0), diverged]), []);
+});
+
+Deno.test("readSweep() warns about notebook 03's stalled SwiGLU seed at lr 1e-2", async () => {
+  const dir = new URL("../../notebooks/results/03_activation_sweep/lr=0.01", import.meta.url)
+    .pathname;
+  const notices: string[] = [];
+  const { trials } = await readSweep(dir, { onNotice: (m) => notices.push(m) });
+  assertEquals(trials.length, 9);
+  const [o] = seedOutliers(trials);
+  assertEquals(notices, [seedOutlierNotice(o, dir)]);
+  assertEquals([o.activation, o.seed], ["swiglu", 2]);
+  assertAlmostEquals(o.finalValLoss, 2.4678, 1e-4);
 });
