@@ -183,14 +183,3 @@ export async function torchStepMs(
     return `unavailable (${e instanceof Error ? e.message : e})`;
   }
 }
-
-/** The median of a non-empty list. *
- * @example
- * ```ts ignore
- * median([3, 1, 2]); // 2
- * ```
- */
-export function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-}

@@ -29,6 +29,7 @@ import { type Batch, sampleBatch } from "../lib/core/mod.ts";
 import { ortVersion, webgpuAdapter } from "../lib/engine/mod.ts";
 import { type PresetName, trainConfig, Trainer } from "../lib/gpt/mod.ts";
 import { OrtTrainer } from "../lib/onnx/mod.ts";
+import { median } from "./_rounds.ts";
 
 const ENGINES = ["ort-webgpu", "ort-cuda", "ort-cuda-loop", "tfjs-webgpu", "ort-cpu"] as const;
 type Engine = typeof ENGINES[number];
@@ -59,11 +60,6 @@ interface Row {
   device_to_host_bytes?: number | null;
   skipped?: string;
 }
-
-const median = (xs: readonly number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 /** One engine × preset, in this process: times `steps` steps after `warmup`. */
 async function measure(engine: Engine, preset: PresetName, batch: number): Promise<Row> {

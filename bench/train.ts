@@ -21,10 +21,10 @@ import { fileURLToPath } from "node:url";
 import { join } from "node:path";
 import { availableBackends } from "../lib/engine/mod.ts";
 import { gptConfig, trainConfig } from "../lib/gpt/mod.ts";
+import { interleavedRounds, median } from "./_rounds.ts";
 import {
   blasCoreType,
   defaultTorchPaths,
-  median,
   torchMissing,
   type TorchPaths,
   torchSettings,
@@ -61,7 +61,7 @@ const json = Deno.args.includes("--json");
 const root = fileURLToPath(new URL("..", import.meta.url));
 const dataDir = flag("data") ?? Deno.env.get("ACTLAB_DATA_DIR") ??
   join(root, "..", "shared", "datasets");
-/** Tokens per nano training step (batch × context), for rows whose run does not report them. */
+/** Tokens per nano training step (batch × context): tokens/s = this / the median step time. */
 const tokensPerStep = trainConfig({ preset: "nano" }).batchSize *
   gptConfig({ preset: "nano", vocabSize: 65 }).blockSize;
 const paths: TorchPaths = {
@@ -75,11 +75,8 @@ for (const [name, v] of [["steps", steps], ["cpu-steps", cpuSteps], ["rounds", r
   }
 }
 
-/** One `deno task train --time-only` run: its median ms/step and tokens/s, or why none. */
-async function tfjsRun(
-  backend: string,
-  n: number,
-): Promise<{ ms: number; tokensPerS: number } | string> {
+/** One `deno task train --time-only` run: its median ms/step, or why none. */
+async function tfjsRun(backend: string, n: number): Promise<number | string> {
   try {
     const out = await new Deno.Command(Deno.execPath(), {
       args: [
@@ -106,8 +103,7 @@ async function tfjsRun(
     if (!out.success) {
       return `failed: ${new TextDecoder().decode(out.stderr).trim().split("\n").at(-1)}`;
     }
-    const t = JSON.parse(last);
-    return { ms: t.median_ms_per_step, tokensPerS: t.tokens_per_s };
+    return JSON.parse(last).median_ms_per_step as number;
   } catch (e) {
     return `failed: ${e instanceof Error ? e.message : e}`;
   }
@@ -118,7 +114,7 @@ interface Measured {
   readonly backend: string;
   readonly steps: number;
   readonly note: string;
-  readonly run: () => Promise<{ ms: number; tokensPerS?: number } | string>;
+  readonly run: () => Promise<number | string>;
 }
 
 const measured: Measured[] = [];
@@ -164,28 +160,17 @@ if (!Deno.args.includes("--skip-torch")) {
         backend: setting.label.replace(/^PyTorch,? ?/, ""),
         steps,
         note: "torch_minigpt.py --time-only",
-        run: async () => {
-          const ms = await torchStepMs(paths, { data, activation, steps, setting, blas });
-          return typeof ms === "number" ? { ms } : ms;
-        },
+        run: () => torchStepMs(paths, { data, activation, steps, setting, blas }),
       });
     }
   }
 }
 
-const times = measured.map(() => [] as number[]);
-const tokens = measured.map(() => [] as number[]);
-const failures = measured.map(() => "");
-for (let r = 0; r < rounds; r++) {
-  const order = [...measured.keys()];
-  if (r % 2 === 1) order.reverse();
-  for (const i of order) {
-    const t = await measured[i].run();
-    times[i][r] = typeof t === "string" ? NaN : t.ms;
-    if (typeof t !== "string" && t.tokensPerS !== undefined) tokens[i].push(t.tokensPerS);
-    if (typeof t === "string") failures[i] = t;
-  }
-}
+const { times, failures } = await interleavedRounds(
+  measured.length,
+  rounds,
+  (i) => measured[i].run(),
+);
 const med = times.map((xs) => (xs.every(Number.isFinite) ? median(xs) : NaN));
 const torchIdx = [...measured.keys()].filter((i) => i >= torchFirst && Number.isFinite(med[i]));
 const torchBest = torchIdx.length
@@ -203,11 +188,7 @@ for (const [i, m] of measured.entries()) {
     steps: m.steps,
     median_ms_per_step: ok ? med[i] : null,
     rounds_ms_per_step: times[i],
-    tokens_per_s: tokens[i].length
-      ? median(tokens[i])
-      : ok
-      ? (tokensPerStep * 1000) / med[i]
-      : null,
+    tokens_per_s: ok ? (tokensPerStep * 1000) / med[i] : null,
     x_pytorch_best: ratio(i),
     x_pytorch_best_fastest: torchBest !== undefined && ok
       ? Math.min(...times[i]) / Math.min(...times[torchBest])

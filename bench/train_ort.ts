@@ -32,7 +32,8 @@ import { charDataset, createGpt, gptConfig, initEngine } from "../mod.ts";
 import { ortVersion } from "../lib/engine/mod.ts";
 import { timeTrainingSteps } from "../lib/train/mod.ts";
 import { trainConfig } from "../lib/gpt/mod.ts";
-import { blasCoreType, defaultTorchPaths, median, torchSettings, torchStepMs } from "./_torch.ts";
+import { interleavedRounds, median } from "./_rounds.ts";
+import { blasCoreType, defaultTorchPaths, torchSettings, torchStepMs } from "./_torch.ts";
 
 const here = new URL(".", import.meta.url).pathname;
 const { values } = parseArgs({
@@ -118,17 +119,11 @@ console.log(
 console.log(blas.note);
 const summary: string[] = [];
 for (const activation of values.activations.split(",")) {
-  const times = SETTINGS.map(() => [] as number[]);
-  const notes = SETTINGS.map(() => "");
-  for (let r = 0; r < rounds; r++) {
-    const order = [...SETTINGS.keys()];
-    if (r % 2 === 1) order.reverse();
-    for (const i of order) {
-      const t = await SETTINGS[i].run(activation);
-      times[i][r] = typeof t === "number" ? t : NaN;
-      if (typeof t !== "number") notes[i] = t;
-    }
-  }
+  const { times, failures: notes } = await interleavedRounds(
+    SETTINGS.length,
+    rounds,
+    (i) => SETTINGS[i].run(activation),
+  );
   console.log(`\n${activation}`);
   const med = times.map((xs) => (xs.length && xs.every(Number.isFinite) ? median(xs) : NaN));
   for (const [i, s] of SETTINGS.entries()) {

@@ -15,7 +15,7 @@ import {
   summarize,
   welchTTest,
 } from "../core/stats.ts";
-import type { TrialResult } from "./_trial.ts";
+import { median, type TrialResult } from "./_trial.ts";
 
 /** The completed trials' final validation losses of one activation, by seed. */
 function finalsBySeed(trials: readonly TrialResult[], activation: string): Map<number, number> {
@@ -92,11 +92,6 @@ export interface SeedOutlier {
   /** `finalValLoss − othersMedian`. */
   readonly excess: number;
 }
-
-const median = (xs: readonly number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 /**
  * Completed trials whose final validation loss exceeds the median of their activation's other
