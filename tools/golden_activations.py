@@ -40,6 +40,7 @@ def Phi(x):
     return mp.ncdf(x)
 
 
+RELU2_SMOOTH_A = mp.mpf("0.2")  # nanochat issue #828
 LAPLACE_MU = mp.mpf("0.707107")  # Hugging Face's LaplaceActivation defaults
 LAPLACE_SIGMA = mp.mpf("0.282095")
 
@@ -115,6 +116,7 @@ UNARY = {
     "relu2": lambda x: max(x, 0) ** 2,
     "leaky_relu2": lambda x: (x if x > 0 else mp.mpf("0.5") * x) ** 2,
     "relu6_2": lambda x: min(max(x, 0), 6) ** 2,
+    "relu2_smooth": lambda x: x * (x + mp.sqrt(x**2 + RELU2_SMOOTH_A**2)) / 2,
     "prelu": prelu,
     "xielu": xielu,
     "polynorm": polynorm_curve,

@@ -34,6 +34,14 @@ export interface Algebra<T> {
   div(a: T, b: T): T;
   /** eˣ. */
   exp(x: T): T;
+  /** √x (NaN below 0). */
+  sqrt(x: T): T;
+  /** |x|. */
+  abs(x: T): T;
+  /** The smaller of a and b; NaN if either is NaN (as Math.min, unlike C's fminf). */
+  min(a: T, b: T): T;
+  /** The larger of a and b; NaN if either is NaN (so relu = max(x, 0) keeps NaN). */
+  max(a: T, b: T): T;
   /** x·g, but 0 where the gate g is exactly 0 (so x = ±∞ gives the limit 0, not NaN). */
   gate(x: T, g: T): T;
   /** σ(z) = 1/(1 + e^(−z)), without overflow on either side. */
@@ -76,6 +84,10 @@ export const F64: Algebra<number> = {
   mul: (a, b) => a * b,
   div: (a, b) => a / b,
   exp: Math.exp,
+  sqrt: Math.sqrt,
+  abs: Math.abs,
+  min: Math.min,
+  max: Math.max,
   gate: gate64,
   sigmoid: sigmoid64,
   sigmoidSlope: (z) => {
@@ -113,6 +125,15 @@ function normalCdfTensor(x: tf.Tensor): tf.Tensor {
   });
 }
 
+/**
+ * min or max that keeps NaN, as Math.min and Math.max do: tfjs-wasm's minimum and maximum return
+ * the first operand when only the second is NaN (tfjs 4.22: maximum(0, NaN) = 0).
+ */
+function nanAwarePick(pick: (a: tf.Tensor, b: tf.Tensor) => tf.Tensor) {
+  return (a: tf.Tensor, b: tf.Tensor) =>
+    tf.where(tf.logicalOr(tf.isNaN(a), tf.isNaN(b)), tf.add(a, b), pick(a, b));
+}
+
 /** tfjs tensors (float32): the composite forward and gradient, used where no fused kernel runs. */
 export const TENSORS: Algebra<tf.Tensor> = {
   c: (v) => tf.scalar(v),
@@ -121,6 +142,10 @@ export const TENSORS: Algebra<tf.Tensor> = {
   mul: (a, b) => tf.mul(a, b),
   div: (a, b) => tf.div(a, b),
   exp: (x) => tf.exp(x),
+  sqrt: (x) => tf.sqrt(x),
+  abs: (x) => tf.abs(x),
+  min: nanAwarePick((a, b) => tf.minimum(a, b)),
+  max: nanAwarePick((a, b) => tf.maximum(a, b)),
   gate: gateProduct,
   sigmoid: (z) => tf.sigmoid(z),
   sigmoidSlope: (z) => tf.mul(tf.sigmoid(z), tf.sigmoid(tf.neg(z))),

@@ -40,6 +40,24 @@ fn exp32(x : f32) -> f32 {
 
 ${erfcxSource("wgsl")}
 
+fn sqrt32(x : f32) -> f32 { return sqrt(x); }
+
+fn abs32(x : f32) -> f32 { return abs(x); }
+
+// NaN by its bits: x != x may be compiled as an ordered compare (false for NaN), and min/max
+// as instructions that return the other operand.
+fn is_nan32(x : f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u; }
+
+fn min32(a : f32, b : f32) -> f32 {
+  if (is_nan32(a) || is_nan32(b)) { return a + b; }
+  return min(a, b);
+}
+
+fn max32(a : f32, b : f32) -> f32 {
+  if (is_nan32(a) || is_nan32(b)) { return a + b; }
+  return max(a, b);
+}
+
 fn gate(x : f32, g : f32) -> f32 {
   if (g == 0.0) { return 0.0; }
   return x * g;

@@ -5,9 +5,9 @@
  * by `tools/gen_kernels.ts`, then compiled to WebAssembly by `deno task build:wasm`).
  *
  * Both languages get the same statements in the same order: one local per operation, constants
- * rounded once to float32. The helpers the operations call (`exp32`, `gate`, `sigmoid32`,
- * `sigmoid_slope32`, `normal_cdf32`, `normal_pdf32`) are written by hand in each language, in
- * `wasm/kernels.c` and `_fused_webgpu.ts`.
+ * rounded once to float32. The helpers the operations call (`exp32`, `sqrt32`, `abs32`, `min32`,
+ * `max32`, `gate`, `sigmoid32`, `sigmoid_slope32`, `normal_cdf32`, `normal_pdf32`) are written by
+ * hand in each language, in `wasm/kernels.c` and `_fused_webgpu.ts`.
  *
  * @module
  */
@@ -73,6 +73,18 @@ class Emitter implements Algebra<string> {
   }
   exp(x: string): string {
     return this.#let(`exp32(${x})`);
+  }
+  sqrt(x: string): string {
+    return this.#let(`sqrt32(${x})`);
+  }
+  abs(x: string): string {
+    return this.#let(`abs32(${x})`);
+  }
+  min(a: string, b: string): string {
+    return this.#let(`min32(${a}, ${b})`);
+  }
+  max(a: string, b: string): string {
+    return this.#let(`max32(${a}, ${b})`);
   }
   gate(x: string, g: string): string {
     return this.#let(`gate(${x}, ${g})`);

@@ -37,6 +37,7 @@ export {
   leakyRelu,
   leakyRelu2,
   QUICK_GELU_BETA,
+  relu2Smooth,
   squareplus,
 } from "./unary.ts";
 export {

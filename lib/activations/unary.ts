@@ -819,6 +819,109 @@ export const relu6Squared: BuiltUnary = defineUnary({
   },
 });
 
+const RELU2_SMOOTH_DEFAULTS = { a: 0.2 };
+
+/**
+ * Where relu2_smooth's correction term stops following x: it is computed at x clipped to
+ * ±2^60. Then x² + a² stays finite in float32 (2^120 < 3.4e38), and at x = ±∞ the term is
+ * ±a²/4 exactly (s + |x| = 2^61 exactly, even from a sqrt one ulp off). Past 2^60 the term is
+ * ±a²/4 to float64 precision anyway (it differs from it by a⁴/(16x²)).
+ */
+const RELU2_SMOOTH_CLIP = 2 ** 60;
+
+/**
+ * Smoothed squared ReLU: ½·x·(x + √(x² + a²)), a = 0.2 by default (nanochat issue #828):
+ * relu(x)² as a → 0, smooth everywhere, x·squareplus(x) with b = a². Written as
+ * relu(x)² + ½·x·q with q = a²/(s + |x|) = s − |x|, s = √(x² + a²), so no x + s cancels for
+ * negative x; f′ = (x + s)²/(2s) = 2·relu(x) + q²/(2s).
+ *
+ * @example
+ * ```ts
+ * import { relu2Smooth } from "@actlab/actlab/activations";
+ * relu2Smooth().reference(0); // 0
+ * relu2Smooth().derivative(0); // 0.10000000000000003 (a/2)
+ * relu2Smooth({ a: 0.5 }).name; // "relu2_smooth(a=0.5)"
+ * ```
+ */
+export function relu2Smooth(params: ActivationParams = RELU2_SMOOTH_DEFAULTS): BuiltUnary {
+  checkParams("relu2_smooth", params, RELU2_SMOOTH_DEFAULTS);
+  const { a } = { ...RELU2_SMOOTH_DEFAULTS, ...params };
+  // a² and a²/2^61 normal in float32, a² negligible next to 2^120
+  if (!(a >= 1e-6 && a <= 1e6)) {
+    throw new Error(`relu2_smooth: a must be between 1e-6 and 1e6, got ${a}.`);
+  }
+  const standard = a === RELU2_SMOOTH_DEFAULTS.a;
+  const a2 = a * a;
+  // r = relu(x); with x clipped to ±2^60: s = √(x² + a²), q = a²/(s + |x|) = s − |x|
+  const parts = <T>(m: Algebra<T>, x: T) => {
+    const xc = m.min(m.max(x, m.c(-RELU2_SMOOTH_CLIP)), m.c(RELU2_SMOOTH_CLIP));
+    const s = m.sqrt(m.add(m.mul(xc, xc), m.c(a2)));
+    return { r: m.max(x, m.c(0)), xc, s, q: m.div(m.c(a2), m.add(s, m.abs(xc))) };
+  };
+  return defineUnary({
+    name: paramName("relu2_smooth", { a }, RELU2_SMOOTH_DEFAULTS),
+    aliases: standard ? ["smooth_relu2", "smoothed_relu2", "relu2_smoothed"] : [],
+    description: `Smoothed squared ReLU, a = ${a}: relu2 without the kink at 0; monotonic, ` +
+      `tending to −a²/4 as x → −∞.`,
+    formula: String.raw`\tfrac{x}{2}\left(x + \sqrt{x^2 + a^2}\right),\ a = ${a}`,
+    properties: {
+      boundedBelow: true,
+      boundedAbove: false,
+      monotonic: true, // f′ = (x + s)²/(2s) ≥ 0
+      smooth: true,
+      selfGated: true, // x·squareplus(x)
+      sparse: false,
+    },
+    source: "nanochat issue #828",
+    params: { a },
+    withParams: (p) => relu2Smooth({ a, ...p }),
+    math: {
+      // f = ½x(x + s) = relu(x)² + ½·x·q   (x + s = 2·relu(x) + q); at x = ±∞: ∞, −a²/4
+      f: (m, x) => {
+        const { r, xc, q } = parts(m, x);
+        return m.add(m.mul(r, r), m.mul(m.mul(m.c(0.5), xc), q));
+      },
+      // f′ = ½(x + s) + ½x(1 + x/s) = (x + s)²/(2s) = 2·relu(x) + q²/(2s); at x = ±∞: ∞, 0.
+      // s there as max(s, |x|): s up to the clip, |x| past it, so f′(−∞) is 0, not f′(−2^60).
+      df: (m, x) => {
+        const { r, s, q } = parts(m, x);
+        const s2 = m.mul(m.c(2), m.max(s, m.abs(x)));
+        return m.add(m.mul(m.c(2), r), m.div(m.mul(q, q), s2));
+      },
+    },
+    fused: standard,
+    // ONNX Runtime trains through this graph's node-by-node derivative. Near 0 (x ≥ −a) the
+    // pieces above, |x| as absLeft (Abs's rule needs Sign, which ORT's WebGPU provider lacks).
+    // Below −a, the derivative of ½·x·q would be ½q(1 − |x|/s), which cancels (relative error
+    // ~x²/a² ulps, even a wrong sign far out), so there f = −(a²/2)/(1 + w), w = √(1 + v²),
+    // v = a/|x|, whose derivative is a product of positive factors. Both branches are finite
+    // for every x (|x| clipped to [a, 2^60] in the far one), so Where's zero gradient to the
+    // unused branch stays 0, and x = −∞ gives −a²/4 and slope 0.
+    onnx: (g, x) => {
+      const r = g.op("Relu", [x]);
+      const xc = g.op("Clip", [
+        x,
+        g.constant(-RELU2_SMOOTH_CLIP),
+        g.constant(RELU2_SMOOTH_CLIP),
+      ]);
+      const s = g.op("Sqrt", [g.op("Add", [g.op("Mul", [xc, xc]), g.constant(a2)])]);
+      const q = g.op("Div", [g.constant(a2), g.op("Add", [s, absLeft(g, xc)])]);
+      const near = g.op("Add", [
+        g.op("Mul", [r, r]),
+        g.op("Mul", [g.op("Mul", [xc, g.constant(0.5)]), q]),
+      ]);
+      const t = g.op("Clip", [g.op("Neg", [x]), g.constant(a), g.constant(RELU2_SMOOTH_CLIP)]);
+      const v = g.op("Div", [g.constant(a), t]);
+      const w = g.op("Sqrt", [g.op("Add", [g.op("Mul", [v, v]), g.constant(1)])]);
+      const far = g.op("Div", [g.constant(-a2 / 2), g.op("Add", [w, g.constant(1)])]);
+      return g.op("Where", [g.op("Less", [x, g.constant(-a)]), far, near]);
+    },
+  });
+}
+
+/** Smoothed squared ReLU with nanochat's a = 0.2. */
+export const relu2SmoothAct: BuiltUnary = relu2Smooth();
+
 /** Every built-in unary activation, in the order tables list them. */
 export const BUILTIN_UNARY: readonly BuiltUnary[] = [
   identity,
@@ -847,6 +950,7 @@ export const BUILTIN_UNARY: readonly BuiltUnary[] = [
   relu2,
   leakyRelu2(),
   relu6Squared,
+  relu2SmoothAct,
 ];
 
 for (const def of BUILTIN_UNARY) registerCpuKernels(def);

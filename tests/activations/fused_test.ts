@@ -126,6 +126,23 @@ for (const { backend, ok, detail } of backends.filter((b) => FUSED_BACKENDS.incl
 }
 
 Deno.test({
+  name: "min and max give NaN where either operand is NaN, in float64 and in tfjs",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    await initEngine({ backend: "cpu" });
+    for (const op of ["min", "max"] as const) {
+      assert(Number.isNaN(F64[op](NaN, 0)) && Number.isNaN(F64[op](0, NaN)), op);
+      const t = tf.tidy(() => TENSORS[op](tf.tensor1d([NaN, 0, 1]), tf.tensor1d([0, NaN, 2])));
+      const v = await t.data();
+      t.dispose();
+      assert(Number.isNaN(v[0]) && Number.isNaN(v[1]), `${op}: ${v}`);
+      assertEquals(v[2], op === "min" ? 1 : 2);
+    }
+  },
+});
+
+Deno.test({
   name: "every algebra operation means the same in float64 and in float32 tfjs (within 1e-6)",
   sanitizeResources: false,
   sanitizeOps: false,
@@ -140,6 +157,10 @@ Deno.test({
       mul: (m, x, y) => m.mul(x, y),
       div: (m, x, y) => m.div(x, y),
       exp: (m, x) => m.exp(x),
+      sqrt: (m, x) => m.sqrt(x), // NaN below 0 on both sides
+      abs: (m, x) => m.abs(x),
+      min: (m, x, y) => m.min(x, y),
+      max: (m, x, y) => m.max(x, y),
       gate: (m, x, y) => m.gate(x, y),
       sigmoid: (m, x) => m.sigmoid(x),
       sigmoidSlope: (m, x) => m.sigmoidSlope(x),

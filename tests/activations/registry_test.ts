@@ -63,6 +63,9 @@ Deno.test("aliases people bring from elsewhere resolve to the canonical definiti
     leaky_relu_squared: "leaky_relu2",
     laplace: "laplace",
     squareplus: "squareplus",
+    smooth_relu2: "relu2_smooth",
+    smoothed_relu2: "relu2_smooth",
+    relu2_smoothed: "relu2_smooth",
   };
   for (const [alias, name] of Object.entries(cases)) assertEquals(getActivation(alias).name, name);
 });
@@ -87,6 +90,19 @@ Deno.test("the HF, JAX and Keras activations take the values their sources defin
   assertEquals(getUnary("leaky_relu2(alpha=0.75)").reference(-2), 2.25);
   assertEquals(getUnary("leaky_relu2(0.1)").name, "leaky_relu2(alpha=0.1)");
   assertEquals(getUnary("gelu_accurate"), getUnary("gelu_tanh"));
+});
+
+Deno.test("relu2_smooth is nanochat's ½x(x + √(x² + a²)), a = 0.2: relu2 as a → 0, a settable", () => {
+  const f = getUnary("relu2_smooth");
+  assertAlmostEquals(f.reference(3), 0.5 * 3 * (3 + Math.sqrt(9.04)), 1e-14);
+  assertAlmostEquals(f.reference(-0.5), 0.5 * -0.5 * (-0.5 + Math.sqrt(0.29)), 1e-16);
+  assertAlmostEquals(f.reference(-1e6), -0.01, 1e-15); // −a²/4 below
+  assertAlmostEquals(f.derivative(0), 0.1, 1e-16); // a/2
+  const sharp = getUnary("relu2_smooth(a=1e-6)");
+  assertEquals(sharp.name, "relu2_smooth(a=0.000001)");
+  assertAlmostEquals(sharp.reference(3), 9, 1e-11);
+  assertAlmostEquals(sharp.reference(-3), 0, 1e-12);
+  assertStringIncludes(String(assertThrows(() => getActivation("relu2_smooth(a=0)"))), "a must be");
 });
 
 Deno.test("an unknown name throws, listing the known names and the closest match", () => {

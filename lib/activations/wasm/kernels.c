@@ -77,6 +77,16 @@ INLINE float erfcx32(float z) {
 
 // ---- The operations of lib/activations/_algebra.ts, in float32.
 
+/** √x: wasm's f32.sqrt, correctly rounded (NaN below 0). */
+INLINE float sqrt32(float x) { return __builtin_sqrtf(x); }
+
+INLINE float abs32(float x) { return __builtin_fabsf(x); }
+
+/** min and max that give NaN if either operand is NaN (fminf and fmaxf return the other one). */
+INLINE float min32(float a, float b) { return (a != a || b != b) ? a + b : (a < b ? a : b); }
+
+INLINE float max32(float a, float b) { return (a != a || b != b) ? a + b : (a > b ? a : b); }
+
 /** x·g, but 0 where the gate g is exactly 0 (so x = ±inf gives the limit 0, not NaN). */
 INLINE float gate(float x, float g) { return g == 0.0f ? 0.0f : x * g; }
 
@@ -193,4 +203,43 @@ INLINE float silu_df(float x) {
   return v3;
 }
 KERNELS(silu, silu_f, silu_df)
+
+// relu2_smooth
+INLINE float relu2_smooth_f(float x) {
+  float v0 = max32(x, -1152921504606847000.0f);
+  float v1 = min32(v0, 1152921504606847000.0f);
+  float v2 = v1 * v1;
+  float v3 = v2 + 0.03999999910593033f;
+  float v4 = sqrt32(v3);
+  float v5 = max32(x, 0.0f);
+  float v6 = abs32(v1);
+  float v7 = v4 + v6;
+  float v8 = 0.03999999910593033f / v7;
+  float v9 = v5 * v5;
+  float v10 = 0.5f * v1;
+  float v11 = v10 * v8;
+  float v12 = v9 + v11;
+  return v12;
+}
+
+INLINE float relu2_smooth_df(float x) {
+  float v0 = max32(x, -1152921504606847000.0f);
+  float v1 = min32(v0, 1152921504606847000.0f);
+  float v2 = v1 * v1;
+  float v3 = v2 + 0.03999999910593033f;
+  float v4 = sqrt32(v3);
+  float v5 = max32(x, 0.0f);
+  float v6 = abs32(v1);
+  float v7 = v4 + v6;
+  float v8 = 0.03999999910593033f / v7;
+  float v9 = abs32(x);
+  float v10 = max32(v4, v9);
+  float v11 = 2.0f * v10;
+  float v12 = 2.0f * v5;
+  float v13 = v8 * v8;
+  float v14 = v13 / v11;
+  float v15 = v12 + v14;
+  return v15;
+}
+KERNELS(relu2_smooth, relu2_smooth_f, relu2_smooth_df)
 // END GENERATED activations
