@@ -62,11 +62,29 @@ export type WebgpuProbe =
     readonly software: boolean;
   };
 
+let webgpuTouched = false;
+
+/**
+ * Whether this process has asked Deno's `navigator.gpu` for an adapter (which loads Vulkan drivers
+ * into the process, as ONNX Runtime's Dawn does).
+ *
+ * @example
+ * ```ts ignore
+ * import { denoWebgpuUsed, probeWebgpuAdapter } from "./_env.ts";
+ * await probeWebgpuAdapter();
+ * console.assert(denoWebgpuUsed());
+ * ```
+ */
+export function denoWebgpuUsed(): boolean {
+  return webgpuTouched;
+}
+
 /** Asks Deno's `navigator.gpu` for a high-performance adapter, quietly. */
 export async function probeWebgpuAdapter(): Promise<WebgpuProbe> {
   const gpu = (globalThis.navigator as { gpu?: GPU } | undefined)?.gpu;
   if (!gpu) return { found: false, problem: "navigator.gpu is absent in this runtime" };
   quietWindowSystem();
+  webgpuTouched = true;
   let adapter: GPUAdapter | null = null;
   try {
     adapter = await gpu.requestAdapter({ powerPreference: "high-performance" });

@@ -4,5 +4,5 @@
  *
  * @module
  */
-export { dirname, join } from "node:path";
+export { basename, dirname, join } from "node:path";
 export { fileURLToPath as fromFileUrl } from "node:url";

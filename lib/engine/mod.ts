@@ -9,10 +9,19 @@
  *
  * @module
  */
-export { availableBackends, BACKEND_HELP, BACKEND_ORDER, engineInfo, initEngine } from "./tfjs.ts";
+export {
+  availableBackends,
+  BACKEND_HELP,
+  BACKEND_ORDER,
+  engineInfo,
+  ensureEngine,
+  initEngine,
+} from "./tfjs.ts";
 export type { BackendChoice, BackendName, EngineInfo } from "./tfjs.ts";
 export {
   createOrtSession,
+  CUDA_LIBRARIES,
+  cudaLibraries,
   isGpuProvider,
   ORT_CUDA_HELP,
   ORT_PROVIDERS,
@@ -21,9 +30,33 @@ export {
   ortCudaStatus,
   ortSessionOptions,
   ortVersion,
+  ortWebgpuAdapter,
   resolveOrtProvider,
   webgpuAdapter,
 } from "./ort.ts";
-export type { OrtProvider, OrtProviderChoice, OrtSessionInfo, OrtSessionOptions } from "./ort.ts";
+export type {
+  CudaLibrary,
+  OrtProvider,
+  OrtProviderChoice,
+  OrtSessionInfo,
+  OrtSessionOptions,
+  OrtWebgpuAdapter,
+} from "./ort.ts";
+export {
+  describeVulkanDriver,
+  loadedVulkanDrivers,
+  planWebgpuEnv,
+  SWIFTSHADER_ICD,
+  swiftshaderIcd,
+  vulkanIcds,
+} from "./vulkan.ts";
+export type {
+  AdapterFound,
+  PlanWebgpuEnvOptions,
+  VulkanChoice,
+  VulkanDriver,
+  VulkanIcd,
+  WebgpuEnvPlan,
+} from "./vulkan.ts";
 export { activationThroughput, matmulThroughput } from "./throughput.ts";
 export type { Throughput } from "./throughput.ts";

@@ -19,9 +19,10 @@
  * @module
  */
 import * as ort from "onnxruntime-node";
-import { choiceFromEnv, probeWebgpuAdapter, quietWindowSystem } from "./_env.ts";
+import { choiceFromEnv, denoWebgpuUsed, probeWebgpuAdapter, quietWindowSystem } from "./_env.ts";
 import onnxProto from "onnx-proto";
 import { dirname, fromFileUrl, join } from "./_path.ts";
+import { loadedVulkanDrivers, type VulkanDriver } from "./vulkan.ts";
 
 // deno-lint-ignore no-explicit-any
 const { onnx } = onnxProto as any;
@@ -82,7 +83,9 @@ export const ORT_CUDA_HELP: string =
 /** How to get a WebGPU adapter for ONNX Runtime where none starts. */
 export const ORT_WEBGPU_HELP: string =
   "ONNX Runtime's WebGPU provider (Dawn) needs a GPU driver: Vulkan on Linux (NVIDIA's driver, " +
-  "or Mesa ≥ 23 for AMD/Intel, with `libvulkan1`), Metal on macOS, D3D12 on Windows. Without a " +
+  "or Mesa ≥ 23 for AMD/Intel, with `libvulkan1`), Metal on macOS, D3D12 on Windows; in an " +
+  "NVIDIA container Vulkan exists only when NVIDIA_DRIVER_CAPABILITIES includes graphics " +
+  "(`vulkaninfo --summary` or `deno run -A tools/gpu_probe.ts` shows what is there). Without a " +
   "GPU it can run on SwiftShader for testing: " +
   "`VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json` (Debian's chromium package)";
 
@@ -147,6 +150,154 @@ export async function webgpuAdapter(): Promise<{ hardware: boolean; name: string
   const probe = await probeWebgpuAdapter();
   if (!probe.found) return { hardware: false, name: `none (${probe.problem})` };
   return { hardware: !probe.software, name: probe.name };
+}
+
+/**
+ * The CUDA libraries ONNX Runtime's CUDA provider needs (its 1.27+ builds link CUDA 13 and load
+ * cuDNN 9 lazily), with the driver's `libcuda.so.1`.
+ */
+export const CUDA_LIBRARIES: readonly string[] = [
+  "libcuda.so.1",
+  "libcudart.so.13",
+  "libcublas.so.13",
+  "libcublasLt.so.13",
+  "libcufft.so.12",
+  "libcurand.so.10",
+  "libcudnn.so.9",
+];
+
+/** Where a CUDA library is: loadable by name, found elsewhere, or missing. */
+export interface CudaLibrary {
+  /** The library's soname. */
+  readonly name: string;
+  /** `loadable`: the dynamic linker finds it; `elsewhere`: a file off the library path; `missing`. */
+  readonly status: "loadable" | "elsewhere" | "missing" | "unknown";
+  /** Where it was found off the library path (add its folder to `LD_LIBRARY_PATH`). */
+  readonly path?: string;
+}
+
+/** Folders that hold CUDA libraries off the library path: toolkits and pip's nvidia packages. */
+function cudaFolders(): string[] {
+  const folders = ["/usr/local/cuda/lib64", "/usr/local/cuda/targets/x86_64-linux/lib"];
+  const list = (dir: string) => {
+    try {
+      return [...Deno.readDirSync(dir)].filter((e) => e.isDirectory).map((e) => join(dir, e.name));
+    } catch {
+      return [];
+    }
+  };
+  let home: string | undefined;
+  try {
+    home = Deno.env.get("HOME");
+  } catch {
+    home = undefined;
+  }
+  const pythons = [
+    "/usr/lib",
+    "/usr/local/lib",
+    ...(home ? [join(home, ".local/lib")] : []),
+    ...list("/opt").map((d) => join(d, ".venv/lib")),
+  ].flatMap((d) => list(d).filter((p) => /python3/.test(p)));
+  for (const py of pythons) {
+    for (const site of ["site-packages", "dist-packages"]) {
+      for (const pkg of list(join(py, site, "nvidia"))) folders.push(join(pkg, "lib"));
+    }
+  }
+  return folders;
+}
+
+/**
+ * Whether each of ONNX Runtime's CUDA libraries ({@link CUDA_LIBRARIES}) loads here: `loadable`
+ * (the dynamic linker finds it), `elsewhere` (a CUDA toolkit or pip's `nvidia-*` packages have it,
+ * off the library path), `missing`, or `unknown` (no FFI permission to try).
+ *
+ * @example
+ * ```ts
+ * import { cudaLibraries } from "@actlab/actlab/engine";
+ * for (const lib of cudaLibraries()) console.log(lib.name, lib.status, lib.path ?? "");
+ * ```
+ */
+export function cudaLibraries(): CudaLibrary[] {
+  let folders: string[] | undefined;
+  return CUDA_LIBRARIES.map((name): CudaLibrary => {
+    try {
+      Deno.dlopen(name, {}).close();
+      return { name, status: "loadable" };
+    } catch (e) {
+      if (e instanceof Deno.errors.NotCapable || e instanceof Deno.errors.PermissionDenied) {
+        return { name, status: "unknown" };
+      }
+    }
+    folders ??= cudaFolders();
+    for (const folder of folders) {
+      try {
+        Deno.statSync(join(folder, name));
+        return { name, status: "elsewhere", path: join(folder, name) };
+      } catch {
+        // not here
+      }
+    }
+    return { name, status: "missing" };
+  });
+}
+
+/** What can be told of the adapter ONNX Runtime's WebGPU provider runs on. */
+export interface OrtWebgpuAdapter {
+  /**
+   * Whether ONNX Runtime names the adapter its Dawn chose. onnxruntime-node 1.30 does not: it has
+   * no adapter API and logs none; the drivers below are the evidence instead.
+   */
+  readonly exposed: boolean;
+  /** Whether the provider started; when not, `name` says why. */
+  readonly started: boolean;
+  /**
+   * Vulkan drivers loaded into this process once the provider started (Linux): with one, the
+   * adapter is that driver's; with several, one of them.
+   */
+  readonly drivers: readonly VulkanDriver[];
+  /** Every loaded driver is a software rasteriser (true), none is (false), or unknown/mixed. */
+  readonly software: boolean | undefined;
+  /** The account in words, for reports. */
+  readonly name: string;
+}
+
+/**
+ * The adapter of ONNX Runtime's WebGPU provider, as far as it can be told: ONNX Runtime does not
+ * name it (see {@link OrtWebgpuAdapter.exposed}), so this starts the provider and reports the
+ * Vulkan drivers its process then holds, saying when Deno's own WebGPU loaded drivers into the
+ * process too (call it before `webgpuAdapter()` for a clean answer).
+ *
+ * @example
+ * ```ts ignore
+ * import { ortWebgpuAdapter } from "@actlab/actlab/engine";
+ * const a = await ortWebgpuAdapter();
+ * console.log(a.name); // "SwiftShader (software): the only Vulkan driver in ONNX Runtime's process …"
+ * ```
+ */
+export async function ortWebgpuAdapter(): Promise<OrtWebgpuAdapter> {
+  const problem = await providerProblem("webgpu");
+  if (problem !== undefined) {
+    return { exposed: false, started: false, drivers: [], software: undefined, name: problem };
+  }
+  const drivers = loadedVulkanDrivers();
+  const soft = drivers.filter((d) => d.software).length;
+  const software = drivers.length === 0
+    ? undefined
+    : soft === drivers.length
+    ? true
+    : soft === 0
+    ? false
+    : undefined;
+  const unnamed = `onnxruntime-node ${ortVersion()} does not name the adapter it chose`;
+  const mixed = denoWebgpuUsed() ? "; Deno's own WebGPU loaded drivers into this process too" : "";
+  const names = [...new Set(drivers.map((d) => d.name))];
+  const name = names.length === 0
+    ? `not known: ${unnamed}, and no Vulkan driver shows in the process map`
+    : names.length === 1
+    ? `${names[0]}: the only Vulkan driver in ONNX Runtime's process (${unnamed}${mixed})`
+    : `one of ${names.join(", ")}: the Vulkan drivers in ONNX Runtime's process (${unnamed}; ` +
+      `Dawn prefers a discrete GPU${mixed})`;
+  return { exposed: false, started: true, drivers, software, name };
 }
 
 /** A one-node model (y = relu(x), x float32 [2]) to see whether a provider starts. */

@@ -277,6 +277,31 @@ export function engineInfo(): EngineInfo | undefined {
 }
 
 /**
+ * The engine in use, starting tfjs with `auto` first when nothing has started it yet (so a sweep
+ * or training run from a cell that skipped `initEngine()` works instead of failing on a backend
+ * that "has not yet been initialized"); `notice` hears which backend was chosen, and why.
+ *
+ * @example
+ * ```ts
+ * import { ensureEngine } from "@actlab/actlab/engine";
+ * const engine = await ensureEngine((m) => console.log(m));
+ * console.assert(engine.backend.length > 0);
+ * ```
+ */
+export async function ensureEngine(
+  notice: (message: string) => void = console.warn,
+): Promise<EngineInfo> {
+  const known = engineInfo();
+  if (known) return known;
+  const started = await initEngine({ backend: "auto" });
+  notice(
+    `tfjs had not been started: started it on ${started.backend} (${started.device}), the best ` +
+      `backend here. Call initEngine({ backend }) first to choose another.`,
+  );
+  return started;
+}
+
+/**
  * The backends that can start here, each with its device or the reason it cannot. Leaves the
  * current backend active.
  *

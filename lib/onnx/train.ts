@@ -17,20 +17,32 @@
  * `provider_ops.ts`), and on a GPU provider every node must run there (CPU fallback disabled).
  * Where the state lives:
  *
- * - CPU: outputs are written into preallocated host buffers (two sets, alternating), so a step
- *   allocates nothing on the JavaScript side.
+ * - CPU: the updated state comes back as host tensors, which are the next step's inputs.
  * - WebGPU: the updated parameters and moments stay in device buffers (per-output locations:
  *   `next/*` in `gpu-buffer`, `loss` and `grad_norm` on the host) and are fed back from there, so
  *   a step uploads the batch and four scalars and downloads eight bytes. Reading a WebGPU output
  *   with `getData()` crashes onnxruntime-node 1.30, so weights come back to the host through a
  *   one-node copy session (`Identity`, host outputs) at evaluations and at the end.
  * - CUDA: onnxruntime-node has no CUDA device location for outputs (`gpu-buffer` is WebGPU's), so
- *   the state crosses the bus twice per step into preallocated host buffers, like on the CPU;
- *   {@link OrtTrainer.transferBytes} counts it.
+ *   the state crosses the bus twice per step into host tensors, like on the CPU;
+ *   {@link OrtTrainer.transferBytes} counts it ({@link OrtTrainer.stepMany} shares it between the
+ *   steps of one call).
+ *
+ * On every provider the next state is what the session call returns, checked output by output
+ * (present, float32, the parameter's size; a missing or misshapen one throws). The trainer never
+ * hands ONNX Runtime buffers to fill: the binding may let ONNX Runtime replace a pre-allocated
+ * output instead of filling it (its IO-binding path ignores them outright), which would leave the
+ * caller's buffer holding the step before last, or uninitialised memory, to be fed back silently.
+ * Nothing is lost by it: onnxruntime-node 1.30 copies every host output into a fresh array anyway
+ * (a pre-allocated output came back as a copy, not as the caller's buffer), and the nano step on
+ * the CPU measured the same within noise (1 thread, 3 interleaved runs: 53.5 ms median with
+ * pre-allocated outputs, 54.1 ms without).
  *
  * Installing providers: see `ORT_CUDA_HELP` and `ORT_WEBGPU_HELP` in `lib/engine/ort.ts`.
- * `tests/onnx/webgpu_test.ts` trains on WebGPU (SwiftShader in CI) against the CPU;
- * `tests/onnx/train_test.ts` compares CUDA with CPU training where the provider is present.
+ * `tests/onnx/webgpu_test.ts` trains on WebGPU (the GPU that is there; SwiftShader in CI) against
+ * the CPU; `tests/onnx/cuda_test.ts` checks that no call gets a pre-allocated output and that a bad
+ * output fails loudly, and compares CUDA single steps and `stepMany` Loop calls with the CPU where
+ * the provider is present.
  *
  * Speed on the CPU: `bench/train_ort.ts` times the nano preset against the PyTorch reference;
  * `bench/gpu.ts` times the GPU providers. ONNX Runtime's exponentials are slow on denormals; the
@@ -147,8 +159,6 @@ export class OrtTrainer implements TrainEngine {
   readonly #names: readonly string[];
   /** Current parameters and moments by input name (parameters: checkpoint keys). */
   #state: Map<string, ort.Tensor>;
-  /** Output buffers for the next step (CPU, CUDA), swapped with `#state` after a good step. */
-  #spare: Map<string, ort.Tensor> | undefined;
   readonly #options: OrtTrainerOptions;
   #grads: ort.InferenceSession | undefined;
   /** WebGPU: copies parameters from device buffers to the host. */
@@ -175,7 +185,6 @@ export class OrtTrainer implements TrainEngine {
     this.nodeCount = info.nodes;
     this.#state = state;
     this.#names = [...state.keys()];
-    this.#spare = info.provider === "webgpu" ? undefined : cloneState(state);
     this.#options = options;
     this.transferBytes = transferPerStep(
       info.provider,
@@ -272,29 +281,20 @@ export class OrtTrainer implements TrainEngine {
     const feeds: Feeds = Object.fromEntries(this.#state);
     STEP_SCALARS.forEach((name, i) => feeds[name] = f32(Float32Array.of(scalars[i]), []));
     this.#batchFeeds(feeds, batch, t);
-    const fetches: Record<string, ort.Tensor | null> = { loss: null, grad_norm: null };
-    for (const name of this.#names) fetches[nextName(name)] = this.#spare?.get(name) ?? null;
-    const out = await this.#step.run(feeds, fetches as ort.InferenceSession.FetchesType);
+    // No pre-allocated outputs: the next state is what ONNX Runtime returns (see the module note).
+    const out = await this.#step.run(feeds);
     const loss = (out.loss.data as Float32Array)[0];
     const gradNorm = (out.grad_norm.data as Float32Array)[0];
     if (!Number.isFinite(loss)) {
-      if (!this.#spare) { for (const name of this.#names) disposeOnDevice(out[nextName(name)]); }
+      for (const name of this.#names) disposeOnDevice(out[nextName(name)]);
       throw new TrainingDivergedError(
         { iter, activation: this.model.activation.name, loss, lr },
         [],
         [],
       );
     }
+    this.#adopt(out);
     this.#t = t;
-    const previous = this.#state;
-    if (this.#spare) {
-      this.#state = this.#spare;
-      this.#spare = previous;
-    } else {
-      // WebGPU: the outputs stay in device memory and are the next inputs; free the old ones.
-      this.#state = new Map(this.#names.map((name) => [name, out[nextName(name)] as ort.Tensor]));
-      for (const tensor of previous.values()) disposeOnDevice(tensor);
-    }
     return { iter, loss, lr, gradNorm, ms: performance.now() - t0 };
   }
 
@@ -349,9 +349,7 @@ export class OrtTrainer implements TrainEngine {
       const steps = Int32Array.from({ length: k }, (_, i) => this.#t + 1 + i);
       feeds[stackedName(DROPOUT_STEP)] = new ort.Tensor("int32", steps, [k]);
     }
-    const fetches: Record<string, ort.Tensor | null> = { losses: null, grad_norms: null };
-    for (const name of this.#names) fetches[nextName(name)] = this.#spare!.get(name)!;
-    const out = await session.run(feeds, fetches as ort.InferenceSession.FetchesType);
+    const out = await session.run(feeds);
     const losses = out.losses.data as Float32Array, norms = out.grad_norms.data as Float32Array;
     const bad = losses.findIndex((l) => !Number.isFinite(l));
     if (bad >= 0) {
@@ -366,10 +364,8 @@ export class OrtTrainer implements TrainEngine {
         [],
       );
     }
+    this.#adopt(out);
     this.#t += k;
-    const previous = this.#state;
-    this.#state = this.#spare!;
-    this.#spare = previous;
     const ms = (performance.now() - t0) / k;
     return lrs.map((lr, i) => ({ iter: iter + i, loss: losses[i], lr, gradNorm: norms[i], ms }));
   }
@@ -465,6 +461,31 @@ export class OrtTrainer implements TrainEngine {
     for (const session of this.#loops.values()) await session.release();
   }
 
+  /**
+   * Makes a session call's `next/*` outputs the state, after checking each one: present, float32
+   * and the size of what it replaces. On WebGPU the replaced device buffers are freed.
+   */
+  #adopt(out: ort.InferenceSession.OnnxValueMapType): void {
+    const next = new Map<string, ort.Tensor>();
+    for (const name of this.#names) {
+      const tensor = out[nextName(name)] as ort.Tensor | undefined;
+      const before = this.#state.get(name)!;
+      if (!tensor || tensor.type !== "float32" || tensor.size !== before.size) {
+        for (const n of this.#names) disposeOnDevice(out[nextName(n)] as ort.Tensor | undefined);
+        throw new Error(
+          `OrtTrainer: ONNX Runtime (${this.provider}) returned ${
+            tensor ? `a ${tensor.type} tensor of ${tensor.size} values` : "nothing"
+          } for ${nextName(name)}, expected float32 × ${before.size}; the weights are kept ` +
+            `from before the step`,
+        );
+      }
+      next.set(name, tensor);
+    }
+    const previous = this.#state;
+    this.#state = next;
+    for (const tensor of previous.values()) disposeOnDevice(tensor);
+  }
+
   /** The batch (and the dropout step, when the model has dropout) into `feeds`. */
   #batchFeeds(feeds: Feeds, batch: Batch, t: number): void {
     feeds.x = new ort.Tensor("int32", batch.x, [...this.batchShape]);
@@ -519,12 +540,6 @@ function transferPerStep(
     hostToDevice: 2 * b * t * 4 + STEP_SCALARS.length * 4 + (dropout ? 4 : 0) + stateBytes,
     deviceToHost: 2 * 4 + stateBytes,
   };
-}
-
-function cloneState(state: Map<string, ort.Tensor>): Map<string, ort.Tensor> {
-  return new Map(
-    [...state].map(([name, t]) => [name, f32(new Float32Array(t.size), t.dims)]),
-  );
 }
 
 /** Frees a tensor's device buffer (a host tensor is left to the garbage collector). */

@@ -1,24 +1,20 @@
 /**
- * `deno task train --engine ort --provider webgpu` on SwiftShader (the CPU Vulkan driver in
- * Debian's chromium package, pointed at by VK_ICD_FILENAMES in the child process only): the JSON
- * lines name the provider and the losses match `--provider cpu`.
+ * `deno task train --engine ort --provider webgpu` on the GPU that is there (`planWebgpuEnv`: a
+ * hardware adapter when there is one, else SwiftShader, the CPU Vulkan driver in Debian's chromium
+ * package, pointed at in the child process only): the JSON lines name the provider and the losses
+ * match `--provider cpu`.
  */
 import { assert, assertEquals } from "@std/assert";
+import { planWebgpuEnv, webgpuAdapter } from "@actlab/actlab/engine";
 
 const CLI = new URL("../../cli/train.ts", import.meta.url).pathname;
-const ICD = "/usr/lib/chromium/vk_swiftshader_icd.json";
-const haveIcd = (() => {
-  try {
-    return Deno.statSync(ICD).isFile;
-  } catch {
-    return false;
-  }
-})();
-if (!haveIcd) console.log(`skipping the WebGPU CLI test: no SwiftShader ICD at ${ICD} (chromium)`);
+const found = await webgpuAdapter();
+const plan = planWebgpuEnv(found);
+const usable = plan.driver !== "none";
+if (!usable) console.log(`skipping the WebGPU CLI test: ${plan.reason}`);
 
 async function train(provider: string): Promise<Record<string, unknown>[]> {
-  const env: Record<string, string> = { ...Deno.env.toObject() };
-  if (!env.VK_ICD_FILENAMES) env.VK_ICD_FILENAMES = ICD;
+  const env: Record<string, string> = { ...Deno.env.toObject(), ...plan.env };
   if (!env.XDG_RUNTIME_DIR) env.XDG_RUNTIME_DIR = await Deno.makeTempDir();
   const out = await new Deno.Command(Deno.execPath(), {
     args: [
@@ -40,8 +36,10 @@ async function train(provider: string): Promise<Record<string, unknown>[]> {
 }
 
 Deno.test({
-  name: "deno task train --engine ort --provider webgpu trains like --provider cpu (2e-3)",
-  ignore: !haveIcd,
+  name: `deno task train --engine ort --provider webgpu trains like --provider cpu (2e-3), on ${
+    plan.driver === "hardware" ? found.name : plan.driver
+  }`,
+  ignore: !usable,
   sanitizeResources: false,
   fn: async () => {
     const gpu = await train("webgpu");

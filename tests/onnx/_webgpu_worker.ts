@@ -1,20 +1,29 @@
 /**
- * The WebGPU side of `webgpu_test.ts`, run as its own process: Vulkan reads `VK_ICD_FILENAMES`
- * when ONNX Runtime's WebGPU provider (Dawn) starts, and `deno test` runs every test file in one
- * process, so the variable is set here rather than for the whole test run. Without a GPU the
- * provider runs on SwiftShader, the CPU Vulkan driver in Debian's chromium package.
+ * The WebGPU side of `webgpu_test.ts`, run as its own process: the Vulkan loader reads
+ * `VK_DRIVER_FILES` / `VK_ICD_FILENAMES` when ONNX Runtime's WebGPU provider (Dawn) starts, and
+ * `deno test` runs every test file in one process, so the test chooses the driver
+ * (`planWebgpuEnv`: the hardware GPU when there is one, SwiftShader only when there is none or when
+ * asked for) and passes it in this process's environment. This file sets no driver itself.
  *
- * `deno run -A tests/onnx/_webgpu_worker.ts status` prints one JSON line: whether WebGPU starts.
- * `… all` then prints one JSON line per result: `train` (30 steps on CPU and WebGPU per
- * activation), `logits` (OrtModel on both), `dropout`, `biases` (SwiGLU with biases and an untied
- * head), `ops` (each op of the WebGPU table's probe list opened alone with CPU fallback disabled),
- * `fallback` (a graph with an op WebGPU lacks).
+ * `deno run -A tests/onnx/_webgpu_worker.ts status` prints one JSON line: whether ONNX Runtime's
+ * WebGPU provider starts, the Vulkan drivers its process then holds (ONNX Runtime does not name
+ * its adapter), and the adapter Deno's `navigator.gpu` reports. `… all` then prints one JSON line
+ * per result: `train` (30 steps on CPU and WebGPU per activation), `logits` (OrtModel on both),
+ * `dropout`, `biases` (SwiGLU with biases and an untied head), `ops` (each op of the WebGPU table's
+ * probe list opened alone with CPU fallback disabled), `fallback` (a graph with an op WebGPU
+ * lacks). `ACTLAB_WEBGPU_ACTIVATIONS` (comma-separated names) narrows the per-activation rows, for
+ * quick runs.
  */
 import * as ort from "onnxruntime-node";
 import { createGpt, createRng, gptConfig, initEngine, syntheticDataset } from "@actlab/actlab";
 import { sampleBatch } from "@actlab/actlab/core";
 import { listActivations } from "@actlab/actlab/activations";
-import { createOrtSession, resolveOrtProvider, webgpuAdapter } from "@actlab/actlab/engine";
+import {
+  createOrtSession,
+  ortWebgpuAdapter,
+  resolveOrtProvider,
+  webgpuAdapter,
+} from "@actlab/actlab/engine";
 import { trainConfig } from "@actlab/actlab/gpt";
 import { trainGpt } from "@actlab/actlab/train";
 import {
@@ -25,22 +34,25 @@ import {
   type ValueSpec,
 } from "@actlab/actlab/onnx";
 
-/** Debian chromium's SwiftShader Vulkan driver. */
-export const SWIFTSHADER_ICD = "/usr/lib/chromium/vk_swiftshader_icd.json";
-
 const print = (o: Record<string, unknown>) => console.log(JSON.stringify(o));
 
-/** Points Vulkan at SwiftShader when no driver is chosen and the file exists. */
-function useSwiftShader(): string | undefined {
-  const chosen = Deno.env.get("VK_ICD_FILENAMES");
-  if (chosen) return chosen;
-  try {
-    Deno.statSync(SWIFTSHADER_ICD);
-  } catch {
-    return undefined;
-  }
-  Deno.env.set("VK_ICD_FILENAMES", SWIFTSHADER_ICD);
-  return SWIFTSHADER_ICD;
+/**
+ * The activations the per-activation rows cover: `ACTLAB_WEBGPU_ACTIVATIONS` when set, else all.
+ *
+ * @example
+ * ```ts ignore
+ * import { webgpuTestActivations } from "./_webgpu_worker.ts";
+ * webgpuTestActivations(); // ["relu", "gelu", …]
+ * ```
+ */
+export function webgpuTestActivations(): string[] {
+  const all = listActivations().map((d) => d.name);
+  const only = Deno.env.get("ACTLAB_WEBGPU_ACTIVATIONS")?.split(",").map((s) => s.trim())
+    .filter(Boolean);
+  if (!only?.length) return all;
+  const unknown = only.filter((n) => !all.includes(n));
+  if (unknown.length) throw new Error(`ACTLAB_WEBGPU_ACTIVATIONS: unknown ${unknown.join(", ")}`);
+  return only;
 }
 
 /** The model of the parity runs: one block, small enough for SwiftShader (~300 nodes a step). */
@@ -280,7 +292,7 @@ async function opRuns(op: string): Promise<{ runs: boolean; message?: string }> 
 }
 
 async function main(job: string): Promise<void> {
-  const icd = useSwiftShader();
+  const icd = Deno.env.get("VK_DRIVER_FILES") ?? Deno.env.get("VK_ICD_FILENAMES") ?? null;
   let ok = true, reason = "";
   try {
     await resolveOrtProvider("webgpu");
@@ -288,22 +300,35 @@ async function main(job: string): Promise<void> {
     ok = false;
     reason = (e as Error).message.split("\n")[0];
   }
-  const adapter = ok ? (await webgpuAdapter()).name : "";
-  print({ kind: "status", ok, reason, icd: icd ?? null, adapter });
+  // ONNX Runtime's drivers first, before Deno's own WebGPU loads any into this process.
+  const ortAdapter = await ortWebgpuAdapter();
+  const deno = await webgpuAdapter();
+  print({
+    kind: "status",
+    ok,
+    reason,
+    icd,
+    ort: {
+      name: ortAdapter.name,
+      drivers: ortAdapter.drivers.map((d) => d.name),
+      software: ortAdapter.software ?? null,
+    },
+    deno,
+  });
   if (!ok || job === "status") return;
   await initEngine({ backend: "cpu" });
-  for (const def of listActivations()) {
+  for (const name of webgpuTestActivations()) {
     const t0 = performance.now();
     try {
-      const result = await trainBoth(def.name);
-      print({ kind: "train", activation: def.name, ...result, ms: performance.now() - t0 });
+      const result = await trainBoth(name);
+      print({ kind: "train", activation: name, ...result, ms: performance.now() - t0 });
     } catch (e) {
-      print({ kind: "train", activation: def.name, error: String(e) });
+      print({ kind: "train", activation: name, error: String(e) });
     }
     try {
-      print({ kind: "logits", activation: def.name, ...await logitsBoth(def.name) });
+      print({ kind: "logits", activation: name, ...await logitsBoth(name) });
     } catch (e) {
-      print({ kind: "logits", activation: def.name, error: String(e) });
+      print({ kind: "logits", activation: name, error: String(e) });
     }
   }
   try {

@@ -1,20 +1,36 @@
 /**
  * The compiled engine on ONNX Runtime's WebGPU provider, against its CPU provider: every
  * activation trains 30 steps within 2e-3 of the CPU (seen: 5e-7) and its inference logits agree
- * within 1e-4 (seen: 1.4e-7), with CPU fallback disabled, so no node ran on the CPU. Without a
- * GPU the provider runs on SwiftShader (Debian's chromium package); the tests skip, saying why,
- * when WebGPU cannot start. The WebGPU work runs in a child process (`_webgpu_worker.ts`), which
- * sets `VK_ICD_FILENAMES` for itself only; about 1.5 minutes on SwiftShader with 2 cores.
+ * within 1e-4 (seen: 1.4e-7), with CPU fallback disabled, so no node ran on the CPU.
+ *
+ * The tests run on the GPU that is there: a first worker, started with this process's own Vulkan
+ * setup, reports the adapters; `planWebgpuEnv` then keeps a hardware GPU, and takes SwiftShader
+ * (Debian's chromium package, a CPU Vulkan driver) only when there is none or when
+ * `ACTLAB_VULKAN=swiftshader` asks for it (`ACTLAB_VULKAN=hardware` fails instead of falling to
+ * it). Test names say which adapter ran them; the tests skip, saying why, when WebGPU cannot
+ * start. The WebGPU work runs in a child process (`_webgpu_worker.ts`), whose environment carries
+ * the driver choice; about 1.5 minutes on SwiftShader with 2 cores.
  */
 import { assert, assertEquals, assertStringIncludes } from "@std/assert";
-import { listActivations } from "@actlab/actlab/activations";
+import { planWebgpuEnv } from "@actlab/actlab/engine";
+import { webgpuTestActivations } from "./_webgpu_worker.ts";
 
 const WORKER = new URL("./_webgpu_worker.ts", import.meta.url).pathname;
 
 type Row = Record<string, unknown> & { kind: string };
+type Status = Row & {
+  ok: boolean;
+  reason: string;
+  icd: string | null;
+  ort: { name: string; drivers: string[]; software: boolean | null };
+  deno: { hardware: boolean; name: string };
+};
 
-async function worker(job: "status" | "all"): Promise<Row[]> {
-  const env: Record<string, string> = {};
+async function worker(
+  job: "status" | "all",
+  driverEnv: Readonly<Record<string, string>> = {},
+): Promise<Row[]> {
+  const env: Record<string, string> = { ...driverEnv };
   if (!Deno.env.get("XDG_RUNTIME_DIR")) {
     env.XDG_RUNTIME_DIR = await Deno.makeTempDir({ prefix: "actlab-xdg-" });
   }
@@ -33,13 +49,26 @@ async function worker(job: "status" | "all"): Promise<Row[]> {
   return rows;
 }
 
-const status = (await worker("status"))[0] as Row & { ok: boolean; reason: string };
-const skip = status.ok ? "" : ` (skipped: WebGPU does not start here: ${status.reason})`;
-const where = status.ok ? ` on ${status.adapter}` : "";
+// What WebGPU finds with this process's own Vulkan setup, then the driver the tests run on.
+const found = (await worker("status"))[0] as Status;
+const plan = planWebgpuEnv({
+  hardware: found.deno.hardware || found.ort.software === false,
+  name: found.ort.software === false ? found.ort.drivers.join(", ") : found.deno.name,
+});
+const status = plan.driver === "swiftshader"
+  ? (await worker("status", plan.env))[0] as Status
+  : found;
+const usable = status.ok && plan.driver !== "none";
+const skip = usable ? "" : ` (skipped: ${status.ok ? plan.reason : status.reason})`;
+/** The adapter, in test names: ONNX Runtime's driver(s) and Deno's adapter of the same process. */
+const adapter = `${
+  status.ort.drivers.join(" / ") || "no Vulkan driver"
+} (Deno: ${status.deno.name})`;
+const where = usable ? ` on ${adapter}` : "";
 
 let results: Promise<Row[]> | undefined;
 /** The worker's full run, started by the first test that needs it. */
-const all = () => results ??= worker("all");
+const all = () => results ??= worker("all", plan.env);
 const find = async (kind: string, activation?: string): Promise<Row> => {
   const row = (await all()).find((r) =>
     r.kind === kind && (activation === undefined || r.activation === activation)
@@ -49,14 +78,39 @@ const find = async (kind: string, activation?: string): Promise<Row> => {
   return row;
 };
 
-const options = { ignore: !status.ok, sanitizeResources: false, sanitizeOps: false };
+const options = { ignore: !usable, sanitizeResources: false, sanitizeOps: false };
 
-for (const def of listActivations()) {
+Deno.test({
+  name: `the WebGPU tests run on the GPU that is there: ${
+    usable ? adapter : "none"
+  }, chosen as ${plan.driver} (ACTLAB_VULKAN=${plan.choice})`,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  // Fails rather than skips only where a hardware GPU was demanded and none runs the tests.
+  ignore: !usable && plan.choice !== "hardware",
+  fn: () => {
+    console.log(`WebGPU adapter: ${adapter}; ${plan.reason}; ONNX Runtime: ${status.ort.name}`);
+    assert(usable, `no WebGPU adapter to test on: ${plan.reason}; ${status.reason}`);
+    if (plan.driver === "hardware") {
+      // SwiftShader must not stand in for a GPU that is there
+      assert(status.ort.software !== true, `ONNX Runtime ran on ${status.ort.name}`);
+      assertEquals(status.icd, found.icd, "no driver variable was set over the hardware");
+    }
+    if (plan.driver === "swiftshader") {
+      if (plan.choice === "auto") {
+        assert(!found.deno.hardware, `SwiftShader chosen over hardware ${found.deno.name}`);
+      }
+      assertEquals(status.ort.drivers, ["SwiftShader (software)"]);
+    }
+  },
+});
+
+for (const name of webgpuTestActivations()) {
   Deno.test({
-    name: `${def.name} trains on WebGPU${where} like on the CPU within 2e-3 over 30 steps${skip}`,
+    name: `${name} trains on WebGPU${where} like on the CPU within 2e-3 over 30 steps${skip}`,
     ...options,
     fn: async () => {
-      const r = await find("train", def.name) as Row & {
+      const r = await find("train", name) as Row & {
         cpu: number[];
         webgpu: number[];
         maxLossDiff: number;
@@ -71,10 +125,10 @@ for (const def of listActivations()) {
     },
   });
   Deno.test({
-    name: `${def.name} gives the CPU's logits on WebGPU${where} within 1e-4${skip}`,
+    name: `${name} gives the CPU's logits on WebGPU${where} within 1e-4${skip}`,
     ...options,
     fn: async () => {
-      const r = await find("logits", def.name) as Row & { maxDiff: number; lossDiff: number };
+      const r = await find("logits", name) as Row & { maxDiff: number; lossDiff: number };
       assert(r.maxDiff <= 1e-4, `max |Δlogit| ${r.maxDiff}`);
       assert(r.lossDiff <= 1e-4, `|Δloss| ${r.lossDiff}`);
     },
@@ -120,7 +174,8 @@ Deno.test({
   name: `a WebGPU training step moves only the batch, the step scalars and the loss${skip}`,
   ...options,
   fn: async () => {
-    const r = await find("train", "gelu") as Row & {
+    const activations = webgpuTestActivations();
+    const r = await find("train", activations.includes("gelu") ? "gelu" : activations[0]) as Row & {
       transfer: { hostToDevice: number; deviceToHost: number };
     };
     // x and y int32 [2, 8] and three float scalars up, loss and gradient norm down
