@@ -2,8 +2,8 @@
  * The one argument parser of the programs in `cli/`. A program declares its flags as data (kind,
  * default, description, choices, checks); {@link command} parses `Deno.args` into typed values,
  * prints one help format that lists every flag with its default, and turns a bad argument into a
- * message that names it (suggesting the closest flag for a typo) followed by the help, with exit
- * code 2. Subcommands (`deno task sweep merge …`) are commands of their own, listed in the
+ * message that names it (suggesting the closest flag for a typo) followed by the usage line and
+ * where the full help is, with exit code 2. Subcommands (`deno task sweep merge …`) are commands of their own, listed in the
  * parent's help.
  *
  * Written here rather than taken from `@std/cli`'s `parseArgs` (which is on npm as `deno-std`):
@@ -239,7 +239,7 @@ export interface Parsed<F extends FlagSpecs> {
 }
 
 /**
- * A bad command line: a program prints its message and the help and exits with code 2. A
+ * A bad command line: a program prints its message and its usage line and exits with code 2. A
  * command's own code may throw it too, for a value that only it can check.
  *
  * @example
@@ -273,8 +273,8 @@ export interface Command<F extends FlagSpecs> extends SubcommandLike {
   help(): string;
   /**
    * Parses `argv` (or hands it to the subcommand it names) and runs the command: prints the help
-   * for `--help` (0), the message and the help for a bad command line (2), else returns what the
-   * command returns.
+   * for `--help` (0), the message and the usage line for a bad command line (2), else returns
+   * what the command returns.
    */
   run(argv: readonly string[]): Promise<number>;
 }
@@ -499,9 +499,8 @@ function flagRow(name: string, f: FlagSpec): string {
   return row(left, d === undefined ? description : `${description} (default: ${d})`);
 }
 
-/** The help text of `spec`; see {@link Command.help}. */
-function helpText(spec: CommandSpec<FlagSpecs>): string {
-  const p = spec.positionals;
+/** The usage lines of `spec`: `usage: deno task x [PATH…] [flags]`, one more per subcommand. */
+function usageText(spec: CommandSpec<FlagSpecs>): string {
   const argsHint = (s: { positionals?: PositionalSpec }) =>
     s.positionals
       ? (s.positionals.min ? ` ${s.positionals.name}` : ` [${s.positionals.name}]`)
@@ -510,6 +509,13 @@ function helpText(spec: CommandSpec<FlagSpecs>): string {
   for (const sub of Object.values(spec.commands ?? {})) {
     usage.push(`       ${sub.spec.usage}${argsHint(sub.spec)} [flags]`);
   }
+  return usage.join("\n");
+}
+
+/** The help text of `spec`; see {@link Command.help}. */
+function helpText(spec: CommandSpec<FlagSpecs>): string {
+  const p = spec.positionals;
+  const usage = [usageText(spec)];
   const paragraph = (text: string) =>
     text.split("\n").map((line) => wrap(line, WIDTH).join("\n")).join("\n");
   const parts = [paragraph(spec.summary), usage.join("\n")];
@@ -562,9 +568,12 @@ export function command<const F extends FlagSpecs>(
 ): Command<F> {
   const name = spec.usage.replace(/^deno task /, "");
   const help = () => helpText(spec);
+  // A bad command line gets its message and the usage line, not the whole help.
   const refuse = (e: unknown): number => {
     if (!(e instanceof UsageError)) throw e;
-    console.error(`${name}: ${e.message}\n\n${help()}`);
+    console.error(
+      `${name}: ${e.message}\n\n${usageText(spec)}\nRun '${spec.usage} --help' for every flag.`,
+    );
     return 2;
   };
   return {

@@ -65,12 +65,36 @@ export const presetFlag = {
 } as const satisfies StringFlag;
 
 /**
- * `--data DIR`: where Tiny Shakespeare is read from.
+ * Why `dir` cannot be a `--data` folder (missing, a file, a link loop), or undefined when it is a
+ * folder. A folder named on the command line must exist: the loader would otherwise fall back to
+ * the cache or a download without a word.
+ */
+function dataFolderProblem(dir: string): string | undefined {
+  try {
+    if (Deno.statSync(dir).isDirectory) return undefined;
+    return `--data ${dir} is a file; give the folder that holds tinyshakespeare/input.txt ` +
+      `(or input.txt)`;
+  } catch (e) {
+    const why = e instanceof Deno.errors.NotFound
+      ? "does not exist"
+      : e instanceof Deno.errors.FilesystemLoop
+      ? "is a symbolic link loop"
+      : e instanceof Deno.errors.NotADirectory
+      ? "has a file where a folder is expected"
+      : `cannot be read (${(e as Error).message})`;
+    return `--data ${dir} ${why}: give a folder that holds tinyshakespeare/input.txt, or leave ` +
+      `--data out to use $ACTLAB_DATA_DIR, the cache, or a checked download`;
+  }
+}
+
+/**
+ * `--data DIR`: where Tiny Shakespeare is read from; a folder that does not exist is refused.
  *
  * @example
  * ```ts
  * import { dataFlag } from "./_flags.ts";
  * console.assert(dataFlag.arg === "DIR");
+ * console.assert(dataFlag.check("/nonexistent/data")!.includes("does not exist"));
  * ```
  */
 export const dataFlag = {
@@ -78,6 +102,7 @@ export const dataFlag = {
   arg: "DIR",
   description: "folder holding tinyshakespeare/input.txt",
   defaultText: "$ACTLAB_DATA_DIR, else the cache, else a checked download",
+  check: dataFolderProblem,
 } as const satisfies StringFlag;
 
 /**
@@ -115,7 +140,7 @@ function presetDefaults(field: ConfigFieldBase<unknown>): string | undefined {
  * import { configFlags } from "./_flags.ts";
  * import { trainConfigFields } from "../lib/gpt/config.ts";
  * const { flags, keys } = configFlags(trainConfigFields);
- * console.assert(keys["lr"] === "learningRate" && flags["iters"].defaultText === "nano 2000, tiny 200");
+ * console.assert(keys["lr"] === "learningRate" && flags["iters"].defaultText?.startsWith("nano 2000, tiny 200"));
  * ```
  */
 export function configFlags<C>(

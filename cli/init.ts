@@ -14,10 +14,11 @@
  *
  * @module
  */
-import { dirname, join, relative, resolve } from "node:path";
+import { basename, dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { readNotebook, writeNotebook } from "../lib/notebook/nbformat.ts";
 import { command, runMain } from "./_args.ts";
+import { pathError } from "./_paths.ts";
 
 /** The clone this file belongs to. */
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
@@ -41,7 +42,57 @@ export interface InitResult {
 }
 
 /**
- * Creates the research folder `dir` (which must not exist, or be empty) wired to this clone.
+ * Refuses a DIR that cannot become a research folder, in words and with the fix: a file, a
+ * symbolic link loop, a path through a file, a folder that is not empty.
+ */
+async function checkTarget(dir: string, target: string): Promise<void> {
+  const fix = "give a new folder (deno task init creates it, e.g. deno task init ../my-study)";
+  let info: Deno.FileInfo;
+  try {
+    info = await Deno.stat(target);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return; // made below
+    throw pathError(e, "", dir, fix);
+  }
+  if (!info.isDirectory) throw new Error(`${dir} is a file, not a folder; ${fix}.`);
+  let entries: Deno.DirEntry[];
+  try {
+    entries = await Array.fromAsync(Deno.readDir(target));
+  } catch (e) {
+    throw pathError(e, "", dir, fix);
+  }
+  if (entries.length > 0) {
+    throw new Error(
+      `${dir} exists and is not empty: give a new folder (deno task init only creates folders, ` +
+        `it never overwrites files).`,
+    );
+  }
+}
+
+/**
+ * Makes the missing folders above `target` and returns the topmost one it made (to remove again
+ * if the rest fails), or undefined when they all existed.
+ */
+async function makeParents(dir: string, target: string): Promise<string | undefined> {
+  let top: string | undefined;
+  for (let p = dirname(target); p !== dirname(p); p = dirname(p)) {
+    if (await Deno.stat(p).then(() => true, () => false)) break;
+    top = p;
+  }
+  try {
+    await Deno.mkdir(dirname(target), { recursive: true });
+  } catch (e) {
+    if (top) await Deno.remove(top, { recursive: true }).catch(() => {});
+    throw pathError(e, "the folder above", dir, "give a folder you can create");
+  }
+  return top;
+}
+
+/**
+ * Creates the research folder `dir` (which must not exist, or be empty) wired to this clone. The
+ * files are written into a hidden folder beside it that is renamed to `dir` only when all are
+ * written, so a failure (a full disk) leaves nothing behind — not even the folders above `dir`
+ * that it made.
  *
  * @example
  * ```ts ignore
@@ -54,16 +105,7 @@ export async function initResearchFolder(
   options: InitOptions = {},
 ): Promise<InitResult> {
   const target = resolve(dir);
-  const entries = await Array.fromAsync(Deno.readDir(target)).catch((e) => {
-    if (e instanceof Deno.errors.NotFound) return [];
-    throw e;
-  });
-  if (entries.length > 0) {
-    throw new Error(
-      `${dir} exists and is not empty: give a new folder (deno task init only creates folders, ` +
-        `it never overwrites files).`,
-    );
-  }
+  await checkTarget(dir, target);
   const inside = relative(ROOT, target);
   if (inside === "" || (!inside.startsWith("..") && !inside.startsWith("/"))) {
     throw new Error(
@@ -83,15 +125,6 @@ export async function initResearchFolder(
       notebook: `deno run -A ${join(ROOT, "cli/notebooks.ts")}`,
     },
   };
-  await Deno.mkdir(target, { recursive: true });
-  const files: string[] = [];
-  const write = async (name: string, text: string) => {
-    await Deno.writeTextFile(join(target, name), text);
-    files.push(name);
-  };
-  await write("deno.json", JSON.stringify(config, null, 2) + "\n");
-  await write("deno.lock", await Deno.readTextFile(join(ROOT, "deno.lock")));
-  await write(".gitignore", "node_modules/\n.cache/\n.out/\nresults/\n");
   const template = await readNotebook(join(ROOT, "notebooks/09_template.ipynb"));
   for (const cell of template.cells) {
     if (cell.cell_type !== "code") continue;
@@ -100,8 +133,36 @@ export async function initResearchFolder(
   }
   delete template.metadata.actlab;
   const notebook = options.notebook ?? "activation_study.ipynb";
-  await writeNotebook(join(target, notebook), template);
-  files.push(notebook);
+  const madeAbove = await makeParents(dir, target);
+  let staging: string | undefined;
+  const files: string[] = [];
+  try {
+    staging = await Deno.makeTempDir({
+      dir: dirname(target),
+      prefix: `.${basename(target)}.init-`,
+    });
+    const write = async (name: string, text: string) => {
+      await Deno.writeTextFile(join(staging!, name), text);
+      files.push(name);
+    };
+    await write("deno.json", JSON.stringify(config, null, 2) + "\n");
+    await write("deno.lock", await Deno.readTextFile(join(ROOT, "deno.lock")));
+    await write(".gitignore", "node_modules/\n.cache/\n.out/\nresults/\n");
+    await writeNotebook(join(staging, notebook), template);
+    files.push(notebook);
+    await Deno.chmod(staging, 0o755).catch(() => {}); // makeTempDir makes it 0700
+    await Deno.remove(target).catch(() => {}); // an empty folder given as DIR
+    await Deno.rename(staging, target);
+  } catch (e) {
+    if (staging) await Deno.remove(staging, { recursive: true }).catch(() => {});
+    if (madeAbove) await Deno.remove(madeAbove, { recursive: true }).catch(() => {});
+    throw pathError(
+      e,
+      "",
+      dir,
+      "nothing was left behind; free space or choose another place, then run it again",
+    );
+  }
   if (options.install ?? true) {
     const out = await new Deno.Command(Deno.execPath(), {
       args: ["install"],

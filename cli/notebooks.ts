@@ -9,13 +9,22 @@
  *
  * @module
  */
+import { lockFolder } from "../lib/core/lock.ts";
+import { readNotebook } from "../lib/notebook/nbformat.ts";
+import { checkParameters } from "../lib/notebook/parameters.ts";
 import {
   type CellEvent,
+  checkInPlace,
   formatFailure,
+  MAX_CELL_TIMEOUT_MS,
   runNotebook,
   type RunReport,
 } from "../lib/notebook/runner.ts";
 import { command, type FlagSpecs, type Parsed, runMain, UsageError } from "./_args.ts";
+import { pathError } from "./_paths.ts";
+
+/** The longest --timeout, in seconds: what a timer can keep (24.8 days). */
+const MAX_TIMEOUT_S = Math.floor(MAX_CELL_TIMEOUT_MS / 1000);
 
 const FLAGS = {
   fast: { kind: "bool", description: "set ACTLAB_FAST=1 in the kernel (CI-sized runs)" },
@@ -33,8 +42,10 @@ const FLAGS = {
     kind: "number",
     default: 600,
     arg: "SECONDS",
-    expects: "seconds (a positive number)",
-    check: (s) => s > 0 ? undefined : `--timeout takes seconds (a positive number), got '${s}'`,
+    expects: `seconds (a positive number, at most ${MAX_TIMEOUT_S}: 24.8 days)`,
+    check: (s) =>
+      s > 0 && s <= MAX_TIMEOUT_S ? undefined : `--timeout takes seconds, more than 0 and at ` +
+        `most ${MAX_TIMEOUT_S} (24.8 days: a longer timer would fire at once), got '${s}'`,
     description: "per-cell limit",
   },
   env: {
@@ -145,8 +156,10 @@ async function expand(paths: readonly string[]): Promise<string[]> {
     let info: Deno.FileInfo;
     try {
       info = await Deno.stat(p);
-    } catch {
-      throw new Error(`no such notebook or folder: ${p}`);
+    } catch (e) {
+      throw e instanceof Deno.errors.NotFound
+        ? new Error(`no such notebook or folder: ${p}`)
+        : pathError(e, "notebook", p, "give a notebook file or a folder of notebooks");
     }
     if (info.isDirectory) {
       const found: string[] = [];
@@ -164,6 +177,72 @@ function kb(bytes: number): string {
   return bytes >= 1e6 ? `${(bytes / 1e6).toFixed(2)} MB` : `${Math.round(bytes / 1e3)} kB`;
 }
 
+/**
+ * Everything that can be refused before a kernel starts, for every notebook: the output folder
+ * (a file there, a path that cannot be a folder), each notebook's parameters (names and types),
+ * and with --in-place each notebook's writability.
+ */
+async function preflight(o: CliOptions, paths: readonly string[]): Promise<void> {
+  try {
+    if (!(await Deno.stat(o.outDir)).isDirectory) {
+      throw new UsageError(
+        `--out ${o.outDir} is a file, not a folder: give a folder for the executed notebooks ` +
+          `and HTML pages (it is created if missing), e.g. --out .out/notebooks`,
+      );
+    }
+  } catch (e) {
+    if (e instanceof UsageError) throw e;
+    if (!(e instanceof Deno.errors.NotFound)) {
+      throw new UsageError(pathError(e, "--out", o.outDir, "give another folder").message);
+    }
+  }
+  for (const path of paths) {
+    if (Object.keys(o.parameters).length > 0) {
+      try {
+        checkParameters(await readNotebook(path), o.parameters, path);
+      } catch (e) {
+        throw new UsageError((e as Error).message);
+      }
+    }
+    if (o.inPlace) {
+      try {
+        await checkInPlace(path);
+      } catch (e) {
+        throw new UsageError((e as Error).message);
+      }
+    }
+  }
+}
+
+/**
+ * Aborts the returned signal on SIGINT or SIGTERM (the runner then kills its kernel and removes
+ * the kernel's connection folder before it exits); `done()` removes the listeners.
+ */
+function stopOnSignals(): {
+  signal: AbortSignal;
+  received: () => Deno.Signal | undefined;
+  done(): void;
+} {
+  const controller = new AbortController();
+  let received: Deno.Signal | undefined;
+  const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
+  const handlers = signals.map((sig) => {
+    const handler = () => {
+      if (received) return;
+      received = sig;
+      console.error(`\n${sig}: stopping the kernel…`);
+      controller.abort(new Error(sig));
+    };
+    Deno.addSignalListener(sig, handler);
+    return [sig, handler] as const;
+  });
+  return {
+    signal: controller.signal,
+    received: () => received,
+    done: () => handlers.forEach(([sig, h]) => Deno.removeSignalListener(sig, h)),
+  };
+}
+
 async function run(parsed: Parsed<typeof FLAGS>): Promise<number> {
   const o = options(parsed);
   let paths: string[];
@@ -172,6 +251,42 @@ async function run(parsed: Parsed<typeof FLAGS>): Promise<number> {
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
+  await preflight(o, paths);
+  // One runner per output folder: a second one on the same --out is refused, naming the first.
+  let lock;
+  try {
+    lock = await lockFolder(o.outDir, "deno task notebooks");
+  } catch (e) {
+    const os = typeof (e as { code?: unknown }).code === "string";
+    console.error(
+      `notebooks: ${
+        os
+          ? pathError(e, "--out", o.outDir, "give a folder you can write to").message
+          : (e as Error).message
+      }`,
+    );
+    return 1;
+  }
+  if (lock.tookOverFrom && !o.quiet) {
+    console.error(
+      `  note: took over the lock of a runner that is gone (pid ${lock.tookOverFrom.pid})`,
+    );
+  }
+  const stop = stopOnSignals();
+  try {
+    return await runAll(o, paths, stop.signal, stop.received);
+  } finally {
+    stop.done();
+    await lock.release();
+  }
+}
+
+async function runAll(
+  o: CliOptions,
+  paths: readonly string[],
+  signal: AbortSignal,
+  received: () => Deno.Signal | undefined,
+): Promise<number> {
   const reports: RunReport[] = [];
   for (const path of paths) {
     if (!o.quiet) console.error(`▶ ${path}${o.fast ? " (ACTLAB_FAST=1)" : ""}`);
@@ -196,6 +311,7 @@ async function run(parsed: Parsed<typeof FLAGS>): Promise<number> {
         cellTimeoutMs: o.timeoutSeconds * 1000,
         onCell,
         parameters: o.parameters,
+        signal,
       });
     } catch (e) {
       console.error(`✗ ${path}: ${(e as Error).message}`);
@@ -203,6 +319,14 @@ async function run(parsed: Parsed<typeof FLAGS>): Promise<number> {
     }
     reports.push(report);
     for (const w of report.warnings) console.error(`  note: ${w}`);
+    const sig = received();
+    if (sig) {
+      console.error(
+        `✗ ${path}: stopped by ${sig}; the kernel was shut down. Partial outputs: ` +
+          report.outNotebook,
+      );
+      return sig === "SIGINT" ? 130 : 143;
+    }
     if (report.ok) {
       const cells = Object.keys(report.cellSeconds).length;
       console.error(
@@ -231,7 +355,8 @@ const notebooks = command({
     "an HTML page of each).",
   flags: FLAGS,
   positionals: { name: "PATH…", description: "notebooks or folders", defaultText: "notebooks/" },
-  notes: "Exit codes: 0 every notebook ran, 1 one failed, 2 bad arguments.",
+  notes: "Exit codes: 0 every notebook ran, 1 one failed (or another runner uses --out), 2 bad " +
+    "arguments, 130/143 stopped by SIGINT/SIGTERM (the kernel is shut down first).",
 }, run);
 
 /**

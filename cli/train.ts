@@ -32,6 +32,7 @@ import { generate } from "../lib/gpt/sample.ts";
 import { TrainingDivergedError } from "../lib/gpt/step.ts";
 import { checkSplits, timeTrainingSteps, trainGpt } from "../lib/train/train.ts";
 import { command, type Parsed, runMain, UsageError } from "./_args.ts";
+import { pathError } from "./_paths.ts";
 import {
   backendFlag,
   configFlags,
@@ -98,15 +99,32 @@ function fromFlags<C>(args: Args, keys: Record<string, keyof C & string>): Parti
  */
 async function checkWritable(flag: string, path: string): Promise<void> {
   const dir = dirname(path) || ".";
+  const fix = "give a file path in a folder you can write to, e.g. --save model.safetensors";
   try {
-    if ((await Deno.stat(path).catch(() => undefined))?.isDirectory) {
-      throw new Error("it is a folder; give a file name, e.g. model.safetensors");
+    const info = await Deno.stat(path);
+    if (info.isDirectory) {
+      throw new UsageError(
+        `${flag} ${path} is a folder; give a file name, e.g. ${
+          path.replace(/\/+$/, "")
+        }/model.safetensors`,
+      );
     }
+  } catch (e) {
+    if (e instanceof UsageError) throw e;
+    if (!(e instanceof Deno.errors.NotFound)) {
+      throw new UsageError(pathError(e, flag, path, fix).message);
+    }
+  }
+  try {
     await Deno.mkdir(dir, { recursive: true });
+  } catch (e) {
+    throw new UsageError(pathError(e, `${flag} ${path}: its folder`, dir, fix).message);
+  }
+  try {
     const probe = await Deno.makeTempFile({ dir, prefix: ".actlab-write-check-" });
     await Deno.remove(probe);
   } catch (e) {
-    throw new UsageError(`${flag} ${path}: cannot write there (${(e as Error).message})`);
+    throw new UsageError(pathError(e, `${flag} ${path}: its folder`, dir, fix).message);
   }
 }
 
@@ -152,6 +170,16 @@ async function run(args: Args): Promise<number> {
   // real one, the tokenizer's size, is known only once the data is loaded).
   const activation = modelOpts.activation;
   if (activation !== undefined) asUsage(() => getActivation(activation));
+  const ortOnly = ["provider", "threads"].filter((f) => args.given.has(f));
+  if (v.engine !== "ort" && ortOnly.length) {
+    throw new UsageError(
+      `${ortOnly.map((f) => `--${f}`).join(" and ")} ${
+        ortOnly.length > 1 ? "set" : "sets"
+      } ONNX Runtime, which runs only with --engine ort; the tfjs engine would ignore ${
+        ortOnly.length > 1 ? "them" : "it"
+      }. Add --engine ort, or leave ${ortOnly.length > 1 ? "them" : "it"} out (tfjs: --backend).`,
+    );
+  }
   const tcfg = asUsage(() => trainConfig({ preset, ...trainOpts }));
   asUsage(() => gptConfig({ preset, ...modelOpts, vocabSize: 2 }));
   if (v.save !== undefined) await checkWritable("--save", v.save);
@@ -239,9 +267,11 @@ async function run(args: Args): Promise<number> {
       try {
         await saveCheckpoint(model, v.save, { metadata: { iters: String(tcfg.iters) } });
       } catch (e) {
-        throw new Error(
-          `--save ${v.save}: could not write the checkpoint (${(e as Error).message}); the ` +
-            `trained model is lost. Choose a writable path.`,
+        throw pathError(
+          e,
+          "--save",
+          v.save,
+          "the checkpoint was not written and the trained model is lost; choose a writable path",
         );
       }
       print({ saved: v.save }, `checkpoint written to ${v.save}`);

@@ -14,6 +14,7 @@ import { gptConfig, type PresetName, trainConfig, type TrainConfigOptions } from
 import { checkpointBytes, checkpointFromBytes } from "../gpt/checkpoint.ts";
 import { createGpt, type Gpt } from "../gpt/model.ts";
 import type { EvalInfo, StepInfo } from "../gpt/step.ts";
+import { interruptible } from "../core/interrupt.ts";
 import { trainGpt } from "../train/train.ts";
 
 /** What {@link trainedGpt} trains: every field is part of the cache key. */
@@ -71,7 +72,8 @@ interface StoredGpt {
  * the final evaluation are stored with `cached()`, keyed by the complete model and training
  * configs, the engine, the dataset (name and size) and `settings.cacheKey`, so different
  * settings never share an entry. Training evaluates at step 0 and after the last step. The
- * caller owns the returned model (`model.dispose()` frees it).
+ * caller owns the returned model (`model.dispose()` frees it). Stop in a notebook ends training
+ * with an `InterruptedError` ("interrupted; re-run the cell to resume"); the kernel survives.
  *
  * @example
  * ```ts
@@ -116,27 +118,31 @@ export async function trainedGpt(
       ? {}
       : { definition: await activationFingerprint(activation) }),
   };
-  const stored = await cached(key, async (): Promise<StoredGpt> => {
-    const gpt = createGpt(model, { seed: train.seed, tokenizer: data.tokenizer });
-    const bar = options.progress === false
-      ? undefined
-      : progress(train.iters, { label: options.label ?? `train ${activation}`, unit: "step" });
-    try {
-      const r = await trainGpt(gpt, data, {
-        ...train,
-        engine,
-        onStep: async (s) => {
-          bar?.update(s.iter + 1, { loss: s.loss });
-          await options.onStep?.(s);
-        },
-      });
-      const bytes = await checkpointBytes(gpt);
-      return { checkpoint: bytes.toBase64(), final: r.final };
-    } finally {
-      await bar?.done();
-      gpt.dispose();
-    }
-  }, { dir: options.dir, recompute: options.recompute, quiet: options.quiet });
+  // Stop (SIGINT in the kernel) ends training with an InterruptedError: the model is freed,
+  // nothing is stored, and re-running the cell trains again; the kernel and its variables stay.
+  const stored = await interruptible((scope) =>
+    cached(key, async (): Promise<StoredGpt> => {
+      const gpt = createGpt(model, { seed: train.seed, tokenizer: data.tokenizer });
+      const bar = options.progress === false
+        ? undefined
+        : progress(train.iters, { label: options.label ?? `train ${activation}`, unit: "step" });
+      try {
+        const r = await trainGpt(gpt, data, {
+          ...train,
+          engine,
+          onStep: async (s) => {
+            bar?.update(s.iter + 1, { loss: s.loss });
+            await options.onStep?.(s);
+          },
+        });
+        const bytes = await checkpointBytes(gpt);
+        return { checkpoint: bytes.toBase64(), final: r.final };
+      } finally {
+        await bar?.done(undefined, scope.interrupted ? { status: "interrupted" } : {});
+        gpt.dispose();
+      }
+    }, { dir: options.dir, recompute: options.recompute, quiet: options.quiet })
+  );
   const bytes = Uint8Array.fromBase64(stored.checkpoint);
   return {
     model: checkpointFromBytes(bytes, `the ${activation} checkpoint`).model,

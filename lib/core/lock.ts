@@ -47,6 +47,29 @@ function alive(pid: number): boolean {
 }
 
 /**
+ * Who holds a lock, in words, from the fields its file has: "another sweep (pid 12 on node1,
+ * since 2026-01-01T10:00:00Z)"; fields it lacks are left out and said to be missing, never
+ * written as "undefined".
+ */
+function describeOwner(owner: Partial<LockOwner>): string {
+  const text = (v: unknown) => typeof v === "string" && v !== "" ? v : undefined;
+  const pid = Number.isSafeInteger(owner.pid) ? `pid ${owner.pid}` : undefined;
+  const host = text(owner.host) ? `on ${owner.host}` : undefined;
+  const since = text(owner.since) ? `since ${owner.since}` : undefined;
+  const facts = [[pid, host].filter(Boolean).join(" "), since].filter(Boolean);
+  const missing = [
+    pid ? "" : "pid",
+    host ? "" : "host",
+    since ? "" : "start time",
+  ].filter(Boolean);
+  const note = missing.length
+    ? `${facts.length ? "; " : ""}its lock file records no ${missing.join(", ")}`
+    : "";
+  const what = text(owner.what) ?? "process";
+  return `another ${what} (${facts.join(", ")}${note})`;
+}
+
+/**
  * Takes the lock of `dir` (creating the folder), or throws an error that names the process holding
  * it and the way out.
  *
@@ -89,20 +112,30 @@ export async function lockFolder(dir: string, what: string): Promise<FolderLock>
     } catch (e) {
       if (!(e instanceof Deno.errors.AlreadyExists)) throw e;
     }
-    let owner: LockOwner | undefined;
+    let owner: Partial<LockOwner> | undefined;
     try {
-      owner = JSON.parse(await Deno.readTextFile(path));
+      const parsed = JSON.parse(await Deno.readTextFile(path));
+      owner = typeof parsed === "object" && parsed !== null ? parsed : undefined;
     } catch {
       owner = undefined; // half-written or garbage: its writer died before finishing it
     }
-    if (owner && (owner.host !== me.host || alive(owner.pid))) {
+    // Taken over only when its process is known to be gone: same host, a pid that runs no more.
+    const gone = owner !== undefined && owner.host === me.host &&
+      Number.isSafeInteger(owner.pid) && !alive(owner.pid!);
+    if (owner && !gone) {
       throw new Error(
-        `${dir} is in use by another ${owner.what} (pid ${owner.pid} on ${owner.host}, since ` +
-          `${owner.since}). Wait for it to finish, use another output folder, or delete ` +
-          `${path} if that process is gone.`,
+        `${dir} is in use by ${describeOwner(owner)}. Wait for it to finish, use another ` +
+          `output folder, or delete ${path} if that process is gone.`,
       );
     }
-    tookOverFrom = owner ?? { pid: NaN, host: "?", since: "?", what: "?" };
+    tookOverFrom = owner
+      ? {
+        pid: owner.pid!,
+        host: owner.host!,
+        since: String(owner.since ?? "?"),
+        what: String(owner.what ?? "?"),
+      }
+      : { pid: NaN, host: "?", since: "?", what: "?" };
     await Deno.remove(path).catch(() => {});
   }
   throw new Error(`Could not take the lock ${path}: another process keeps recreating it.`);

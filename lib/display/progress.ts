@@ -64,6 +64,7 @@ export class Progress extends DisplayObject {
   #metrics: ProgressMetrics = {};
   #start = performance.now();
   #end: number | undefined;
+  #status: string | undefined;
   #options: Required<Omit<ProgressOptions, "show">>;
   #live: LiveOutput;
 
@@ -117,10 +118,14 @@ export class Progress extends DisplayObject {
     this.update(this.#value + by, metrics);
   }
 
-  /** Marks the work finished, draws the final state and waits until it is shown. */
-  async done(metrics?: ProgressMetrics): Promise<void> {
+  /**
+   * Marks the work finished, draws the final state and waits until it is shown. `status`
+   * replaces the final "done" (e.g. `"interrupted"` when the work stopped early).
+   */
+  async done(metrics?: ProgressMetrics, options: { status?: string } = {}): Promise<void> {
     if (metrics) this.#metrics = { ...this.#metrics, ...metrics };
     this.#end ??= performance.now();
+    this.#status ??= options.status;
     await this.#live.close();
   }
 
@@ -146,7 +151,7 @@ export class Progress extends DisplayObject {
     }
     const m = metricText(this.#metrics, "=");
     if (m) parts.push(m);
-    if (this.#end !== undefined) parts.push("done");
+    if (this.#end !== undefined) parts.push(this.#status ?? "done");
     return parts.join(" ");
   }
 
@@ -169,7 +174,7 @@ export class Progress extends DisplayObject {
     facts.push(`${rate.toPrecision(3)} ${this.#options.unit}/s`);
     const m = metricText(this.#metrics, " ");
     if (m) facts.push(m);
-    if (this.#end !== undefined) facts.push("done ✓");
+    if (this.#end !== undefined) facts.push(this.#status ?? "done ✓");
     const bar = this.total
       ? `<progress value="${this.#value}" max="${this.total}" style="width:240px"></progress>`
       : "";

@@ -1,6 +1,7 @@
 /**
- * A notebook as one HTML page: markdown rendered, code with its prompts, every output in its
- * richest form. Plotly figures draw with plotly.js, included once per page (a script beside the
+ * A notebook as one HTML page: markdown rendered, code with its prompts (only for cells that
+ * ran), a cell that is only a comment shown as its outputs' caption, every output in its richest
+ * form. Plotly figures draw with plotly.js, included once per page (a script beside the
  * page, or inlined), never from a CDN.
  *
  * @module
@@ -8,6 +9,23 @@
 import { marked } from "marked";
 import { joinText, type Notebook, type Output, sourceOf } from "./nbformat.ts";
 import { stripAnsi } from "./_diagnose.ts";
+
+/**
+ * The text of a code cell made only of comments (`// …` lines or one `/* … *\/` block), joined
+ * into one line without the comment marks; `undefined` when the cell has code.
+ */
+function commentOnly(source: string): string | undefined {
+  const text = source.trim();
+  if (text === "") return undefined;
+  const block = /^\/\*+([\s\S]*?)\*+\/$/.exec(text);
+  if (block && !block[1].includes("*/")) {
+    return block[1].split("\n").map((l) => l.replace(/^\s*\*?\s?/, "").trim()).filter(Boolean)
+      .join(" ");
+  }
+  const lines = text.split("\n").map((l) => l.trim());
+  if (!lines.every((l) => l === "" || l.startsWith("//"))) return undefined;
+  return lines.map((l) => l.replace(/^\/\/+\s?/, "").trim()).filter(Boolean).join(" ");
+}
 
 /** Options for {@link notebookToHtml}. */
 export interface HtmlOptions {
@@ -93,6 +111,8 @@ pre { font: 13px/1.45 ui-monospace, Menlo, Consolas, monospace; overflow-x: auto
 .input pre { background: #f6f8fa; border: 1px solid #d0d7de; border-radius: 6px; padding: 8px 12px;
   flex: 1; }
 .outputs { margin-left: 64px; }
+.captioned .outputs { margin-left: 0; }
+.caption { font-weight: 600; color: #424a53; margin: 18px 0 4px; }
 .outputs > * { margin: 6px 0; }
 .stream.stderr { background: #fff8e6; }
 .error { background: #ffebe9; color: #82071e; padding: 8px 12px; border-radius: 6px; }
@@ -127,9 +147,18 @@ export function notebookToHtml(nb: Notebook, options: HtmlOptions = {}): string 
       return `<div class="cell markdown">${marked.parse(source, { async: false })}</div>`;
     }
     if (cell.cell_type === "raw") return `<div class="cell raw"><pre>${esc(source)}</pre></div>`;
-    const count = cell.execution_count ?? " ";
     const outputs = (cell.outputs ?? []).map(renderOutput).join("\n");
-    return `<div class="cell code"><div class="input"><div class="prompt">In [${count}]:</div>` +
+    // A cell that is only a comment over its outputs (a report's "// final loss"): a caption.
+    const caption = commentOnly(source);
+    if (caption !== undefined) {
+      return `<div class="cell code captioned">` +
+        (caption ? `<p class="caption">${esc(caption)}</p>` : "") +
+        `<div class="outputs">${outputs}</div></div>`;
+    }
+    // "In [n]:" only for a cell that ran; one that did not run gets no empty "In [ ]:".
+    const count = cell.execution_count;
+    const prompt = typeof count === "number" ? `In [${count}]:` : "";
+    return `<div class="cell code"><div class="input"><div class="prompt">${prompt}</div>` +
       `<pre><code>${esc(source)}</code></pre></div>` +
       `<div class="outputs">${outputs}</div></div>`;
   }).join("\n");

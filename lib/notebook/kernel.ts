@@ -433,6 +433,25 @@ export class Kernel {
     await Deno.remove(this.#dir, { recursive: true }).catch(() => {});
   }
 
+  /** The kernel process id. */
+  get pid(): number {
+    return this.#process.pid;
+  }
+
+  /**
+   * Interrupts the kernel as Jupyter's `interrupt_kernel` does for Deno's kernelspec (and VS
+   * Code's Stop): SIGINT to the kernel process. Deno 2.9.6's kernel exits on it unless the code
+   * running installed a SIGINT listener (actlab's long operations do, see `lib/core/interrupt.ts`).
+   */
+  interrupt(): void {
+    if (this.#exited) return;
+    try {
+      this.#process.kill("SIGINT");
+    } catch {
+      // already gone
+    }
+  }
+
   /** Kills the kernel process at once (used after a timeout: an interrupt kills it anyway). */
   kill(): void {
     if (!this.#exited) {

@@ -21,7 +21,15 @@ export type {
   Message as KernelMessage,
   MessageHeader as KernelMessageHeader,
 } from "./kernel.ts";
-export { executeNotebook, formatFailure, injectParameters, runNotebook } from "./runner.ts";
+export {
+  checkInPlace,
+  executeNotebook,
+  formatFailure,
+  MAX_CELL_TIMEOUT_MS,
+  runNotebook,
+} from "./runner.ts";
+export { checkParameters, injectParameters, parametersCell, parameterType } from "./parameters.ts";
+export type { ParameterInfo, ParametersCell, ParameterType } from "./parameters.ts";
 export type {
   CellEvent,
   CellFailure,

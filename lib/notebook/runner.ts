@@ -30,6 +30,7 @@ import {
 } from "./nbformat.ts";
 import { diagnoseBareFailure, isBareFailure, stripAnsi } from "./_diagnose.ts";
 import { hasPlotly, notebookToHtml } from "./html.ts";
+import { injectParameters } from "./parameters.ts";
 import { findChromium } from "../display/chromium.ts";
 import { plotlyScriptPath, renderFigureImages } from "../display/static_image.ts";
 import type { FigureJson } from "../display/figure.ts";
@@ -46,8 +47,11 @@ export interface CellFailure {
   codeCell: number;
   /** The cell's source. */
   source: string;
-  /** "error" (the cell threw or did not compile), "timeout", or "kernel-died". */
-  kind: "error" | "timeout" | "kernel-died";
+  /**
+   * "error" (the cell threw or did not compile), "timeout", "kernel-died", or "interrupted" (the
+   * run was stopped: {@link ExecuteNotebookOptions.signal}).
+   */
+  kind: "error" | "timeout" | "kernel-died" | "interrupted";
   /** Error class name (`SyntaxError`, `ImportError`, `Timeout`, …). */
   ename: string;
   /** Error message. */
@@ -73,6 +77,8 @@ export function formatFailure(f: CellFailure): string {
     ? "timed out"
     : f.kind === "kernel-died"
     ? "killed the kernel"
+    : f.kind === "interrupted"
+    ? "was stopped"
     : "failed";
   const numbered = f.source.split("\n").map((l, i) => `  ${String(i + 1).padStart(3)} │ ${l}`);
   const trace = f.traceback.filter((l, i) => i > 0 || l !== `${f.ename}: ${f.evalue}`);
@@ -90,7 +96,10 @@ export interface ExecuteNotebookOptions {
   cwd?: string;
   /** Extra environment for the kernel, e.g. `{ ACTLAB_FAST: "1" }`. */
   env?: Record<string, string>;
-  /** Per-cell time limit in ms (default 600 000). The kernel is killed when it is exceeded. */
+  /**
+   * Per-cell time limit in ms (default 600 000, at most {@link MAX_CELL_TIMEOUT_MS}). The kernel
+   * is killed when it is exceeded.
+   */
   cellTimeoutMs?: number;
   /** Time limit for the kernel to start, in ms (default 60 000). */
   startTimeoutMs?: number;
@@ -105,9 +114,15 @@ export interface ExecuteNotebookOptions {
    * declares one object, e.g. `const SETTINGS = { iters: 600, seeds: 3 };`, and a cell tagged
    * `injected-parameters` is inserted after it that assigns these values into that object
    * (`Object.assign(SETTINGS, {...})`), so the rest of the notebook sees them. A name the object
-   * does not declare is an error listing the ones it does.
+   * does not declare is an error listing the ones it does; so is a value of another type than
+   * the name's default (see `parameters.ts`).
    */
   parameters?: Record<string, unknown>;
+  /**
+   * Stops the run when aborted (the CLI aborts it on SIGINT and SIGTERM): the kernel is killed,
+   * its connection folder removed, and the result's failure has kind `"interrupted"`.
+   */
+  signal?: AbortSignal;
 }
 
 /** Progress of a run, one event before and one after each code cell. */
@@ -249,21 +264,6 @@ function tagsOf(cell: Cell): string[] {
   return Array.isArray(tags) ? tags.map(String) : [];
 }
 
-/**
- * Executes a notebook's code cells in order in a fresh Deno kernel started in `options.cwd`,
- * collecting every output, and shuts the kernel down. Stops at the first failing cell (unless it
- * is tagged `raises-exception`); cells after it are left unexecuted. Never throws for a failing
- * cell: see {@link ExecutionResult.failure}.
- *
- * @example
- * ```ts ignore
- * import { executeNotebook } from "./runner.ts";
- * import { readNotebook } from "./nbformat.ts";
- * const nb = await readNotebook("notebooks/00_quickstart.ipynb");
- * const run = await executeNotebook(nb, { cwd: "notebooks", env: { ACTLAB_FAST: "1" } });
- * if (run.failure) console.error(run.failure.evalue);
- * ```
- */
 /** Run once in each kernel: records promise rejections that nothing handles. */
 const WATCH_REJECTIONS = `globalThis.__actlabRejections = [];
 globalThis.addEventListener("unhandledrejection", (e) => {
@@ -278,74 +278,42 @@ const CHECK_REJECTIONS = `await new Promise((r) => setTimeout(r, 0));
   if (seen.length) throw seen[0] instanceof Error ? seen[0] : new Error(String(seen[0]));
 }`;
 
-/**
- * Inserts, after the cell tagged `parameters`, a cell tagged `injected-parameters` that assigns
- * `values` into the object the parameters cell declares. Throws when there is no such cell, it
- * declares no object, or a name is not one of its keys.
- */
-export function injectParameters(
-  nb: Notebook,
-  values: Record<string, unknown>,
-  name: string,
-): void {
-  const index = nb.cells.findIndex((c) =>
-    c.cell_type === "code" && tagsOf(c).includes("parameters")
-  );
-  if (index < 0) {
-    throw new Error(
-      `${name} has no cell tagged "parameters", so -p has nothing to set: tag the cell that ` +
-        `declares the settings object (papermill's convention).`,
-    );
-  }
-  const source = sourceOf(nb.cells[index]);
-  const decl = /(?:const|let|var)\s+([A-Za-z_$][\w$]*)\s*(?::[^=]+)?=\s*\{/.exec(source);
-  if (!decl) {
-    throw new Error(
-      `${name}: the parameters cell declares no object (e.g. const SETTINGS = { iters: 600 });` +
-        ` -p assigns into that object.`,
-    );
-  }
-  const object = decl[1];
-  // Keys of the object literal's first level (a name followed by a colon at depth 1).
-  const body = source.slice(decl.index + decl[0].length);
-  const keys = new Set<string>();
-  let depth = 1;
-  for (let i = 0; i < body.length && depth > 0; i++) {
-    const ch = body[i];
-    if (ch === "{" || ch === "[" || ch === "(") depth++;
-    else if (ch === "}" || ch === "]" || ch === ")") depth--;
-    else if (depth === 1) {
-      const m = /^([A-Za-z_$][\w$]*)\s*:/.exec(body.slice(i));
-      if (m && !/[\w$]/.test(body[i - 1] ?? "")) {
-        keys.add(m[1]);
-        i += m[1].length - 1;
-      }
-    }
-  }
-  const unknown = Object.keys(values).filter((k) => !keys.has(k));
-  if (unknown.length) {
-    throw new Error(
-      `${name}: -p ${unknown.join(", ")}: not among the parameters of ${object} ` +
-        `(${[...keys].join(", ")}).`,
-    );
-  }
-  const cell: Cell = {
-    cell_type: "code",
-    metadata: { tags: ["injected-parameters"] },
-    source: `// Injected parameters (deno task notebooks -p)\nObject.assign(${object}, ${
-      JSON.stringify(values, null, 2)
-    });\n${object};`,
-    outputs: [],
-    execution_count: null,
-  };
-  nb.cells.splice(index + 1, 0, cell);
+/** The longest timer `setTimeout` keeps (2³¹ − 1 ms, 24.8 days); longer ones fire at once. */
+export const MAX_CELL_TIMEOUT_MS = 2 ** 31 - 1;
+
+/** What a failure says about itself; where it happened comes from the cell. */
+type FailureCause = Pick<CellFailure, "kind" | "ename" | "evalue" | "traceback">;
+
+/** Where a failure happened: the cell's 1-based positions and source (0 and "" before any). */
+interface CellPlace {
+  /** 1-based position among all cells. */
+  cell: number;
+  /** 1-based position among code cells. */
+  codeCell: number;
+  /** The cell's source. */
+  source: string;
 }
 
-/** What a failed request (timeout, dead kernel, transport error) reports about its cell. */
-function requestFailure(
-  e: unknown,
-  cellTimeoutMs: number,
-): Pick<CellFailure, "kind" | "ename" | "evalue" | "traceback"> {
+/** The one place a {@link CellFailure} is built. */
+function failureAt(name: string, place: CellPlace, cause: FailureCause): CellFailure {
+  return {
+    notebook: name,
+    ...place,
+    ...cause,
+    traceback: cause.traceback.map(stripAnsi),
+  };
+}
+
+/** What a failed request (timeout, dead kernel, stop, transport error) says about its cell. */
+function requestFailure(e: unknown, cellTimeoutMs: number, signal?: AbortSignal): FailureCause {
+  if (signal?.aborted) {
+    return {
+      kind: "interrupted",
+      ename: "Interrupted",
+      evalue: `the run was stopped (${stopReason(signal)}) and its kernel shut down`,
+      traceback: [],
+    };
+  }
   if (e instanceof KernelTimeoutError) {
     return {
       kind: "timeout",
@@ -362,6 +330,12 @@ function requestFailure(
     evalue: (e as Error).message,
     traceback: [],
   };
+}
+
+/** Why `signal` aborted, in words: its reason's message, or "aborted". */
+function stopReason(signal: AbortSignal): string {
+  const r = signal.reason;
+  return r instanceof Error && r.name !== "AbortError" ? r.message : String(r ?? "aborted");
 }
 
 /**
@@ -410,30 +384,69 @@ function checkKernelspec(nb: Notebook, name: string): void {
   );
 }
 
-export async function executeNotebook(
+/** The per-cell limit in ms: default 600 000; a value `setTimeout` cannot keep is refused. */
+function cellTimeout(ms: number | undefined): number {
+  const value = ms ?? 600_000;
+  if (!(value > 0 && value <= MAX_CELL_TIMEOUT_MS)) {
+    throw new RangeError(
+      `cellTimeoutMs must be in (0, ${MAX_CELL_TIMEOUT_MS}] (24.8 days; a longer timer fires at ` +
+        `once), got ${value}`,
+    );
+  }
+  return value;
+}
+
+/**
+ * Step 1: the notebook to run — checked for its kernel, copied, parameters injected, code cells
+ * cleared.
+ */
+function prepareNotebook(
   input: Notebook,
-  options: ExecuteNotebookOptions = {},
-): Promise<ExecutionResult> {
-  const t0 = performance.now();
-  const name = options.name ?? "notebook";
+  name: string,
+  parameters: Record<string, unknown> | undefined,
+): Notebook {
   checkKernelspec(input, name);
   const nb = clone(input);
-  if (options.parameters && Object.keys(options.parameters).length > 0) {
-    injectParameters(nb, options.parameters, name);
-  }
-  const cwd = options.cwd ?? Deno.cwd();
-  const cellTimeoutMs = options.cellTimeoutMs ?? 600_000;
-  const warnings: string[] = [];
+  if (parameters && Object.keys(parameters).length > 0) injectParameters(nb, parameters, name);
   for (const cell of nb.cells) {
     if (cell.cell_type === "code") {
       cell.outputs = [];
       cell.execution_count = null;
     }
   }
-  const codeCells = nb.cells.filter((c) => c.cell_type === "code").length;
-  const cellSeconds: Record<number, number> = {};
-  const collector = new OutputCollector();
-  let failure: CellFailure | undefined;
+  return nb;
+}
+
+/** What every step of one run shares. */
+interface Run {
+  /** The notebook being filled with outputs. */
+  readonly nb: Notebook;
+  /** Its name in failure messages. */
+  readonly name: string;
+  /** The kernel's folder. */
+  readonly cwd: string;
+  /** The caller's options. */
+  readonly options: ExecuteNotebookOptions;
+  /** Per-cell limit in ms. */
+  readonly cellTimeoutMs: number;
+  /** How many code cells the notebook has. */
+  readonly codeCells: number;
+  /** Seconds per executed code cell. */
+  readonly cellSeconds: Record<number, number>;
+  /** Notes about the run. */
+  readonly warnings: string[];
+  /** Outputs filed under their cells. */
+  readonly collector: OutputCollector;
+}
+
+/**
+ * Step 2: a kernel started in the run's folder, watching for unhandled rejections, with the
+ * notebook's metadata set from it; or the failure that says why none started. A stop requested
+ * while it started shuts it down again.
+ */
+async function startRunKernel(run: Run): Promise<{ kernel: Kernel } | { failure: CellFailure }> {
+  const { options, cwd } = run;
+  const nowhere: CellPlace = { cell: 0, codeCell: 0, source: "" };
   let kernel: Kernel;
   try {
     kernel = await startKernel({
@@ -443,124 +456,162 @@ export async function executeNotebook(
       startTimeoutMs: options.startTimeoutMs,
     });
   } catch (e) {
-    return {
-      notebook: nb,
-      failure: {
-        notebook: name,
-        cell: 0,
-        codeCell: 0,
-        source: "",
-        kind: "kernel-died",
-        ename: (e as Error).name,
-        evalue: `the Deno kernel did not start in ${cwd}: ${(e as Error).message}`,
-        traceback: [],
-      },
-      cellSeconds,
-      startSeconds: (performance.now() - t0) / 1000,
-      seconds: (performance.now() - t0) / 1000,
-      lateOutputs: 0,
-      warnings,
-    };
+    const cause = requestFailure(e, run.cellTimeoutMs, options.signal);
+    if (cause.kind !== "interrupted") {
+      cause.kind = "kernel-died";
+      cause.evalue = `the Deno kernel did not start in ${cwd}: ${(e as Error).message}`;
+    }
+    return { failure: failureAt(run.name, nowhere, cause) };
   }
-  const startSeconds = (performance.now() - t0) / 1000;
-  const stop = kernel.onIopub((msg) => collector.handle(msg));
+  if (options.signal?.aborted) {
+    await kernel.shutdown();
+    return { failure: failureAt(run.name, nowhere, requestFailure(undefined, 0, options.signal)) };
+  }
   await kernel.execute(WATCH_REJECTIONS, { silent: true, timeoutMs: 30_000 }).catch(() => {});
-  nb.metadata = {
-    ...nb.metadata,
+  run.nb.metadata = {
+    ...run.nb.metadata,
     kernelspec: { display_name: "Deno", language: "typescript", name: "deno" },
     ...(kernel.info.language_info ? { language_info: kernel.info.language_info } : {}),
   };
-  let codeIndex = 0;
+  return { kernel };
+}
+
+/**
+ * Step 3, once per code cell: executes it, files its outputs, and returns the failure that
+ * stops the run, if any (a cell tagged `raises-exception` may fail). A request that fails (a
+ * timeout, the kernel gone, a stop) kills the kernel.
+ */
+async function runCell(
+  run: Run,
+  kernel: Kernel,
+  place: CellPlace,
+): Promise<CellFailure | undefined> {
+  const { options, collector } = run;
+  const cell = run.nb.cells[place.cell - 1];
+  const event = { cell: place.cell, codeCell: place.codeCell, codeCells: run.codeCells };
+  options.onCell?.({ phase: "start", ...event });
+  collector.current = cell;
+  const started = performance.now();
+  let msgId = "";
+  let reply: (ExecuteReply & { msgId: string }) | undefined;
+  let failure: CellFailure | undefined;
   try {
-    for (let i = 0; i < nb.cells.length; i++) {
-      const cell = nb.cells[i];
-      if (cell.cell_type !== "code") continue;
-      codeIndex++;
-      const source = sourceOf(cell);
-      if (source.trim() === "" || tagsOf(cell).includes("skip-execution")) continue;
-      options.onCell?.({ phase: "start", cell: i + 1, codeCell: codeIndex, codeCells });
-      collector.current = cell;
-      const started = performance.now();
-      let reply: ExecuteReply & { msgId: string };
-      let msgId = "";
-      try {
-        reply = await kernel.execute(source, {
-          timeoutMs: cellTimeoutMs,
-          onSent: (id) => {
-            msgId = id;
-            collector.register(id, cell);
-          },
-        });
-      } catch (e) {
-        if (e instanceof KernelTimeoutError) kernel.kill();
-        failure = {
-          notebook: name,
-          cell: i + 1,
-          codeCell: codeIndex,
-          source,
-          ...requestFailure(e, cellTimeoutMs),
-        };
-        cell.outputs!.push({
-          output_type: "error",
-          ename: failure.ename,
-          evalue: failure.evalue,
-          traceback: [`${failure.ename}: ${failure.evalue}`],
-        });
-        cellSeconds[i + 1] = (performance.now() - started) / 1000;
-        options.onCell?.({
-          phase: "end",
-          cell: i + 1,
-          codeCell: codeIndex,
-          codeCells,
-          seconds: cellSeconds[i + 1],
-          status: "error",
-        });
-        break;
+    reply = await kernel.execute(place.source, {
+      timeoutMs: run.cellTimeoutMs,
+      onSent: (id) => {
+        msgId = id;
+        collector.register(id, cell);
+      },
+    });
+  } catch (e) {
+    kernel.kill();
+    failure = failureAt(run.name, place, requestFailure(e, run.cellTimeoutMs, options.signal));
+    cell.outputs!.push({
+      output_type: "error",
+      ename: failure.ename,
+      evalue: failure.evalue,
+      traceback: [`${failure.ename}: ${failure.evalue}`],
+    });
+  }
+  run.cellSeconds[place.cell] = (performance.now() - started) / 1000;
+  if (reply) {
+    collector.finished(msgId);
+    cell.execution_count = reply.execution_count ?? null;
+    for (const o of cell.outputs ?? []) {
+      if (o.output_type === "execute_result") o.execution_count = cell.execution_count;
+    }
+    if (reply.status === "ok") {
+      const rejected = await unhandledRejection(kernel, cell);
+      if (rejected) {
+        reply = { ...reply, ...rejected };
+        collector.sawError.add(msgId);
       }
-      collector.finished(msgId);
-      cellSeconds[i + 1] = (performance.now() - started) / 1000;
-      cell.execution_count = reply.execution_count ?? null;
-      for (const o of cell.outputs ?? []) {
-        if (o.output_type === "execute_result") o.execution_count = cell.execution_count;
-      }
-      if (reply.status === "ok") {
-        const rejected = await unhandledRejection(kernel, cell);
-        if (rejected) {
-          reply = { ...reply, ...rejected };
-          collector.sawError.add(msgId);
-        }
-      }
-      const ok = reply.status === "ok";
-      options.onCell?.({
-        phase: "end",
-        cell: i + 1,
-        codeCell: codeIndex,
-        codeCells,
-        seconds: cellSeconds[i + 1],
-        status: ok ? "ok" : "error",
-      });
-      if (ok) continue;
-      let ename = reply.ename ?? "Error",
-        evalue = reply.evalue ?? "",
-        traceback = reply.traceback ??
-          [];
-      if (isBareFailure(reply, collector.sawError.has(msgId))) {
-        const d = await diagnoseBareFailure(source, { cwd, denoPath: options.denoPath });
-        ({ ename, evalue, traceback } = d);
-        cell.outputs!.push({ output_type: "error", ename, evalue, traceback });
-      }
-      if (tagsOf(cell).includes("raises-exception")) continue;
-      failure = {
-        notebook: name,
-        cell: i + 1,
-        codeCell: codeIndex,
-        source,
-        kind: "error",
-        ename,
-        evalue,
-        traceback: traceback.map(stripAnsi),
-      };
-      break;
+    }
+  }
+  const ok = reply?.status === "ok";
+  options.onCell?.({
+    phase: "end",
+    ...event,
+    seconds: run.cellSeconds[place.cell],
+    status: ok ? "ok" : "error",
+  });
+  if (failure || ok || !reply) return failure;
+  let cause: FailureCause = {
+    kind: "error",
+    ename: reply.ename ?? "Error",
+    evalue: reply.evalue ?? "",
+    traceback: reply.traceback ?? [],
+  };
+  if (isBareFailure(reply, collector.sawError.has(msgId))) {
+    const d = await diagnoseBareFailure(place.source, { cwd: run.cwd, denoPath: options.denoPath });
+    cause = { kind: "error", ...d };
+    cell.outputs!.push({ output_type: "error", ...d });
+  }
+  return tagsOf(cell).includes("raises-exception") ? undefined : failureAt(run.name, place, cause);
+}
+
+/**
+ * Executes a notebook's code cells in order in a fresh Deno kernel started in `options.cwd`,
+ * collecting every output, and shuts the kernel down. Stops at the first failing cell (unless it
+ * is tagged `raises-exception`); cells after it are left unexecuted. Never throws for a failing
+ * cell: see {@link ExecutionResult.failure}. Aborting `options.signal` kills the kernel, removes
+ * its connection folder and ends the run with a failure of kind `"interrupted"`.
+ *
+ * The steps: prepare the notebook (kernel check, parameters, cleared outputs), start the kernel,
+ * run each code cell, let late outputs arrive, shut the kernel down.
+ *
+ * @example
+ * ```ts ignore
+ * import { executeNotebook } from "./runner.ts";
+ * import { readNotebook } from "./nbformat.ts";
+ * const nb = await readNotebook("notebooks/00_quickstart.ipynb");
+ * const run = await executeNotebook(nb, { cwd: "notebooks", env: { ACTLAB_FAST: "1" } });
+ * if (run.failure) console.error(run.failure.evalue);
+ * ```
+ */
+export async function executeNotebook(
+  input: Notebook,
+  options: ExecuteNotebookOptions = {},
+): Promise<ExecutionResult> {
+  const t0 = performance.now();
+  const name = options.name ?? "notebook";
+  const nb = prepareNotebook(input, name, options.parameters);
+  const run: Run = {
+    nb,
+    name,
+    cwd: options.cwd ?? Deno.cwd(),
+    options,
+    cellTimeoutMs: cellTimeout(options.cellTimeoutMs),
+    codeCells: nb.cells.filter((c) => c.cell_type === "code").length,
+    cellSeconds: {},
+    warnings: [],
+    collector: new OutputCollector(),
+  };
+  const result = (failure: CellFailure | undefined, startSeconds: number): ExecutionResult => ({
+    notebook: nb,
+    failure,
+    cellSeconds: run.cellSeconds,
+    startSeconds,
+    seconds: (performance.now() - t0) / 1000,
+    lateOutputs: run.collector.late,
+    warnings: run.warnings,
+  });
+  const started = await startRunKernel(run);
+  const startSeconds = (performance.now() - t0) / 1000;
+  if ("failure" in started) return result(started.failure, startSeconds);
+  const { kernel } = started;
+  const stopListening = kernel.onIopub((msg) => run.collector.handle(msg));
+  const stop = () => kernel.kill();
+  options.signal?.addEventListener("abort", stop);
+  let failure: CellFailure | undefined;
+  try {
+    let codeCell = 0;
+    for (let i = 0; i < nb.cells.length && !failure; i++) {
+      if (nb.cells[i].cell_type !== "code") continue;
+      codeCell++;
+      const place = { cell: i + 1, codeCell, source: sourceOf(nb.cells[i]) };
+      if (place.source.trim() === "" || tagsOf(nb.cells[i]).includes("skip-execution")) continue;
+      failure = await runCell(run, kernel, place);
     }
     if (!kernel.exited) {
       // A last round trip, then quiet: outputs published after the final idle still land.
@@ -568,24 +619,17 @@ export async function executeNotebook(
       await kernel.settle({ quietMs: 200, maxMs: 5000 });
     }
   } finally {
-    stop();
+    options.signal?.removeEventListener("abort", stop);
+    stopListening();
     await kernel.shutdown();
   }
-  if (collector.orphans > 0) {
-    warnings.push(
-      `${collector.orphans} output(s) came without a known parent request and were kept in the ` +
-        "cell running at the time",
+  if (run.collector.orphans > 0) {
+    run.warnings.push(
+      `${run.collector.orphans} output(s) came without a known parent request and were kept in ` +
+        "the cell running at the time",
     );
   }
-  return {
-    notebook: nb,
-    failure,
-    cellSeconds,
-    startSeconds,
-    seconds: (performance.now() - t0) / 1000,
-    lateOutputs: collector.late,
-    warnings,
-  };
+  return result(failure, startSeconds);
 }
 
 /** Options for {@link runNotebook}. */
@@ -615,6 +659,8 @@ export interface RunOptions {
   onCell?: (event: CellEvent) => void;
   /** Values for the cell tagged `parameters` (see {@link ExecuteNotebookOptions.parameters}). */
   parameters?: Record<string, unknown>;
+  /** Stops the run (see {@link ExecuteNotebookOptions.signal}); no images are rendered then. */
+  signal?: AbortSignal;
 }
 
 /** What {@link runNotebook} did. */
@@ -648,6 +694,43 @@ function dirname(path: string): string {
 
 function absolute(path: string): string {
   return path.startsWith("/") ? path : `${Deno.cwd()}/${path}`;
+}
+
+/**
+ * Refuses, before anything runs, to write a notebook in place that is read-only (no write
+ * permission for its owner) or whose folder takes no new file (the write is atomic: a temporary
+ * file beside it, renamed over it). Names the path and the fix.
+ *
+ * @example
+ * ```ts
+ * import { checkInPlace } from "./runner.ts";
+ * const dir = await Deno.makeTempDir();
+ * await Deno.writeTextFile(`${dir}/a.ipynb`, "{}");
+ * await Deno.chmod(`${dir}/a.ipynb`, 0o444);
+ * let message = "";
+ * try { await checkInPlace(`${dir}/a.ipynb`); } catch (e) { message = String(e); }
+ * console.assert(message.includes("is read-only"));
+ * ```
+ */
+export async function checkInPlace(path: string): Promise<void> {
+  const info = await Deno.stat(path);
+  if (info.mode !== null && (info.mode & 0o200) === 0) {
+    throw new Error(
+      `--in-place: ${path} is read-only (mode ${(info.mode & 0o777).toString(8)}), so its ` +
+        `outputs were not written and nothing ran. Make it writable (chmod u+w ${path}) or ` +
+        `drop --in-place to write the executed copy to --out.`,
+    );
+  }
+  try {
+    const probe = await Deno.makeTempFile({ dir: dirname(absolute(path)), prefix: ".actlab-" });
+    await Deno.remove(probe);
+  } catch (e) {
+    throw new Error(
+      `--in-place: the folder of ${path} takes no new file (${(e as Error).message}), and the ` +
+        `notebook is written through one; nothing ran. Make the folder writable or drop ` +
+        `--in-place.`,
+    );
+  }
 }
 
 /** Adds a static PNG to every Plotly output that lacks one; returns how many were added. */
@@ -693,6 +776,7 @@ async function addStaticImages(nb: Notebook): Promise<number> {
  */
 export async function runNotebook(path: string, options: RunOptions = {}): Promise<RunReport> {
   const nbPath = absolute(path);
+  if (options.inPlace) await checkInPlace(path);
   const source = await readNotebook(nbPath);
   const env = { ...options.env, ...(options.fast ? { ACTLAB_FAST: "1" } : {}) };
   const result = await executeNotebook(source, {
@@ -703,13 +787,14 @@ export async function runNotebook(path: string, options: RunOptions = {}): Promi
     denoPath: options.denoPath,
     onCell: options.onCell,
     parameters: options.parameters,
+    signal: options.signal,
   });
   const nb = result.notebook;
   nb.metadata.actlab = { fast: Boolean(options.fast || env.ACTLAB_FAST === "1") };
   const warnings = [...result.warnings];
   let images = 0;
   const ti = performance.now();
-  const mode = options.images ?? "auto";
+  const mode = result.failure?.kind === "interrupted" ? "never" : options.images ?? "auto";
   if (mode !== "never") {
     if (!findChromium()) {
       if (mode === "always") {

@@ -105,3 +105,72 @@ Deno.test("deno task init refuses a non-empty folder and a folder inside the clo
   );
   assertStringIncludes(err.message, "deno task init ../my-study");
 });
+
+Deno.test("deno task init names a file, a link loop or a path through a file, with the fix", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "actlab-init-paths-" });
+  try {
+    await Deno.writeTextFile(`${dir}/file`, "x");
+    await Deno.symlink(`${dir}/b`, `${dir}/a`);
+    await Deno.symlink(`${dir}/a`, `${dir}/b`);
+    const cases: [string, string][] = [
+      [`${dir}/file`, `${dir}/file is a file, not a folder; give a new folder`],
+      [`${dir}/a`, `${dir}/a: is a symbolic link loop (a link that leads back to itself)`],
+      [`${dir}/file/study`, `${dir}/file/study: has a file where a folder is expected`],
+    ];
+    for (const [path, message] of cases) {
+      const err = await assertRejects(() => initResearchFolder(path, { install: false }), Error);
+      assertStringIncludes(err.message, message);
+      assert(!err.message.includes("os error"), err.message);
+    }
+    assertEquals(await Deno.readTextFile(`${dir}/file`), "x");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+/** Whether this machine lets a process mount a small tmpfs in a namespace of its own. */
+async function canMountTmpfs(): Promise<boolean> {
+  try {
+    const out = await new Deno.Command("unshare", {
+      args: ["-rm", "sh", "-c", "mount -t tmpfs -o size=16k tmpfs /tmp"],
+      stdout: "null",
+      stderr: "null",
+    }).output();
+    return out.success;
+  } catch {
+    return false;
+  }
+}
+
+Deno.test({
+  name: "deno task init on a full disk fails naming it and leaves no half folder behind",
+  ignore: !(await canMountTmpfs()), // unshare: a disk of 24 kB, in a mount namespace of its own
+  ...options,
+  fn: async () => {
+    const dir = await Deno.makeTempDir({ prefix: "actlab-init-full-disk-" });
+    try {
+      // deno.lock (34 kB) does not fit; parents/study's missing parent must go too.
+      const script = `mount -t tmpfs -o size=24k tmpfs "$1" || exit 90
+"$2" run -A "$3" "$1/parents/study" --no-install
+echo "rc=$?"
+echo "left:$(ls -A "$1" | tr '\\n' ' ')"`;
+      const out = await new Deno.Command("unshare", {
+        args: ["-rm", "sh", "-c", script, "sh", dir, Deno.execPath(), `${ROOT}/cli/init.ts`],
+        env: { NO_COLOR: "1" },
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const stdout = new TextDecoder().decode(out.stdout);
+      const stderr = new TextDecoder().decode(out.stderr);
+      assertStringIncludes(stdout, "rc=1", stderr);
+      assertStringIncludes(
+        stderr,
+        `init: ${dir}/parents/study: is on a full disk (no space left on the device); nothing ` +
+          "was left behind",
+      );
+      assertStringIncludes(stdout, "left:\n", "the disk is empty again");
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});

@@ -2,22 +2,13 @@ import { assert, assertEquals, assertRejects } from "@std/assert";
 import { join } from "node:path";
 import { loadTinyShakespeare, TINY_SHAKESPEARE } from "../../datasets/mod.ts";
 import { sha256Hex } from "../../lib/core/mod.ts";
+import { DATA_DIR, haveTinyShakespeare, MISSING_DATA_NOTE } from "../_data.ts";
 
-/** The shared copy CI points ACTLAB_DATA_DIR at; tests that need the real text skip without it. */
-const dataDir = Deno.env.get("ACTLAB_DATA_DIR");
-const realPath = dataDir ? join(dataDir, TINY_SHAKESPEARE.relativePath) : undefined;
-const haveReal = realPath !== undefined && (() => {
-  try {
-    return Deno.statSync(realPath).isFile;
-  } catch {
-    return false;
-  }
-})();
+// Where the CLI looks (tests/_data.ts): ACTLAB_DATA_DIR, the user cache, the shared copy.
+const realPath = join(DATA_DIR, TINY_SHAKESPEARE.relativePath);
+const haveReal = haveTinyShakespeare;
 if (!haveReal) {
-  console.warn(
-    "tinyshakespeare_test: tests with the real text skipped — set ACTLAB_DATA_DIR to a folder " +
-      "holding tinyshakespeare/input.txt (CI: ../shared/datasets)",
-  );
+  console.warn(`tinyshakespeare_test: tests with the real text skipped — ${MISSING_DATA_NOTE}`);
 }
 
 const offlineFetch: typeof fetch = () =>
@@ -27,7 +18,11 @@ Deno.test({
   name: "loadTinyShakespeare() finds the file through ACTLAB_DATA_DIR and splits it 90/10",
   ignore: !haveReal,
   async fn() {
-    const ds = await loadTinyShakespeare({ cacheDir: "/nonexistent-cache", fetch: offlineFetch });
+    const ds = await loadTinyShakespeare({
+      envDir: DATA_DIR, // as $ACTLAB_DATA_DIR
+      cacheDir: "/nonexistent-cache",
+      fetch: offlineFetch,
+    });
     assertEquals(ds.source, "env");
     assertEquals(ds.text.length, 1_115_394); // ASCII: characters = bytes
     assertEquals(ds.tokenizer.size, 65);
@@ -44,7 +39,7 @@ Deno.test({
     const root = await Deno.makeTempDir();
     try {
       await Deno.mkdir(join(root, "tinyshakespeare"));
-      await Deno.copyFile(realPath!, join(root, "tinyshakespeare", "input.txt"));
+      await Deno.copyFile(realPath, join(root, "tinyshakespeare", "input.txt"));
       const a = await loadTinyShakespeare({ dir: root, envDir: null, fetch: offlineFetch });
       assertEquals([a.source, a.path], ["dir", join(root, "tinyshakespeare", "input.txt")]);
       const b = await loadTinyShakespeare({ dir: join(root, "tinyshakespeare"), envDir: null });
@@ -102,7 +97,7 @@ Deno.test({
   name: "a download is verified, written atomically into the cache, and used from there next time",
   ignore: !haveReal,
   async fn() {
-    const bytes = await Deno.readFile(realPath!);
+    const bytes = await Deno.readFile(realPath);
     assertEquals(await sha256Hex(bytes), TINY_SHAKESPEARE.sha256);
     const cacheDir = await Deno.makeTempDir();
     let requested = "";

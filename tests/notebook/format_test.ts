@@ -121,3 +121,49 @@ Deno.test("parseArgs() reads the runner's options and rejects bad ones by name",
   assertThrows(() => parseArgs(["--images", "sometimes"]), Error, "--images takes");
   assertThrows(() => parseArgs(["--out"]), Error, "--out needs a value");
 });
+
+Deno.test("notebookToHtml() shows no empty In [ ] prompt and turns comment-only cells into captions", () => {
+  const shown = { output_type: "stream" as const, name: "stdout" as const, text: "42\n" };
+  const html = notebookToHtml({
+    nbformat: 4,
+    nbformat_minor: 5,
+    metadata: {},
+    cells: [
+      {
+        cell_type: "code",
+        metadata: {},
+        source: "// final loss per activation",
+        execution_count: null,
+        outputs: [shown],
+      },
+      {
+        cell_type: "code",
+        metadata: {},
+        source: "/* the learning\n * rate grid */",
+        execution_count: null,
+        outputs: [shown],
+      },
+      {
+        cell_type: "code",
+        metadata: {},
+        source: "const x = 1; // not a caption",
+        execution_count: null,
+        outputs: [],
+      },
+      {
+        cell_type: "code",
+        metadata: {},
+        source: "console.log(42)",
+        execution_count: 3,
+        outputs: [shown],
+      },
+    ],
+  });
+  assert(!html.includes("In [ ]"), "no empty prompt");
+  assert(!html.includes("In [null]"));
+  assertStringIncludes(html, `<p class="caption">final loss per activation</p>`);
+  assertStringIncludes(html, `<p class="caption">the learning rate grid</p>`);
+  assert(!html.includes("<code>// final loss"), "the comment is not shown as code");
+  assertStringIncludes(html, "<code>const x = 1; // not a caption</code>");
+  assertStringIncludes(html, "In [3]:");
+});

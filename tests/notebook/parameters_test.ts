@@ -34,7 +34,7 @@ Deno.test({
       outDir: `${dir}/out`,
       html: false,
       images: "never",
-      parameters: { iters: 2000, seeds: 5 },
+      parameters: { iters: 2000, seeds: [5] },
     });
     assertEquals(report.ok, true, report.failure?.evalue);
     const out = JSON.parse(await Deno.readTextFile(report.outNotebook));
@@ -42,7 +42,7 @@ Deno.test({
     const printed = JSON.parse(outputText(out.cells[2]));
     assertEquals(printed, {
       iters: 2000,
-      seeds: 5,
+      seeds: [5],
       label: "baseline",
       train: { learningRate: 1e-3 },
     });
@@ -108,6 +108,85 @@ Deno.test({
       "gelu vs relu",
       [1, 2, 3, 4, 5],
     ]);
+    await Deno.remove(dir, { recursive: true });
+  },
+});
+
+Deno.test({
+  name: "only the object's own keys are parameters: not words from comments or expressions",
+  ...options,
+  fn: async () => {
+    const dir = await scratchDir("params-keys-");
+    const path = `${dir}/keys.ipynb`;
+    await writeNotebook(
+      path,
+      notebook([
+        cell(
+          `const FAST = true;
+const SETTINGS = {
+  // The final loss (the sweep's default finalEval: "split"): nanoGPT's recipe: 2,000 steps
+  preset: FAST ? "tiny" as const : "nano" as const,
+  iters: FAST ? 20 : 2000, /* note: steps */
+  "quoted-key": { inner: 1 },
+  label: \`run-\${FAST}\`,
+  count: Math.max(1, 2),
+};`,
+          { tags: ["parameters"] },
+        ),
+      ]),
+    );
+    for (const word of ["const", "finalEval", "recipe", "note", "inner"]) {
+      await assertRejects(
+        () => runNotebook(path, { outDir: `${dir}/out`, parameters: { [word]: 5 } }),
+        Error,
+        `-p ${word}: not among the parameters of SETTINGS (preset, iters, quoted-key, label, ` +
+          "count)",
+      );
+    }
+    await Deno.remove(dir, { recursive: true });
+  },
+});
+
+Deno.test({
+  name: "a value of another type than the default is refused naming both types",
+  ...options,
+  fn: async () => {
+    const dir = await scratchDir("params-types-");
+    const path = await study(dir);
+    await assertRejects(
+      () => runNotebook(path, { outDir: `${dir}/out`, parameters: { seeds: 5, iters: "many" } }),
+      TypeError,
+      `-p seeds: the notebook's default is an array ([1, 2, 3]), got a number (5); -p iters: ` +
+        `the notebook's default is a number (FAST ? 20 : 600), got a string ("many").`,
+    );
+    // A default whose type the source does not show is checked in the kernel, before assigning.
+    const computed = `${dir}/computed.ipynb`;
+    await writeNotebook(
+      computed,
+      notebook([
+        cell("const SETTINGS = { count: Math.max(1, 2) };", { tags: ["parameters"] }),
+        cell("console.log(JSON.stringify(SETTINGS))"),
+      ]),
+    );
+    const report = await runNotebook(computed, {
+      outDir: `${dir}/out`,
+      html: false,
+      images: "never",
+      parameters: { count: "three" },
+    });
+    assertEquals(report.ok, false);
+    assertEquals(report.failure?.ename, "TypeError");
+    assertStringIncludes(
+      report.failure!.evalue,
+      "-p count: the notebook's value is of type number (Math.max(1, 2)), -p gave string",
+    );
+    const fine = await runNotebook(computed, {
+      outDir: `${dir}/out`,
+      html: false,
+      images: "never",
+      parameters: { count: 3 },
+    });
+    assertEquals(fine.ok, true, fine.failure?.evalue);
     await Deno.remove(dir, { recursive: true });
   },
 });

@@ -4,9 +4,11 @@
  * committed file carries the outputs of a full run, states its settings and findings, imports only
  * `@actlab/actlab` (and tfjs), and stays under 3 MB.
  *
- * The notebooks train on Tiny Shakespeare: without ACTLAB_DATA_DIR (CI sets it) the fast runs are
- * skipped with a message.
+ * The notebooks train on Tiny Shakespeare, found where the CLI looks (tests/_data.ts:
+ * ACTLAB_DATA_DIR, the user cache, the shared copy); without it the fast runs are skipped with a
+ * message.
  */
+import { DATA_DIR, haveTinyShakespeare, MISSING_DATA_NOTE } from "../_data.ts";
 import { assert, assertEquals, assertStringIncludes } from "@std/assert";
 import { formatFailure, runNotebook } from "../../lib/notebook/runner.ts";
 import { joinText, readNotebook } from "../../lib/notebook/nbformat.ts";
@@ -14,19 +16,15 @@ import { outputText, ROOT } from "./_util.ts";
 
 const MAX_BYTES = 3_000_000;
 const opts = { sanitizeResources: false, sanitizeOps: false };
-const dataDir = Deno.env.get("ACTLAB_DATA_DIR");
+// Where the CLI finds Tiny Shakespeare (tests/_data.ts); the kernels get it as ACTLAB_DATA_DIR.
+const dataDir = haveTinyShakespeare ? DATA_DIR : undefined;
 
 const published = [...Deno.readDirSync(`${ROOT}/notebooks`)]
   .map((e) => e.name)
   .filter((n) => /^\d\d_.+\.ipynb$/.test(n) && !n.startsWith("00_"))
   .sort();
 
-if (!dataDir) {
-  console.warn(
-    "published_test: fast runs skipped — set ACTLAB_DATA_DIR to a folder holding " +
-      "tinyshakespeare/input.txt (CI: ../shared/datasets)",
-  );
-}
+if (!dataDir) console.warn(`published_test: fast runs skipped — ${MISSING_DATA_NOTE}`);
 
 Deno.test("the ten published notebooks are all there", () => {
   assertEquals(published.length, 10, published.join(", "));
@@ -56,7 +54,7 @@ for (const name of published) {
         fast: true,
         html: false,
         images: "never",
-        env: { ACTLAB_CACHE_DIR: `${dir}/cache` },
+        env: { ACTLAB_CACHE_DIR: `${dir}/cache`, ACTLAB_DATA_DIR: dataDir! },
       });
       assert(report.ok, report.failure && formatFailure(report.failure));
       console.log(`${name} (fast): ${report.seconds.toFixed(1)} s`);

@@ -2,6 +2,7 @@
  * The capture notebooks (02, 08) on tfjs WebGPU, forced by ACTLAB_BACKEND: no synchronous read
  * on a GPU path. Here the adapter is Mesa's llvmpipe (software); the test skips without one.
  */
+import { DATA_DIR, haveTinyShakespeare, MISSING_DATA_NOTE } from "../_data.ts";
 import { assert, assertStringIncludes } from "@std/assert";
 import { runNotebook } from "@actlab/actlab/notebook";
 import { ROOT, scratchDir } from "./_util.ts";
@@ -21,9 +22,9 @@ const found = await adapter();
 if (!found) {
   console.log("skipping the WebGPU notebook runs: no WebGPU adapter (mesa-vulkan-drivers)");
 }
-// The notebooks train on Tiny Shakespeare (CI sets ACTLAB_DATA_DIR); skipped without it.
-const dataDir = Deno.env.get("ACTLAB_DATA_DIR");
-if (!dataDir) console.log("skipping the WebGPU notebook runs: ACTLAB_DATA_DIR is not set");
+// Where the CLI finds Tiny Shakespeare (tests/_data.ts); the kernels get it as ACTLAB_DATA_DIR.
+const dataDir = haveTinyShakespeare ? DATA_DIR : undefined;
+if (!dataDir) console.log(`skipping the WebGPU notebook runs: ${MISSING_DATA_NOTE}`);
 
 for (const name of ["02_output_distributions", "08_relu_sparsity"]) {
   Deno.test({
@@ -36,7 +37,7 @@ for (const name of ["02_output_distributions", "08_relu_sparsity"]) {
       try {
         const report = await runNotebook(`${ROOT}/notebooks/${name}.ipynb`, {
           fast: true,
-          env: { ACTLAB_BACKEND: "webgpu" },
+          env: { ACTLAB_BACKEND: "webgpu", ACTLAB_DATA_DIR: dataDir! },
           outDir: out,
           html: false,
           images: "never",
