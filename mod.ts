@@ -15,7 +15,8 @@
  * | `@actlab/actlab/gpt`            | config, model, ops interface, eager step, checkpoints     |
  * | `@actlab/actlab/onnx`           | graphs, tracing, export, `OrtModel`, compiled training    |
  * | `@actlab/actlab/train`          | `trainGpt` on either engine, timing, evaluation           |
- * | `@actlab/actlab/experiments`    | sweeps, distributions, capture, precision, GELU mismatch  |
+ * | `@actlab/actlab/sweep`          | sweeps, grids over axes, studies, the results folder      |
+ * | `@actlab/actlab/experiments`    | comparisons, compute, distributions, capture, precision   |
  * | `@actlab/actlab/display`        | Plotly figures, tables, progress, live charts, cell helpers |
  * | `@actlab/actlab/notebook`       | the headless notebook runner and nbformat                 |
  * | `@actlab/actlab/report`         | the sweep's offline HTML report                           |
@@ -38,13 +39,15 @@
 export {
   createRng,
   holmAdjust,
+  InterruptedError,
+  interruptible,
   mean,
   pairedTTest,
   std,
   summarize,
   welchTTest,
 } from "./lib/core/mod.ts";
-export type { PairedResult, Rng, Summary, WelchResult } from "./lib/core/mod.ts";
+export type { InterruptScope, PairedResult, Rng, Summary, WelchResult } from "./lib/core/mod.ts";
 export { charDataset, loadTinyShakespeare, syntheticDataset } from "./datasets/mod.ts";
 export type { CharDataset, TinyShakespeare } from "./datasets/mod.ts";
 export {
@@ -92,24 +95,33 @@ export {
   normalStatsTable,
   outlierAmplification,
   precisionError,
-  readSweep,
   roundToFormat,
   sampledDistribution,
   scaledCastStats,
+  trialFlopsPerStep,
+} from "./lib/experiments/mod.ts";
+export type { FloatFormat } from "./lib/experiments/mod.ts";
+export {
+  loadStudy,
+  readGrid,
+  readStudy,
+  readSweep,
+  runStudy,
   summarizeTrials,
   sweep,
   sweepGrid,
-  trialFlopsPerStep,
   trialsAtBestLr,
-} from "./lib/experiments/mod.ts";
+} from "./lib/sweep/mod.ts";
 export type {
-  FloatFormat,
   GridOptions,
   GridResult,
+  Study,
+  StudyResult,
+  SummaryRow,
   SweepOptions,
   SweepResult,
   TrialResult,
-} from "./lib/experiments/mod.ts";
+} from "./lib/sweep/mod.ts";
 export {
   activationCurves,
   activationDifference,
@@ -118,6 +130,7 @@ export {
   distributionFigure,
   figure,
   geluTanhDifference,
+  gridTables,
   intervalChart,
   isFast,
   liveLossChart,
@@ -126,6 +139,7 @@ export {
   progress,
   seriesColor,
   show,
+  sweepTable,
   table,
   timed,
   versions,

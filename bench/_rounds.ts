@@ -6,18 +6,9 @@
  * @module
  */
 
-/**
- * The median of a non-empty list.
- *
- * @example
- * ```ts ignore
- * median([3, 1, 2]); // 2
- * ```
- */
-export function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-}
+import { median } from "../lib/core/stats.ts";
+
+export { median };
 
 /**
  * Runs `run(i)` for each of `settings` settings, `rounds` times, interleaved and in alternating

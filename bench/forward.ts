@@ -14,6 +14,7 @@ import { availableBackends, createOrtSession } from "../lib/engine/mod.ts";
 import { createGpt, getActivation, gptConfig, initEngine, OrtModel } from "../mod.ts";
 import { encodeSafetensors, type SafetensorsTensor } from "../lib/gpt/mod.ts";
 import { blasCoreType, defaultTorchPaths } from "./_torch.ts";
+import { median } from "../lib/core/stats.ts";
 
 const { values } = parseArgs({
   options: {
@@ -30,7 +31,6 @@ const [batch, seq, repeats, threads] = [values.batch, values.seq, values.repeats
 const config = gptConfig({ preset: "nano", vocabSize: 65, activation: values.activation });
 const tokens = batch * seq;
 const rows: { engine: string; device: string; ms: number }[] = [];
-const median = (xs: number[]) => xs.sort((a, b) => a - b)[xs.length >> 1];
 const ids = Int32Array.from({ length: tokens }, (_, i) => (i * 7 + 3) % 65);
 
 // tfjs backends

@@ -4,40 +4,39 @@
  *   deno task sweep [--activations relu,gelu,swiglu,relu2] [--seeds 2] [--preset nano]
  *                   [--iters 800] [--eval-every 200] [--eval-iters 10] [--out results/sweep]
  *                   [--shard i/n] [--engine ort|tfjs] [--backend wasm] [--threads 1] [--data DIR]
- *                   [--jobs N|auto] [--markdown] [--lrs 3e-4,3e-3] [--budgets 500,1000]
+ *                   [--jobs N|auto] [--markdown] [--axis NAME=V1,V2 …] [--lrs …] [--budgets …]
+ *   deno task sweep --study FILE [--out DIR] [--stage select|all] [--jobs N]
  *   deno task sweep merge DIR… [--out NEW_DIR]
+ *   deno task sweep report DIR [--markdown]
  *
- * Writes `<out>/trials/*.json` (one per finished trial), `<out>/trials.jsonl`,
- * `<out>/summary.csv` and `<out>/report.html` (convergence table, CIs, loss curves; plotly.js
- * beside it) and prints the convergence table. Shards come from `--shard` (0-based),
- * SLURM_ARRAY_TASK_ID/COUNT or Kubernetes' JOB_COMPLETION_INDEX (+ ACTLAB_SHARD_COUNT). Run with
- * `--help` for every flag and its default.
- *
- * With `--lrs` or `--budgets`, a grid of sweeps (`sweepGrid`): each learning rate × step budget is
- * an ordinary sweep in `<out>/lr=…`, `<out>/iters=…` or `<out>/lr=…,iters=…`; the base cell (the
- * preset's lr, `--iters`) is `<out>` itself, so a finished sweep there is reused. Prints the full
- * grid, each activation's best learning rate per budget, and the convergence table at the best
- * rates; writes `<out>/grid.csv`, `<out>/grid_best.csv` and `<out>/grid.html` beside each cell's
- * own files (`summary.csv`, `trials/`; the grid's page stands for each cell's `report.html`).
+ * A sweep writes `<out>/trials/*.json` (one per finished trial), `<out>/trials.jsonl`,
+ * `<out>/summary.csv` and `<out>/report.html`, and prints the summary table. With `--axis` (or the
+ * shorthands `--lrs`, `--budgets`) it runs a grid: every cell a sweep in `<out>/<axis>=<value>,…`,
+ * the base cell `<out>` itself; `grid.csv`, `grid_best.csv` and `grid.html` beside them. With
+ * `--study`, a study file's cells, tuning stage and family (see lib/sweep/study_file.ts). Every
+ * folder is read and written by lib/sweep/folder.ts. Run with `--help` for every flag.
  *
  * @module
  */
 import { loadTinyShakespeare } from "../datasets/tinyshakespeare/loader.ts";
 import { getActivation } from "../lib/activations/mod.ts";
 import { initEngine } from "../lib/engine/tfjs.ts";
+import { gridTables, sweepTable, textGridTable } from "../lib/display/sweep_table.ts";
 import { writeGridReport, writeSweepReport } from "../lib/report/sweep_report.ts";
-import { type GridCell, gridCells, sweepGrid, trialsAtBestLr } from "../lib/experiments/grid.ts";
-import {
-  mergeSweeps,
-  parseShard,
-  type Shard,
-  summarizeTrials,
-  sweep,
-  type SweepOptions,
-  type SweepResult,
-} from "../lib/experiments/sweep.ts";
+import { type Axis, parseAxis } from "../lib/sweep/axes.ts";
+import { checkFolderPath, readListing } from "../lib/sweep/folder.ts";
+import { gridCells, readGrid, sweepGrid, trialsAtBestLr } from "../lib/sweep/grid.ts";
+import { mergeSweeps } from "../lib/sweep/merge.ts";
+import type { SweepOptions } from "../lib/sweep/options.ts";
+import { parseShard, type Shard } from "../lib/sweep/shard.ts";
+import { readStudy, runStudy, type StudyResult } from "../lib/sweep/study.ts";
+import { loadStudy, type Study } from "../lib/sweep/study_file.ts";
+import { summarizeTrials } from "../lib/sweep/summary.ts";
+import { readSweep, sweep, type SweepResult } from "../lib/sweep/sweep.ts";
+import { familyGrid, lossUnit, tunedGrid } from "../lib/sweep/format.ts";
 import { command, type Parsed, runMain, UsageError } from "./_args.ts";
 import { backendFlag, dataFlag, presetFlag, threadsFlag } from "./_flags.ts";
+import { duration, SweepProgress } from "./_sweep_progress.ts";
 
 /**
  * Checks `--shard i/n`: shards are numbered from 0, and `n/n` (the 1-based form of jest, vitest
@@ -57,6 +56,38 @@ function checkShard(flag: string): string | undefined {
     return (e as Error).message;
   }
   return undefined;
+}
+
+/** Checks one `--lrs` item: a number in (0, 10]. */
+function checkLr(item: string): string | undefined {
+  const x = Number(item);
+  return item.trim() !== "" && Number.isFinite(x) && x > 0 && x <= 10
+    ? undefined
+    : `--lrs takes learning rates in (0, 10], e.g. 3e-4,3e-3; got '${item}'`;
+}
+
+/** Checks one `--budgets` item: a whole number of steps ≥ 1. */
+function checkBudget(item: string): string | undefined {
+  return /^\s*[1-9]\d*\s*$/.test(item)
+    ? undefined
+    : `--budgets takes whole numbers of steps, e.g. 500,1000; got '${item}'`;
+}
+
+/** Checks one `--axis NAME=V1,V2,…`. */
+function checkAxisFlag(item: string): string | undefined {
+  try {
+    parseAxis(item);
+  } catch (e) {
+    return (e as Error).message;
+  }
+  return undefined;
+}
+
+/** Parses `--jobs`: a whole number ≥ 1 or `auto`. */
+function checkJobs(flag: string): string | undefined {
+  return flag === "auto" || /^[1-9]\d*$/.test(flag)
+    ? undefined
+    : `--jobs takes a whole number ≥ 1 or auto, got '${flag}'`;
 }
 
 const FLAGS = {
@@ -80,7 +111,12 @@ const FLAGS = {
     min: 1,
     description: "batches per evaluation and split",
   },
-  out: { kind: "string", default: "results/sweep", arg: "DIR", description: "results folder" },
+  out: {
+    kind: "string",
+    arg: "DIR",
+    description: "results folder",
+    defaultText: "results/sweep; with --study, results/<the study's name>",
+  },
   shard: {
     kind: "string",
     arg: "i/n",
@@ -105,7 +141,7 @@ const FLAGS = {
       "trials side by side, each in a worker (auto: one per core, at most one per trial)",
     check: checkJobs,
   },
-  markdown: { kind: "bool", description: "print the table as markdown instead of aligned text" },
+  markdown: { kind: "bool", description: "print the tables as markdown instead of aligned text" },
   baseline: {
     kind: "string",
     arg: "NAME",
@@ -113,172 +149,55 @@ const FLAGS = {
       "--activations)",
     defaultText: "gelu when swept, else the first activation",
   },
+  axis: {
+    kind: "list",
+    split: false,
+    arg: "NAME=V,…",
+    description: "grid: an axis and its values, e.g. n_layer=2,4,6, depth=2,4,6, lr=1e-3,3e-3, " +
+      "weight_decay=0,0.1 (repeat for more axes; cells are their product, each a sweep in " +
+      "<out>/NAME=V,…; the cell equal to the base settings is <out> itself)",
+    check: checkAxisFlag,
+  },
   lrs: {
     kind: "list",
     arg: "LR,…",
-    description: "grid: peak learning rates, each a sweep in <out>/lr=LR (the preset's rate is " +
-      "the base cell, <out> itself); final rate = the preset's fraction of the peak",
+    description: "grid shorthand: --axis lr=<the preset's rate>,LR,… (final rate = the preset's " +
+      "fraction of the peak)",
     defaultText: "only the preset's",
     check: checkLr,
   },
   budgets: {
     kind: "list",
     arg: "N,…",
-    description: "grid: step budgets, each a sweep in <out>/iters=N with the cosine decay " +
-      "fitted to it (--iters is the base cell, <out> itself)",
+    description: "grid shorthand: --axis iters=<--iters>,N,… (the cosine decay fitted to each)",
     defaultText: "only --iters",
     check: checkBudget,
+  },
+  study: {
+    kind: "string",
+    arg: "FILE",
+    description: "run a study file (JSON or TS): its cells, tuning stage and declared family " +
+      "(the sweep flags above come from the file)",
+  },
+  stage: {
+    kind: "string",
+    default: "all",
+    choices: ["all", "select"],
+    description: "with --study: stop after the selection stage, or run every stage",
   },
   data: dataFlag,
 } as const;
 
-/** Checks one `--lrs` item: a number in (0, 10]. */
-function checkLr(item: string): string | undefined {
-  const x = Number(item);
-  return item.trim() !== "" && Number.isFinite(x) && x > 0 && x <= 10
+type Values = Parsed<typeof FLAGS>["values"];
+
+/** The trials table of a sweep result, as text or markdown, with its notes. */
+function summaryText(result: Pick<SweepResult, "summary" | "settings">, markdown: boolean): string {
+  const evaluation = result.settings.finalEval === "split"
     ? undefined
-    : `--lrs takes learning rates in (0, 10], e.g. 3e-4,3e-3; got '${item}'`;
-}
-
-/** Checks one `--budgets` item: a whole number of steps ≥ 1. */
-function checkBudget(item: string): string | undefined {
-  return /^\s*[1-9]\d*\s*$/.test(item)
-    ? undefined
-    : `--budgets takes whole numbers of steps, e.g. 500,1000; got '${item}'`;
-}
-
-function fmt(x: unknown, digits = 4): string {
-  return typeof x === "number" ? (Number.isFinite(x) ? x.toFixed(digits) : "–") : String(x);
-}
-
-/** The convergence table's rows as cells: header and one row per activation. */
-function cells(result: Pick<SweepResult, "summary">): { head: string[]; rows: string[][] } {
-  const rows = result.summary.objects() as Record<string, number | string>[];
-  const base = rows[0]?.baseline ?? "baseline";
-  const head = [
-    "activation",
-    "n",
-    "val loss ± 95% CI",
-    `Δ vs ${base} [95% CI]`,
-    "p paired",
-    "p Holm",
-    "MDD80",
-    `steps to ${fmt(rows[0]?.target_loss, 3)}`,
-    "ms/step",
-    "diverged",
-    "unstable",
-  ];
-  const signed = (x: unknown) =>
-    typeof x === "number" && Number.isFinite(x) ? `${x >= 0 ? "+" : ""}${x.toFixed(4)}` : "–";
-  return {
-    head,
-    rows: rows.map((r) => [
-      String(r.activation),
-      String(r.n),
-      `${fmt(r.val_loss_mean)} ± ${fmt((r.ci95_high as number) - (r.val_loss_mean as number))}`,
-      r.activation === base
-        ? "(baseline)"
-        : `${signed(r.diff_mean)} [${signed(r.diff_ci95_low)}, ${signed(r.diff_ci95_high)}]`,
-      fmt(r.p_paired, 3),
-      fmt(r.p_holm, 3),
-      fmt(r.mdd80, 4),
-      `${fmt(r.steps_to_target, 0)} (${r.reached_target}/${r.n})`,
-      fmt(r.ms_per_step, 1),
-      String(r.diverged),
-      String(r.unstable ?? 0),
-    ]),
-  };
-}
-
-/** What each column means, said once under the table. */
-function legend(result: Pick<SweepResult, "summary" | "settings">): string {
-  const first = result.summary.objects()[0] as Record<string, number | string> | undefined;
-  const evalText = result.settings.finalEval === "split"
-    ? `the whole validation split (${fmt(first?.eval_tokens, 0)} tokens)`
     : `${result.settings.evalIters ?? "the preset's"} sampled batches`;
-  return [
-    `n: completed trials (seeds). val loss: final validation cross-entropy in nats/char on ` +
-    `${evalText}, mean over seeds ± half-width of the 95% Student-t interval.`,
-    `Δ vs ${first?.baseline ?? "baseline"}: mean of the per-seed differences (negative = lower ` +
-    "loss), with its 95% CI; p paired: paired t-test over the seeds both ran; p Holm: adjusted " +
-    "for the number of comparisons; MDD80: the smallest difference these seeds detect with 80% " +
-    "power (α = 0.05). summary.csv adds Welch's unpaired p and the stds.",
-    `steps to ${fmt(first?.target_loss, 3)}: first evaluation at or below that val loss, mean ` +
-    "over the trials that reached it (reached/n). ms/step: each trial's median step time, " +
-    "averaged over seeds.",
-    "diverged: trials stopped by a NaN/∞ loss. unstable: finished, but the loss rose above " +
-    "1.2× its start on the way.",
-  ].join("\n");
+  const t = sweepTable(result.summary, { evaluation, unit: lossUnit(result.settings) });
+  return markdown ? t.toMarkdown() : t.toText();
 }
-
-/** The summary as an aligned text table, numbers right-aligned. */
-function textTable(result: Pick<SweepResult, "summary" | "settings">): string {
-  const { head, rows } = cells(result);
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (r: string[]) =>
-    r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ");
-  return [
-    line(head),
-    widths.map((w) => "─".repeat(w)).join("  "),
-    ...rows.map(line),
-    "",
-    legend(result),
-  ]
-    .join("\n");
-}
-
-/** The summary as a markdown table (best mean in bold). */
-function markdown(result: Pick<SweepResult, "summary" | "settings">): string {
-  const { head, rows } = cells(result);
-  const means = rows.map((r) => Number(r[2].split(" ")[0]));
-  const best = Math.min(...means.filter(Number.isFinite));
-  return [
-    `| ${head.join(" | ")} |`,
-    `|---|${head.slice(1).map(() => "---:").join("|")}|`,
-    ...rows.map((r, k) =>
-      `| ${r.map((c, i) => (i === 2 && means[k] === best ? `**${c}**` : c)).join(" | ")} |`
-    ),
-    "",
-    legend(result),
-  ].join("\n");
-}
-
-function duration(seconds: number): string {
-  if (!Number.isFinite(seconds)) return "?";
-  const s = Math.round(seconds);
-  return s >= 3600
-    ? `${Math.floor(s / 3600)}h${String(Math.floor(s / 60) % 60).padStart(2, "0")}m`
-    : s >= 60
-    ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, "0")}s`
-    : `${s}s`;
-}
-
-const merge = command({
-  usage: "deno task sweep merge",
-  summary: "Joins the result folders of a sweep's shards into a new sweep folder (trials/, " +
-    "trials.jsonl, summary.csv, report.html) and prints the convergence table. Warns when a " +
-    "shard or a trial is missing; refuses folders of different settings.",
-  flags: {
-    out: {
-      kind: "string",
-      arg: "DIR",
-      description: "the new folder for the merged sweep (must not exist, or be empty)",
-      defaultText: "<first DIR>-merged",
-    },
-    markdown: { kind: "bool", description: "print the table as markdown" },
-  },
-  positionals: { name: "DIR…", description: "the --out folders of the shards", min: 1 },
-}, async ({ values, positionals: dirs }) => {
-  const out = values.out ?? `${dirs[0].replace(/\/+$/, "")}-merged`;
-  const merged = await mergeSweeps(dirs, {
-    out,
-    onNotice: (m) => console.error(`warning: ${m}`),
-  });
-  console.log(values.markdown ? markdown(merged) : textTable(merged));
-  const page = await writeSweepReport(out, merged.trials, merged.summary, merged.settings);
-  console.error(`merged ${merged.trials.length} trials → ${out}/ (summary.csv, trials/, ${page})`);
-  return 0;
-});
 
 /**
  * The canonical name of `--baseline`, which must be one of the swept activations (under any of
@@ -302,114 +221,25 @@ function baselineOf(given: string | undefined, activations: readonly string[]): 
   return name;
 }
 
-/** Parses `--jobs`: a whole number ≥ 1 or `auto`. */
-function checkJobs(flag: string): string | undefined {
-  return flag === "auto" || /^[1-9]\d*$/.test(flag)
-    ? undefined
-    : `--jobs takes a whole number ≥ 1 or auto, got '${flag}'`;
-}
-
-/** Rows as an aligned text table (first column left, the rest right) or a markdown table. */
-function render(head: string[], rows: string[][], asMarkdown: boolean): string {
-  if (asMarkdown) {
-    return [
-      `| ${head.join(" | ")} |`,
-      `|---|${head.slice(1).map(() => "---:").join("|")}|`,
-      ...rows.map((r) => `| ${r.join(" | ")} |`),
-    ].join("\n");
-  }
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (r: string[]) =>
-    r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ");
-  return [line(head), widths.map((w) => "─".repeat(w)).join("  "), ...rows.map(line)].join("\n");
-}
-
-/** A mean ± the half-width of its 95% CI, "–" where unknown. */
-function meanCi(r: Record<string, unknown>): string {
-  const m = r.val_loss_mean as number, hi = r.ci95_high as number;
-  return `${fmt(m)} ± ${fmt(hi - m)}`;
-}
-
-/** FLOPs in engineering form with the unit, e.g. "7.93 TFLOP". */
-function flopsText(x: number): string {
-  if (!Number.isFinite(x)) return "–";
-  const units: [number, string][] = [[1e15, "PFLOP"], [1e12, "TFLOP"], [1e9, "GFLOP"]];
-  const [scale, unit] = units.find(([u]) => x >= u) ?? [1e6, "MFLOP"];
-  return `${(x / scale).toPrecision(3)} ${unit}`;
-}
-
-/** The grid's two tables (every cell; the best rates) and what they mean. */
-function gridText(
-  grid: Awaited<ReturnType<typeof sweepGrid>>,
-  evalText: string,
-  asMarkdown: boolean,
-): string {
-  const full = (grid.table.objects() as Record<string, unknown>[]).map((r) => [
-    String(r.activation),
-    String(r.lr),
-    String(r.iters),
-    `${r.n}${Number(r.diverged) > 0 ? ` (+${r.diverged} diverged)` : ""}`,
-    `${meanCi(r)}${r.best ? " ★" : "  "}`,
-    flopsText(r.train_flops as number),
-    fmt(r.wall_s, 0),
-  ]);
-  const best = (grid.best.objects() as Record<string, unknown>[]).map((r) => [
-    String(r.activation),
-    String(r.iters),
-    `${r.best_lr}${r.at_edge ? " (edge)" : ""}`,
-    String(r.lrs).replaceAll(";", ", "),
-    String(r.n),
-    meanCi(r),
-    flopsText(r.train_flops as number),
-  ]);
-  return [
-    render(
-      ["activation", "lr", "steps", "n", "val loss ± 95% CI", "train FLOPs", "wall s"],
-      full,
-      asMarkdown,
-    ),
-    "",
-    render(
-      ["activation", "steps", "best lr", "lrs tried", "n", "val loss ± 95% CI", "train FLOPs"],
-      best,
-      asMarkdown,
-    ),
-    "",
-    `val loss: final validation cross-entropy in nats/char on ${evalText}, mean over seeds ± ` +
-    "half-width of the 95% Student-t interval. ★ / best lr: the activation's rate with the " +
-    "lowest mean at that budget (a rate where any seed diverged never wins); (edge): it is the " +
-    "lowest or highest rate tried, so the optimum may lie outside the grid.",
-    "train FLOPs: forward and backward matrix-product FLOPs of one trial (per step × steps). " +
-    "wall s: mean seconds per trial, evaluations included.",
-    "The best rates are chosen on these same trials: their means are optimistic (biased low), " +
-    "and the paired tests at the best rates below do not account for the choice. Confirm a " +
-    "difference at the chosen rates with fresh seeds.",
-  ].join("\n");
-}
-
-/** A grid cell as people read it: what it sets, and where it lives. */
-function cellLabel(cell: GridCell, out: string): string {
-  return `lr ${cell.lr}, ${cell.iters} iters → ${cell.folder ? `${out}/${cell.folder}` : out}`;
-}
-
-async function run({ values }: Parsed<typeof FLAGS>): Promise<number> {
-  // Every flag is checked before the engine starts or data loads.
-  for (const name of values.activations) {
-    try {
-      getActivation(name);
-    } catch (e) {
-      throw new UsageError((e as Error).message);
-    }
-  }
-  let shard: Shard | undefined;
+/** A check's message as a usage error (bad flag values fail before anything runs). */
+function usage<T>(fn: () => T, strip?: RegExp): T {
   try {
-    shard = parseShard(values.shard);
+    return fn();
   } catch (e) {
-    throw new UsageError((e as Error).message);
+    const m = (e as Error).message;
+    throw new UsageError(strip ? m.replace(strip, "") : m);
   }
-  const jobs = values.jobs === "auto" ? "auto" as const : Number(values.jobs);
-  const out = values.out;
-  const opts = {
+}
+
+/** The sweep's options from the flags, every value checked before the engine starts. */
+async function optionsOf(values: Values): Promise<SweepOptions & { out: string }> {
+  for (const name of values.activations) usage(() => getActivation(name));
+  const shard: Shard | undefined = usage(() => parseShard(values.shard));
+  const out = values.out ?? "results/sweep";
+  await checkFolderPath(out).catch((e) => {
+    throw new UsageError((e as Error).message);
+  });
+  return {
     activations: values.activations,
     seeds: values.seeds,
     preset: values.preset,
@@ -418,192 +248,277 @@ async function run({ values }: Parsed<typeof FLAGS>): Promise<number> {
     evalIters: values["eval-iters"],
     out,
     shard,
-    jobs,
+    jobs: values.jobs === "auto" ? "auto" : Number(values.jobs),
     engine: values.engine,
     engineOptions: { threads: values.threads },
     baseline: baselineOf(values.baseline, values.activations),
   };
-  const isGrid = values.lrs.length > 0 || values.budgets.length > 0;
-  const lrs = values.lrs.map(Number), budgets = values.budgets.map(Number);
-  let plan: GridCell[];
-  try {
-    plan = isGrid ? gridCells({ ...opts, lrs, budgets }) : [];
-  } catch (e) {
-    throw new UsageError((e as Error).message.replace(/^sweepGrid: /, ""));
-  }
-  const engine = await initEngine({ backend: values.backend });
-  const data = await loadTinyShakespeare(values.data ? { dir: values.data } : {});
-  const perCell = opts.activations.length * opts.seeds;
-  const total = perCell * Math.max(1, plan.length);
-  const cores = navigator.hardwareConcurrency || 1;
-  console.error(
-    `sweep: ${opts.activations.length} activations × ${opts.seeds} seeds, ${opts.preset}, ` +
-      (isGrid
-        ? `${plan.length} cells (lr ${[...new Set(plan.map((c) => c.lr))].join(", ")}; ` +
-          `${[...new Set(plan.map((c) => c.iters))].join(", ")} iters)`
-        : `${opts.iters} iters`) +
-      ", " +
-      (opts.engine === "ort"
-        ? `compiled ONNX Runtime training (${opts.engineOptions.threads} thread per trial)`
-        : `tfjs on ${engine.backend} (${engine.device})`) +
-      `, ${jobs === "auto" ? Math.min(perCell, cores) : jobs} at a time` +
-      (shard ? `, shard ${shard.index}/${shard.count}` : "") + ` → ${out}`,
-  );
-  const t0 = performance.now();
+}
+
+/** Runs `fn` with a signal that Ctrl-C and SIGTERM abort (running trials are discarded). */
+async function withStopSignals<T>(
+  say: (m: string) => void,
+  fn: (signal: AbortSignal) => Promise<T>,
+): Promise<T> {
   const controller = new AbortController();
-  const stop = (signal: string) => () => {
+  const stop = (name: string) => () => {
     if (controller.signal.aborted) return;
-    console.error(
-      `\n${signal}: stopping; running trials are discarded (not saved), finished ones are kept`,
-    );
+    say(`\n${name}: stopping; running trials are discarded (not saved), finished ones are kept`);
     controller.abort();
   };
   const listeners: [Deno.Signal, () => void][] = [["SIGINT", stop("Ctrl-C")]];
   if (Deno.build.os !== "windows") listeners.push(["SIGTERM", stop("SIGTERM")]);
   for (const [sig, fn] of listeners) Deno.addSignalListener(sig, fn);
-  // Progress: every running trial (by worker slot), elapsed time and an ETA from this run's pace.
-  const running = new Map<number, { name: string; step: number; loss: number }>();
-  const slotOf = new Map<string, number>();
-  let perTrial = opts.iters, cellPrefix = "";
-  const stepsTotal = isGrid ? plan.reduce((a, c) => a + c.iters * perCell, 0) : total * perTrial;
-  let finished = 0, stepsFinished = 0, stepsNow = 0, stepsDone = 0, lastDraw = 0;
-  const isTty = Deno.stderr.isTerminal();
-  const draw = (force = false) => {
-    const now = performance.now();
-    if (!force && now - lastDraw < (isTty ? 250 : 30_000)) return;
-    lastDraw = now;
-    const elapsed = (now - t0) / 1000;
-    const left = stepsTotal - stepsFinished - stepsNow;
-    const eta = stepsDone > 0 ? (left * elapsed) / stepsDone : NaN;
-    const trials = [...running.values()].map((r) =>
-      `${r.name} ${r.step}/${perTrial} ${Number.isFinite(r.loss) ? r.loss.toFixed(3) : ""}`
-    ).join(" | ");
-    const line = `[${finished}/${total}] ${cellPrefix}${trials} · ${duration(elapsed)} ` +
-      `elapsed, ETA ${duration(eta)}`;
-    if (isTty) {
-      const width = Deno.consoleSize?.().columns ?? 120;
-      Deno.stderr.writeSync(new TextEncoder().encode(`\r\x1b[K${line.slice(0, width - 1)}`));
-    } else console.error(line);
-  };
-  const say = (text: string) => {
-    if (isTty) Deno.stderr.writeSync(new TextEncoder().encode("\r\x1b[K"));
-    console.error(text);
-    draw(true);
-  };
-  const observers: Pick<
-    SweepOptions,
-    "signal" | "onNotice" | "onTrialStart" | "onStep" | "onTrial"
-  > = {
-    signal: controller.signal,
-    onNotice: (m) => say(`warning: ${m}`),
-    onTrialStart: (t, _k, _n, slot) => {
-      slotOf.set(`${t.activation}/${t.seed}`, slot);
-      running.set(slot, { name: `${t.activation}/${t.seed}`, step: 0, loss: NaN });
-    },
-    onStep: (t, info) => {
-      const r = running.get(slotOf.get(`${t.activation}/${t.seed}`) ?? 0);
-      if (r) {
-        r.step = info.iter + 1;
-        r.loss = info.loss;
-      }
-      stepsNow = [...running.values()].reduce((a, x) => a + x.step, 0);
-      stepsDone++;
-      draw();
-    },
-    onTrial: (r, skipped) => {
-      finished++;
-      stepsFinished += perTrial;
-      const slot = slotOf.get(`${r.activation}/${r.seed}`);
-      if (slot !== undefined) running.delete(slot);
-      stepsNow = [...running.values()].reduce((a, x) => a + x.step, 0);
-      const what = r.status === "completed"
-        ? `val ${r.finalValLoss.toFixed(4)} nats/char, ${r.msPerStep.toFixed(1)} ms/step` +
-          (r.unstable ? ", unstable" : "")
-        : `diverged at step ${r.divergedAt}`;
-      say(
-        `${cellPrefix}${r.activation} seed ${r.seed}: ${what}${skipped ? " (saved earlier)" : ""}`,
-      );
-    },
-  };
-  let result: SweepResult;
-  let grid: Awaited<ReturnType<typeof sweepGrid>> | undefined;
   try {
-    if (isGrid) {
-      grid = await sweepGrid(data, {
-        ...opts,
-        lrs,
-        budgets,
-        ...observers,
-        onCell: (cell, k, n) => {
-          perTrial = cell.iters;
-          cellPrefix = `[${cell.folder || "base"}] `;
-          say(`cell ${k + 1}/${n}: ${cellLabel(cell, out)}`);
-        },
-      });
-      const base = grid.cells.find((c) => c.folder === "") ?? grid.cells[0];
-      if (!base) {
-        console.error("interrupted before the first cell: re-run the same command to start.");
-        return 130;
-      }
-      result = base.result;
-    } else result = await sweep(data, { ...opts, ...observers });
+    return await fn(controller.signal);
   } finally {
     for (const [sig, fn] of listeners) Deno.removeSignalListener(sig, fn);
-    if (isTty) Deno.stderr.writeSync(new TextEncoder().encode("\r\x1b[K"));
   }
-  const seconds = (performance.now() - t0) / 1000;
-  if (grid) {
-    const evalText = result.settings.finalEval === "split"
-      ? "the whole validation split"
-      : `${result.settings.evalIters ?? "the preset's"} sampled batches`;
-    console.log(gridText(grid, evalText, values.markdown));
-    const atBest = trialsAtBestLr(grid.cells, { iters: opts.iters });
-    if (atBest.length > 0) {
-      const summary = summarizeTrials(atBest, {
-        activations: [...new Set(atBest.map((t) => t.activation))],
-        baseline: opts.baseline,
-      });
-      const shown = { summary, settings: result.settings };
-      console.log(`\nAt each activation's best learning rate, ${opts.iters} steps:\n`);
-      console.log(values.markdown ? markdown(shown) : textTable(shown));
-    }
-    const page = await writeGridReport(out, grid.cells, { iters: opts.iters });
-    const trials = grid.cells.reduce((a, c) => a + c.result.trials.length, 0);
-    console.error(
-      `\n${trials} of ${total} trials in ${grid.cells.length} of ${plan.length} cells in ` +
-        `${duration(seconds)}; results in ${out}/ (grid.csv, grid_best.csv, ` +
-        `${page.slice(out.length + 1)}; each cell's summary.csv and trials/)`,
-    );
-    if (grid.interrupted) {
-      const lost = grid.cells.at(-1)?.result.discarded.map((t) => `${t.activation} seed ${t.seed}`)
-        .join(", ");
-      console.error(
-        `interrupted: ${lost ? `discarded ${lost}; ` : ""}re-run the same command to resume.`,
-      );
-      return 130;
-    }
-    return 0;
-  }
-  console.log(values.markdown ? markdown(result) : textTable(result));
-  const page = await writeSweepReport(out, result.trials, result.summary, result.settings);
-  const summaryFile = `summary${shard ? `.shard${shard.index}of${shard.count}` : ""}.csv`;
-  console.error(
-    `\n${result.trials.length} of ${total} trials in ${duration(seconds)} ` +
-      `(${result.jobs} at a time); results in ${out}/ ` +
-      `(${summaryFile}, trials/, ${page.slice(out.length + 1)})`,
-  );
-  if (result.interrupted) {
-    const lost = result.discarded.map((t) => `${t.activation} seed ${t.seed}`).join(", ");
-    console.error(
-      `interrupted: ${lost ? `discarded ${lost}; ` : ""}re-run the same command to resume.`,
-    );
-    return 130;
-  }
-  return 0;
 }
 
+/** Says what was discarded and how to resume; the exit code of an interrupted run. */
+function interruptedExit(discarded: readonly { activation: string; seed: number }[]): number {
+  const lost = discarded.map((t) => `${t.activation} seed ${t.seed}`).join(", ");
+  console.error(
+    `interrupted: ${lost ? `discarded ${lost}; ` : ""}re-run the same command to resume.`,
+  );
+  return 130;
+}
+
+/** A plain sweep: run, print, report. */
+async function runSweep(values: Values, options: SweepOptions & { out: string }): Promise<number> {
+  const perTrial = options.iters ?? 800;
+  const trials = values.activations.length * values.seeds;
+  const progress = new SweepProgress({ trials, steps: trials * perTrial, stepsPerTrial: perTrial });
+  const data = await loadTinyShakespeare(values.data ? { dir: values.data } : {});
+  const result = await withStopSignals(
+    (m) => progress.say(m),
+    (signal) => sweep(data, { ...options, ...progress.observers(signal) }),
+  );
+  progress.clear();
+  console.log(summaryText(result, values.markdown));
+  const listing = await readListing(options.out);
+  const missing = listing
+    ? (await readSweep(options.out, { onNotice: () => {}, checkNumerics: false })).missing.length
+    : 0;
+  const page = await writeSweepReport(options.out, result.trials, result.summary, result.settings, {
+    missing,
+  });
+  console.error(
+    `\n${result.trials.length} of ${trials} trials in ${duration(progress.seconds)} ` +
+      `(${result.jobs} at a time); results in ${options.out}/ (summary` +
+      `${options.shard ? `.shard${options.shard.index}of${options.shard.count}` : ""}` +
+      `${missing ? ".partial" : ""}.csv, trials/, ${page.slice(options.out.length + 1)})`,
+  );
+  return result.interrupted ? interruptedExit(result.discarded) : 0;
+}
+
+/** The grid's axes from `--axis`, `--lrs` and `--budgets`. */
+function gridOf(values: Values): { axes: Axis[]; lrs: number[]; budgets: number[] } {
+  return {
+    axes: values.axis.map((a) => usage(() => parseAxis(a))),
+    lrs: values.lrs.map(Number),
+    budgets: values.budgets.map(Number),
+  };
+}
+
+/** A grid: every cell a sweep, then the grid's tables and page. */
+async function runGrid(values: Values, options: SweepOptions & { out: string }): Promise<number> {
+  const axes = gridOf(values);
+  const plan = usage(() => gridCells({ ...options, ...axes }), /^sweepGrid: /);
+  const perCell = values.activations.length * values.seeds;
+  const progress = new SweepProgress({
+    trials: perCell * plan.length,
+    steps: plan.reduce((a, c) => a + c.iters * perCell, 0),
+    stepsPerTrial: plan[0]?.iters ?? 0,
+  });
+  const data = await loadTinyShakespeare(values.data ? { dir: values.data } : {});
+  const grid = await withStopSignals((m) => progress.say(m), (signal) =>
+    sweepGrid(data, {
+      ...options,
+      ...axes,
+      ...progress.observers(signal),
+      onCell: (cell, k, n) =>
+        progress.cell(cell, k, n, cell.folder ? `${options.out}/${cell.folder}` : options.out),
+    }));
+  progress.clear();
+  if (grid.cells.length === 0) {
+    console.error("interrupted before the first cell: re-run the same command to start.");
+    return 130;
+  }
+  const tables = gridTables(grid.table.objects(), grid.best.objects());
+  const show = (t: { toText(): string; toMarkdown(): string }) =>
+    values.markdown ? t.toMarkdown() : t.toText();
+  console.log(`${show(tables.full)}\n\n${show(tables.best)}`);
+  const iters = options.iters;
+  const atBest = trialsAtBestLr(grid.cells, { iters });
+  if (atBest.length > 0) {
+    const summary = summarizeTrials(atBest, {
+      activations: [...new Set(atBest.map((t) => t.activation))],
+      baseline: options.baseline,
+    });
+    console.log(`\nAt each activation's best learning rate, ${iters} steps:\n`);
+    console.log(summaryText({ summary, settings: grid.cells[0].result.settings }, values.markdown));
+  }
+  const complete = !grid.interrupted && grid.cells.length === plan.length;
+  const page = await writeGridReport(options.out, grid.cells, { iters, partial: !complete });
+  const trials = grid.cells.reduce((a, c) => a + c.result.trials.length, 0);
+  console.error(
+    `\n${trials} trials in ${grid.cells.length} of ${plan.length} cells in ` +
+      `${duration(progress.seconds)}; results in ${options.out}/ (grid${
+        complete ? "" : ".partial"
+      }` +
+      `.csv, grid_best${complete ? "" : ".partial"}.csv, ${page.slice(options.out.length + 1)}; ` +
+      `each cell's summary and trials/)`,
+  );
+  return grid.interrupted ? interruptedExit(grid.cells.at(-1)?.result.discarded ?? []) : 0;
+}
+
+/** The tables of a study: the selected values and final losses, then the family. */
+function studyText(result: StudyResult, markdown: boolean): string {
+  const show = (t: { toText(): string; toMarkdown(): string }) =>
+    markdown ? t.toMarkdown() : t.toText();
+  return [show(textGridTable(tunedGrid(result))), show(textGridTable(familyGrid(result.family)))]
+    .join("\n\n");
+}
+
+/** A study: its stages, then its tables. */
+async function runStudyFlags(values: Values, given: ReadonlySet<string>): Promise<number> {
+  const sweepOnly = [...given].filter((f) =>
+    !["study", "out", "stage", "jobs", "markdown", "data", "backend"].includes(f)
+  );
+  if (sweepOnly.length) {
+    throw new UsageError(
+      `--study takes its settings from the file; --${sweepOnly.join(", --")} cannot be given ` +
+        `with it (put them in the study's "base").`,
+    );
+  }
+  let study: Study;
+  try {
+    study = await loadStudy(values.study!);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  const out = values.out ?? `results/${study.name}`;
+  await checkFolderPath(out).catch((e) => {
+    throw new UsageError((e as Error).message);
+  });
+  const progress = new SweepProgress({ trials: 0, steps: 0, stepsPerTrial: 0 });
+  const data = await loadTinyShakespeare(values.data ? { dir: values.data } : {});
+  const result = await withStopSignals((m) => progress.say(m), (signal) =>
+    runStudy(data, study, {
+      out,
+      jobs: values.jobs === "auto" ? "auto" : Number(values.jobs),
+      stage: values.stage as "all" | "select",
+      onStage: (m) => {
+        const n = Number(/: (\d+) trial/.exec(m)?.[1] ?? 0);
+        progress.grow(n, study.base.iters ?? 0);
+        progress.stage(m);
+      },
+      ...progress.observers(signal),
+    }));
+  progress.clear();
+  console.log(studyText(result, values.markdown));
+  console.error(
+    `\nstudy ${study.name} in ${duration(progress.seconds)}: ${
+      result.complete ? "complete" : result.selected ? "confirmation partial" : "selection partial"
+    }; results in ${out}/ (study.json, ${study.tune ? "selection.json, tuned" : "cells"}` +
+      `${result.complete ? "" : ".partial"}.csv, family${result.complete ? "" : ".partial"}.csv)`,
+  );
+  return result.interrupted ? interruptedExit([]) : 0;
+}
+
+async function run({ values, given }: Parsed<typeof FLAGS>): Promise<number> {
+  if (values.study !== undefined) return await runStudyFlags(values, given);
+  const options = await optionsOf(values);
+  const isGrid = values.axis.length > 0 || values.lrs.length > 0 || values.budgets.length > 0;
+  if (isGrid) usage(() => gridCells({ ...options, ...gridOf(values) }), /^sweepGrid: /);
+  const engine = await initEngine({ backend: values.backend });
+  const cores = navigator.hardwareConcurrency || 1;
+  const perCell = values.activations.length * values.seeds;
+  console.error(
+    `sweep: ${values.activations.length} activations × ${values.seeds} seeds, ${values.preset}, ` +
+      `${values.iters} steps, ` +
+      (values.engine === "ort"
+        ? `compiled ONNX Runtime training (${values.threads} thread per trial)`
+        : `tfjs on ${engine.backend} (${engine.device})`) +
+      `, ${values.jobs === "auto" ? Math.min(perCell, cores) : values.jobs} at a time` +
+      (options.shard ? `, shard ${options.shard.index}/${options.shard.count}` : "") +
+      `${isGrid ? ", grid" : ""} → ${options.out}`,
+  );
+  return isGrid ? await runGrid(values, options) : await runSweep(values, options);
+}
+
+const merge = command({
+  usage: "deno task sweep merge",
+  summary: "Joins the result folders of a sweep's (or a grid's) shards into a new folder — every " +
+    "grid cell — and prints the summary. Warns when a shard, a cell or a trial is missing; " +
+    "refuses folders of different settings and a trial whose shards disagree.",
+  flags: {
+    out: {
+      kind: "string",
+      arg: "DIR",
+      description: "the new folder for the merged sweep (must not exist, or be empty)",
+      defaultText: "<first DIR>-merged",
+    },
+    markdown: { kind: "bool", description: "print the table as markdown" },
+  },
+  positionals: { name: "DIR…", description: "the --out folders of the shards", min: 1 },
+}, async ({ values, positionals: dirs }) => {
+  const out = values.out ?? `${dirs[0].replace(/\/+$/, "")}-merged`;
+  const merged = await mergeSweeps(dirs, { out, onNotice: (m) => console.error(`warning: ${m}`) });
+  console.log(summaryText(merged, values.markdown));
+  const base = merged.cells.find((c) => c.folder === "") ?? merged.cells[0];
+  await writeSweepReport(
+    out.concat(base.folder ? `/${base.folder}` : ""),
+    merged.trials,
+    merged.summary,
+    merged.settings,
+    {
+      missing: base.missing.length,
+    },
+  );
+  if (merged.grid) {
+    const grid = await readGrid(out, { onNotice: () => {} });
+    await writeGridReport(out, grid.cells, {});
+  }
+  const trials = merged.cells.reduce((a, c) => a + c.trials.length, 0);
+  console.error(`merged ${trials} trials in ${merged.cells.length} cell(s) → ${out}/`);
+  return 0;
+});
+
+const report = command({
+  usage: "deno task sweep report",
+  summary: "Reads a sweep, grid or study folder through the checked reader, without running or " +
+    "writing anything, and prints its tables (what is missing or left out is said).",
+  flags: { markdown: { kind: "bool", description: "print the tables as markdown" } },
+  positionals: {
+    name: "DIR",
+    description: "the --out folder of a sweep, grid or study",
+    min: 1,
+    max: 1,
+  },
+}, async ({ values, positionals: [dir] }) => {
+  const notice = (m: string) => console.error(`warning: ${m}`);
+  const exists = (f: string) => Deno.stat(`${dir}/${f}`).then(() => true, () => false);
+  if (await exists("study.json")) {
+    console.log(studyText(await readStudy(dir, { onNotice: notice }), values.markdown));
+  } else if (await exists("grid.json")) {
+    const grid = await readGrid(dir, { onNotice: notice });
+    const t = gridTables(grid.table.objects(), grid.best.objects());
+    console.log(
+      values.markdown
+        ? `${t.full.toMarkdown()}\n\n${t.best.toMarkdown()}`
+        : `${t.full.toText()}\n\n${t.best.toText()}`,
+    );
+  } else {
+    console.log(summaryText(await readSweep(dir, { onNotice: notice }), values.markdown));
+  }
+  return 0;
+});
+
 /**
- * `deno task sweep` and its `merge` subcommand: flags, help and run.
+ * `deno task sweep` and its `merge` and `report` subcommands: flags, help and run.
  *
  * @example
  * ```ts ignore
@@ -613,19 +528,20 @@ async function run({ values }: Parsed<typeof FLAGS>): Promise<number> {
 export const sweepCli = command({
   usage: "deno task sweep",
   summary: "The activation sweep on the mini-GPT: trains every activation × seed, prints the " +
-    "convergence table (mean final val loss ± 95% CI on the whole validation split; against the " +
-    "baseline, paired by seed: the mean difference with its 95% CI, paired t-test, Holm, MDD80; " +
-    "steps to target) " +
-    "and writes <out>/trials/*.json (one per finished trial; a re-run resumes), " +
-    "<out>/trials.jsonl, <out>/summary.csv and <out>/report.html (plotly.js beside it).",
+    "summary (mean final val loss [95% CI] on the whole validation split; against the " +
+    "baseline, paired by seed: the mean difference [95% CI], paired t-test, Holm, MDD80; " +
+    "steps to target) and writes <out>/trials/*.json (one per finished trial; a re-run resumes), " +
+    "<out>/trials.jsonl, <out>/summary.csv and <out>/report.html (plotly.js beside it). " +
+    "Grids (--axis) and studies (--study) build on it.",
   flags: FLAGS,
-  commands: { merge },
-  notes: "Sized by default to finish in about 4 minutes on a 2-core CPU. Grids: --lrs and " +
-    "--budgets make every learning rate × step budget a sweep of its own in a sub-folder of " +
-    "--out (lr=…, iters=…); the base cell (the preset's lr, --iters) is --out itself, so an " +
-    "existing sweep there is reused. Shards: --shard i/n, " +
-    "or SLURM_ARRAY_TASK_ID/COUNT (offset by SLURM_ARRAY_TASK_MIN), or Kubernetes' " +
-    "JOB_COMPLETION_INDEX with ACTLAB_SHARD_COUNT; join them with deno task sweep merge.",
+  commands: { merge, report },
+  notes: "Sized by default to finish in about 4 minutes on a 2-core CPU. Grids: every --axis " +
+    "value combination is a sweep of its own in a sub-folder of --out (lr=…, n_layer=…,lr=…); " +
+    "the cell equal to the base settings is --out itself, so an existing sweep there is reused. " +
+    "Summaries and grid tables are written as *.partial.csv until every trial they cover is " +
+    "finished. Shards: --shard i/n, or SLURM_ARRAY_TASK_ID/COUNT (offset by " +
+    "SLURM_ARRAY_TASK_MIN), or Kubernetes' JOB_COMPLETION_INDEX with ACTLAB_SHARD_COUNT; join " +
+    "them with deno task sweep merge.",
 }, run);
 
 if (import.meta.main) await runMain(sweepCli);

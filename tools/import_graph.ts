@@ -22,6 +22,7 @@ export const COMPUTING_LAYERS = [
   "lib/gpt",
   "lib/onnx",
   "lib/train",
+  "lib/sweep",
   "lib/experiments",
 ] as const;
 

@@ -8,25 +8,20 @@
 import type { CharDataset } from "../../datasets/char_dataset.ts";
 import { activationFingerprint } from "../activations/fingerprint.ts";
 import { isBuiltinActivation } from "../activations/registry.ts";
+import { interruptible } from "../core/interrupt.ts";
 import { cached, type CachedOptions } from "../display/cells.ts";
 import { type Progress, progress } from "../display/progress.ts";
 import { trainConfig } from "../gpt/config.ts";
 import type { StepInfo } from "../gpt/step.ts";
-import {
-  sweep,
-  type SweepOptions,
-  type TrialResult,
-  type TrialSpec,
-} from "../experiments/sweep.ts";
-
-/** The options of `sweep()` that are callbacks or a signal: a cell's settings leave them out. */
-type Observers = "onTrialStart" | "onStep" | "onEval" | "onTrial" | "onNotice" | "signal";
+import type { SweepObservers, SweepOptions } from "../sweep/options.ts";
+import type { TrialResult, TrialSpec } from "../sweep/record.ts";
+import { sweep } from "../sweep/sweep.ts";
 
 /**
  * The settings of {@link cachedSweep}: the options of `sweep()` (without its callbacks) and a name.
  * The whole object, with the dataset (name and size), is the cache key.
  */
-export interface CellSweepSettings extends Omit<SweepOptions, Observers> {
+export interface CellSweepSettings extends Omit<SweepOptions, SweepObservers> {
   /** Names the stored result (its file starts with it), e.g. `nb-sweep`. */
   readonly name: string;
   /**
@@ -93,25 +88,33 @@ export async function cachedSweep(
       await Promise.all(custom.map(async (a) => [a, await activationFingerprint(a)])),
     );
   }
-  return await cached(key, async () => {
-    let bar: Progress | undefined;
-    let found = 0; // steps of the trials found finished on disk
-    const r = await sweep(data, {
-      ...sweepOptions,
-      onTrial: (_result, skipped) => {
-        if (skipped) found += iters;
-      },
-      onTrialStart: (_trial, _index, total) => {
-        if (bar || options.progress === false) return;
-        bar = progress(total * iters, { label: options.label ?? "sweep", unit: "step" });
-        bar.update(found);
-      },
-      onStep: async (t, s) => {
-        bar?.increment(1, { run: `${t.activation}/${t.seed}`, loss: s.loss });
-        await options.onStep?.(t, s);
-      },
-    });
-    await bar?.done();
-    return r.trials;
-  }, { dir: options.dir, recompute: options.recompute, quiet: options.quiet });
+  // Stop (SIGINT in the kernel) ends the sweep with an InterruptedError: finished trials stay in
+  // `out` (re-running the cell resumes), nothing is cached, and the kernel keeps its variables.
+  return await interruptible((scope) =>
+    cached(key, async () => {
+      let bar: Progress | undefined;
+      let found = 0; // steps of the trials found finished on disk
+      try {
+        const r = await sweep(data, {
+          ...sweepOptions,
+          signal: scope.signal,
+          onTrial: (_result, skipped) => {
+            if (skipped) found += iters;
+          },
+          onTrialStart: (_trial, _index, total) => {
+            if (bar || options.progress === false) return;
+            bar = progress(total * iters, { label: options.label ?? "sweep", unit: "step" });
+            bar.update(found);
+          },
+          onStep: async (t, s) => {
+            bar?.increment(1, { run: `${t.activation}/${t.seed}`, loss: s.loss });
+            await options.onStep?.(t, s);
+          },
+        });
+        return r.trials;
+      } finally {
+        await bar?.done(undefined, scope.interrupted ? { status: "interrupted" } : {});
+      }
+    }, { dir: options.dir, recompute: options.recompute, quiet: options.quiet })
+  );
 }

@@ -15,7 +15,16 @@
  */
 export { atomicWriteFile, writeTextAtomic } from "./fs.ts";
 export { sha256Hex } from "./hash.ts";
+export { ACTLAB_VERSION } from "./version.ts";
 export { editDistance } from "./text.ts";
+export {
+  inJupyterKernel,
+  INTERRUPTED_MESSAGE,
+  InterruptedError,
+  interruptible,
+  interruptListenerInstalled,
+} from "./interrupt.ts";
+export type { InterruptibleOptions, InterruptScope } from "./interrupt.ts";
 export { lockFolder } from "./lock.ts";
 export type { FolderLock, LockOwner } from "./lock.ts";
 export { createRng } from "./rng.ts";
@@ -28,6 +37,7 @@ export {
   incompleteBeta,
   logGamma,
   mean,
+  median,
   minimumDetectableDifference,
   pairedTTest,
   std,

@@ -23,6 +23,25 @@ export function mean(xs: ArrayLike<number>): number {
 }
 
 /**
+ * The median of a sample: the middle value, or the mean of the two middle values when the count
+ * is even (NaN for an empty sample). The one median of the library: trials' ms/step, robust
+ * spreads, bench rounds.
+ *
+ * @example
+ * ```ts
+ * import { median } from "@actlab/actlab/core";
+ * median([3, 1, 2]); // 2
+ * median([1, 9]); // 5
+ * ```
+ */
+export function median(xs: ArrayLike<number>): number {
+  if (xs.length === 0) return NaN;
+  const s = Array.from(xs).sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+}
+
+/**
  * Sample variance with Bessel's correction (n − 1); NaN below two values.
  *
  * @example

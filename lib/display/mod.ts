@@ -43,6 +43,7 @@ export {
   intervalChart,
   lossCurves,
   outputDistributions,
+  rateLabel,
 } from "./figures.ts";
 export type {
   ActivationLike,
@@ -56,6 +57,7 @@ export type {
   LossCurveOptions,
 } from "./figures.ts";
 export { ConvergenceTable, convergenceTable, table, TableView } from "./table.ts";
+export { gridTables, sweepTable, textGridTable } from "./sweep_table.ts";
 export type { ConvergenceOptions, ConvergenceRow, TableOptions } from "./table.ts";
 export { Progress, progress, track } from "./progress.ts";
 export type { ProgressMetrics, ProgressOptions } from "./progress.ts";

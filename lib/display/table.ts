@@ -23,11 +23,19 @@ export interface TableOptions {
 
 /** A formatted table: header, cell text, alignment and emphasis (what a TableView draws). */
 export interface Grid {
+  /** Column headers. */
   columns: string[];
+  /** Cell text, row by row. */
   cells: string[][];
+  /** Whether each column is numeric (right-aligned). */
   numeric: boolean[];
+  /** Whether each row is emphasised. */
   bold: boolean[];
+  /** A caption above the table. */
   caption?: string;
+  /** Notes under the table (what the columns mean), one paragraph per line. */
+  notes?: string;
+  /** Rows left out. */
   more: number;
 }
 
@@ -107,11 +115,16 @@ export class TableView extends DisplayObject {
     const more = g.more > 0
       ? `\n<tr><td colspan="${g.columns.length}" style="${td}color:#666">… ${g.more} more rows</td></tr>`
       : "";
+    const notes = g.notes
+      ? g.notes.split("\n").map((p) =>
+        `<p style="font-size:12px;color:#444;margin:4px 0;max-width:60em">${escapeHtml(p)}</p>`
+      ).join("")
+      : "";
     // A table wider than the page scrolls inside its own box instead of widening the page.
     return `<div class="actlab-table-box" style="overflow-x:auto;max-width:100%">` +
       `<table class="actlab-table" style="border-collapse:collapse;font-size:13px">` +
       `${caption}\n<thead><tr>${head}</tr></thead>\n<tbody>\n${body}${more}\n</tbody></table>` +
-      `</div>`;
+      `${notes}</div>`;
   }
 
   /** A GitHub-flavoured markdown table. */
@@ -126,7 +139,8 @@ export class TableView extends DisplayObject {
       ),
     ];
     if (g.more > 0) lines.push(`\n… ${g.more} more rows`);
-    return (g.caption ? `**${esc(g.caption)}**\n\n` : "") + lines.join("\n");
+    const notes = g.notes ? `\n\n${g.notes.split("\n").join("\n\n")}` : "";
+    return (g.caption ? `**${esc(g.caption)}**\n\n` : "") + lines.join("\n") + notes;
   }
 
   /** Aligned plain text with a rule under the header. */
@@ -145,7 +159,8 @@ export class TableView extends DisplayObject {
       ...g.cells.map((row) => row.map(fit).join("  ")),
     ];
     if (g.more > 0) lines.push(`… ${g.more} more rows`);
-    return (g.caption ? g.caption + "\n" : "") + lines.map((l) => l.trimEnd()).join("\n");
+    const notes = g.notes ? `\n\n${g.notes}` : "";
+    return (g.caption ? g.caption + "\n" : "") + lines.map((l) => l.trimEnd()).join("\n") + notes;
   }
 
   /** The table's MIME bundle. */

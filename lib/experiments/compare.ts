@@ -1,21 +1,16 @@
 /**
- * Paired comparisons of sweep trials: trials of one seed share batches (and, where shapes agree,
- * initial weights), so two activations are compared on their per-seed differences, with a paired
- * t-test, a confidence interval of the mean difference, Holm's adjustment across the comparisons
- * made together, and the smallest difference the pairs could detect.
+ * Paired comparisons of sweep trials, pair by pair: trials of one seed share batches (and, where
+ * shapes agree, initial weights), so two activations are compared on their per-seed differences,
+ * with a paired t-test, a confidence interval of the mean difference, Holm's adjustment across the
+ * comparisons made together, and the smallest difference the pairs could detect. (A study's family
+ * of comparisons, corrected together, is `familyTests` in lib/sweep.)
  *
  * @module
  */
 import * as aq from "arquero";
-import {
-  holmAdjust,
-  minimumDetectableDifference,
-  type PairedResult,
-  pairedTTest,
-  summarize,
-  welchTTest,
-} from "../core/stats.ts";
-import { median, type TrialResult } from "./_trial.ts";
+import { holmAdjust, minimumDetectableDifference, summarize, welchTTest } from "../core/stats.ts";
+import type { TrialResult } from "../sweep/record.ts";
+import { pairBySeed } from "../sweep/summary.ts";
 
 /** The completed trials' final validation losses of one activation, by seed. */
 function finalsBySeed(trials: readonly TrialResult[], activation: string): Map<number, number> {
@@ -23,22 +18,6 @@ function finalsBySeed(trials: readonly TrialResult[], activation: string): Map<n
     trials.filter((t) => t.activation === activation && t.status === "completed")
       .map((t) => [t.seed, t.finalValLoss]),
   );
-}
-
-/**
- * The paired test of `a` against `b` over the seeds both completed (`a − b`; negative: `a` has
- * the lower loss). `result` is undefined with fewer than two shared seeds.
- */
-export function pairBySeed(
-  trials: readonly TrialResult[],
-  a: string,
-  b: string,
-): { readonly seeds: number[]; readonly result?: PairedResult } {
-  const mine = finalsBySeed(trials, a), theirs = finalsBySeed(trials, b);
-  const seeds = [...mine.keys()].filter((k) => theirs.has(k)).sort((x, y) => x - y);
-  if (seeds.length < 2) return { seeds };
-  const result = pairedTTest(seeds.map((k) => mine.get(k)!), seeds.map((k) => theirs.get(k)!));
-  return { seeds, result };
 }
 
 /**
@@ -80,71 +59,4 @@ export function comparePairs(
       p_welch: xa.length >= 2 && xb.length >= 2 ? welchTTest(xa, xb).p : NaN,
     };
   }));
-}
-
-/** A completed trial whose final loss lies far above the other seeds of its activation. */
-export interface SeedOutlier {
-  readonly activation: string;
-  readonly seed: number;
-  readonly finalValLoss: number;
-  /** The median final loss of the activation's other completed seeds. */
-  readonly othersMedian: number;
-  /** `finalValLoss − othersMedian`. */
-  readonly excess: number;
-}
-
-/**
- * Completed trials whose final validation loss exceeds the median of their activation's other
- * seeds by more than `minExcess` (default 0.1 nats/char) and by more than `spreads` (default 5)
- * robust standard deviations of those others (1.4826 × their median absolute deviation): a run
- * that stalled or failed without diverging, which a mean over seeds silently absorbs. Only
- * activations with at least three completed seeds are checked (with two, neither is the odd one).
- *
- * @example
- * ```ts
- * import { seedOutliers } from "@actlab/actlab/experiments";
- * const trial = (seed: number, finalValLoss: number) =>
- *   ({ activation: "swiglu", seed, status: "completed", finalValLoss }) as never;
- * const [o] = seedOutliers([trial(1, 1.771), trial(2, 2.468), trial(3, 1.761)]);
- * console.assert(o.seed === 2 && Math.abs(o.excess - 0.702) < 1e-9);
- * ```
- */
-export function seedOutliers(
-  trials: readonly TrialResult[],
-  options: { readonly minExcess?: number; readonly spreads?: number } = {},
-): SeedOutlier[] {
-  const minExcess = options.minExcess ?? 0.1, spreads = options.spreads ?? 5;
-  const out: SeedOutlier[] = [];
-  for (const activation of new Set(trials.map((t) => t.activation))) {
-    const finals = [...finalsBySeed(trials, activation)].filter(([, v]) => Number.isFinite(v));
-    if (finals.length < 3) continue;
-    for (const [seed, loss] of finals) {
-      const others = finals.filter(([s]) => s !== seed).map(([, v]) => v);
-      const mid = median(others);
-      const mad = median(others.map((v) => Math.abs(v - mid)));
-      const excess = loss - mid;
-      if (excess > minExcess && excess > spreads * 1.4826 * mad) {
-        out.push({ activation, seed, finalValLoss: loss, othersMedian: mid, excess });
-      }
-    }
-  }
-  return out;
-}
-
-/**
- * The notice for an outlying trial (see {@link seedOutliers}): which trial, by how much, and what
- * to do about it; `where` (a sweep folder) prefixes it.
- *
- * @example
- * ```ts
- * import { seedOutlierNotice } from "@actlab/actlab/experiments";
- * const o = { activation: "swiglu", seed: 2, finalValLoss: 2.468, othersMedian: 1.766, excess: 0.702 };
- * console.assert(seedOutlierNotice(o).startsWith("swiglu seed 2 ended at a validation loss of 2.468"));
- * ```
- */
-export function seedOutlierNotice(o: SeedOutlier, where?: string): string {
-  return `${where ? `${where}: ` : ""}${o.activation} seed ${o.seed} ended at a validation loss ` +
-    `of ${o.finalValLoss.toFixed(3)}, ${o.excess.toFixed(3)} above the median of its other ` +
-    `seeds (${o.othersMedian.toFixed(3)}): the run may have stalled or failed without ` +
-    `diverging. It is counted in the means; look at its loss curve before reading them.`;
 }

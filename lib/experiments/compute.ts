@@ -7,54 +7,10 @@
  * @module
  */
 import * as aq from "arquero";
-import { getActivation } from "../activations/registry.ts";
 import { summarize } from "../core/stats.ts";
-import { gptConfig, trainConfig } from "../gpt/config.ts";
-import { trainingStepFlops } from "../gpt/flops.ts";
-import { gptParamSpecs } from "../gpt/model.ts";
-import type { SweepSettings, TrialResult } from "./_trial.ts";
+import type { TrialResult } from "../sweep/record.ts";
 
-/** Parameters of a GPT of this preset and activation kind with vocabulary `v`. */
-function paramCount(settings: SweepSettings, activation: string, v: number): number {
-  const kind = getActivation(activation).kind;
-  const config = gptConfig({ preset: settings.preset, vocabSize: v, activation });
-  return gptParamSpecs(config, kind).reduce((a, s) => a + s.shape.reduce((x, y) => x * y, 1), 0);
-}
-
-/**
- * Training FLOPs of one step of a trial: its recorded `flopsPerStep`, else computed with
- * `trainingStepFlops` from the sweep's settings (preset, batch size override) and the trial's
- * activation, the vocabulary read back from the trial's parameter count (which grows by exactly
- * C per token with tied embeddings). NaN when neither works (an activation no longer registered,
- * a parameter count no vocabulary explains).
- *
- * @example
- * ```ts ignore
- * import { trialFlopsPerStep } from "@actlab/actlab/experiments";
- * const fps = trialFlopsPerStep(result.trials[0], result.settings); // e.g. 3.96e9 for nano, gelu
- * ```
- */
-export function trialFlopsPerStep(trial: TrialResult, settings: SweepSettings): number {
-  if (typeof trial.flopsPerStep === "number") return trial.flopsPerStep;
-  try {
-    const p2 = paramCount(settings, trial.activation, 2);
-    const perToken = paramCount(settings, trial.activation, 3) - p2;
-    const vocab = 2 + (trial.params - p2) / perToken;
-    if (!Number.isInteger(vocab) || vocab < 2) return NaN;
-    const config = gptConfig({
-      preset: settings.preset,
-      vocabSize: vocab,
-      activation: trial.activation,
-    });
-    const batch = settings.train.batchSize;
-    const batchSize = typeof batch === "number"
-      ? batch
-      : trainConfig({ preset: settings.preset }).batchSize;
-    return trainingStepFlops(config, { batchSize }).total;
-  } catch {
-    return NaN;
-  }
-}
+export { trialFlopsPerStep } from "../sweep/cost.ts";
 
 /** One point of a trial's validation curve, on the three axes of cost (a plain row for tables). */
 export type CurvePoint = {

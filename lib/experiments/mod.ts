@@ -1,8 +1,9 @@
 /**
- * Experiments as functions: sweeps over activations × seeds with their convergence summaries,
- * grids of sweeps over learning rates and step budgets, compute (FLOPs) and equal-compute views,
- * output distributions, activation capture and sparsity, low-precision emulation and the GELU
- * mismatch study. Returns plain data and arquero tables; never draws (`lib/display/` does).
+ * Analyses as functions: paired comparisons of trials, compute (FLOPs) and equal-compute views,
+ * scaling fits across model sizes, output distributions, activation capture and sparsity,
+ * low-precision emulation and the GELU mismatch study. Returns plain data and arquero tables;
+ * never draws (`lib/display/` does). Sweeps, grids and studies — the runs these analyses read —
+ * are the study engine's (`lib/sweep/`).
  *
  * @example
  * ```ts
@@ -16,26 +17,7 @@ export { equalComputeTable, trialCurves, trialFlopsPerStep } from "./compute.ts"
 export type { CurvePoint, EqualComputeOptions } from "./compute.ts";
 export { geluMismatch } from "./gelu_mismatch.ts";
 export type { GeluMismatch, GeluMismatchOptions, GeluMismatchRow } from "./gelu_mismatch.ts";
-export { comparePairs, pairBySeed, seedOutlierNotice, seedOutliers } from "./compare.ts";
-export type { SeedOutlier } from "./compare.ts";
-export { bestLearningRates, gridCells, gridTable, sweepGrid, trialsAtBestLr } from "./grid.ts";
-export type { GridCell, GridCellResult, GridCellTrials, GridOptions, GridResult } from "./grid.ts";
-export {
-  mergeSweeps,
-  parseShard,
-  readSweep,
-  summarizeTrials,
-  sweep,
-  sweepTrials,
-} from "./sweep.ts";
-export type {
-  Shard,
-  SweepOptions,
-  SweepResult,
-  SweepSettings,
-  TrialResult,
-  TrialSpec,
-} from "./sweep.ts";
+export { comparePairs } from "./compare.ts";
 export { normalOutputStats, normalStatsTable, sampledDistribution } from "./distributions.ts";
 export type {
   ActivationRef,

@@ -14,23 +14,21 @@ import type { Displayable } from "../display/display.ts";
 import { JUPYTER_DISPLAY } from "../display/display.ts";
 import { intervalChart, lossCurves } from "../display/figures.ts";
 import { plotlyScriptPath } from "../display/static_image.ts";
-import { convergenceTable, table } from "../display/table.ts";
+import { gridTables, sweepTable } from "../display/sweep_table.ts";
+import { table } from "../display/table.ts";
 import { notebookToHtml } from "../notebook/html.ts";
 import type { Cell, Notebook } from "../notebook/nbformat.ts";
-import type { SweepSettings, TrialResult } from "../experiments/sweep.ts";
-import { summarizeTrials } from "../experiments/sweep.ts";
-import {
-  type CurvePoint,
-  equalComputeTable,
-  trialCurves,
-  trialFlopsPerStep,
-} from "../experiments/compute.ts";
+import type { SweepSettings, TrialResult } from "../sweep/record.ts";
+import { summarizeTrials, type SummaryRow } from "../sweep/summary.ts";
+import { flopsText, loss3, lossUnit } from "../sweep/format.ts";
+import { type CurvePoint, equalComputeTable, trialCurves } from "../experiments/compute.ts";
+import { trialFlopsPerStep } from "../sweep/cost.ts";
 import {
   bestLearningRates,
   type GridCellTrials,
   gridTable,
   trialsAtBestLr,
-} from "../experiments/grid.ts";
+} from "../sweep/grid.ts";
 import { writeTextAtomic } from "../core/fs.ts";
 import type * as aq from "arquero";
 
@@ -38,77 +36,15 @@ function markdownCell(text: string): Cell {
   return { cell_type: "markdown", metadata: {}, source: text };
 }
 
-/** `digits` significant digits as text; exponent form below 10⁻³; "—" when not finite. */
-function sig(x: number, digits = 4): string {
-  if (!Number.isFinite(x)) return "—";
-  return Math.abs(x) >= 1e-3 || x === 0
-    ? String(Number(x.toPrecision(digits)))
-    : x.toExponential(1);
-}
-
-/** A loss with three decimals (a thousandth of a nat is what sweeps resolve); "—" when unknown. */
-function loss3(x: number): string {
-  return Number.isFinite(x) ? x.toFixed(3) : "—";
-}
-
-function signed(x: number): string {
-  return Number.isFinite(x) ? `${x >= 0 ? "+" : ""}${x.toFixed(3)}` : "—";
-}
-
-/**
- * The sweep's summary as the report shows it: eight columns with short headers and units that
- * fit a page, instead of the fifteen raw fields (which stay in the summary CSV).
- */
-function summaryRows(summary: aq.ColumnTable): Record<string, unknown>[] {
-  const rows = summary.objects() as Record<string, unknown>[];
-  const first = rows[0] ?? {};
-  const baseline = String(first.baseline ?? "baseline");
-  const target = Number(first.target_loss);
-  const stepsHeader = Number.isFinite(target)
-    ? `steps to ≤ ${loss3(target)} (runs)`
-    : "steps to target (runs)";
-  return rows.map((r) => {
-    const n = Number(r.n), diverged = Number(r.diverged), unstable = Number(r.unstable);
-    const runs = [`${n}/${n + diverged}`];
-    if (unstable > 0) runs.push(`${unstable} unstable`);
-    const reached = Number(r.reached_target);
-    const steps = Number(r.steps_to_target);
-    return {
-      activation: r.activation,
-      "runs (done/all)": runs.join(", "),
-      "val loss, nats/char (95% CI)": `${loss3(Number(r.val_loss_mean))} ` +
-        `[${loss3(Number(r.ci95_low))}, ${loss3(Number(r.ci95_high))}]`,
-      [`Δ vs ${baseline}, nats/char (95% CI)`]: r.activation === baseline
-        ? "baseline"
-        : `${signed(Number(r.diff_mean))} [${signed(Number(r.diff_ci95_low))}, ${
-          signed(Number(r.diff_ci95_high))
-        }]`,
-      "p (paired / Holm)": r.activation === baseline
-        ? "—"
-        : `${sig(Number(r.p_paired), 2)} / ${sig(Number(r.p_holm), 2)}`,
-      [stepsHeader]: `${Number.isFinite(steps) ? Math.round(steps) : "—"} (${reached}/${n})`,
-      "ms/step": sig(Number(r.ms_per_step), 3),
-      params: Number.isFinite(Number(r.params)) ? Number(r.params).toLocaleString("en-US") : "—",
-    };
-  });
-}
-
-function outputCell(title: string, shown: Displayable): Cell {
+/** A cell that holds only an output (no code: the page shows the output alone). */
+function outputCell(shown: Displayable): Cell {
   return {
     cell_type: "code",
     metadata: {},
-    source: `// ${title}`,
+    source: "",
     execution_count: null,
     outputs: [{ output_type: "display_data", data: shown[JUPYTER_DISPLAY](), metadata: {} }],
   };
-}
-
-/** FLOPs in engineering form with the unit, e.g. "7.93 TFLOP"; "—" when unknown. */
-function flopsText(x: number): string {
-  if (!Number.isFinite(x)) return "—";
-  const units: [number, string][] = [[1e15, "PFLOP"], [1e12, "TFLOP"], [1e9, "GFLOP"]];
-  const [scale, unit] = units.find(([u]) => x >= u) ?? [1e6, "MFLOP"];
-  return `${(x / scale).toPrecision(3)} ${unit}`;
 }
 
 /**
@@ -129,31 +65,35 @@ function withMeanSeconds(rows: readonly CurvePoint[]): (CurvePoint & { seconds_m
 }
 
 /** The figures of validation loss against training FLOPs and against wall-clock seconds. */
-function costCells(rows: readonly CurvePoint[]): Cell[] {
+function costCells(rows: readonly CurvePoint[], unit: string): Cell[] {
   const cells: Cell[] = [];
   if (rows.length > 0 && rows.every((r) => Number.isFinite(r.flops))) {
-    cells.push(outputCell(
-      "validation loss against training FLOPs",
-      lossCurves(rows, {
-        x: "flops",
-        band: "ci95",
-        title: "Validation loss against training compute (mean and 95% CI over seeds)",
-        xTitle: "training FLOPs (forward + backward matrix products)",
-        yTitle: "validation loss",
-      }),
-    ));
+    cells.push(
+      markdownCell("## Against training compute"),
+      outputCell(
+        lossCurves(rows, {
+          x: "flops",
+          band: "ci95",
+          title: "Validation loss against training compute (mean and 95% CI over seeds)",
+          xTitle: "training FLOPs (forward + backward matrix products)",
+          yTitle: `validation loss (${unit})`,
+        }),
+      ),
+    );
   }
   if (rows.length > 0) {
-    cells.push(outputCell(
-      "validation loss against wall-clock",
-      lossCurves(withMeanSeconds(rows), {
-        x: "seconds_mean",
-        band: "ci95",
-        title: "Validation loss against wall-clock (mean over seeds)",
-        xTitle: "seconds since training started (s, evaluations included; mean over seeds)",
-        yTitle: "validation loss",
-      }),
-    ));
+    cells.push(
+      markdownCell("## Against wall-clock"),
+      outputCell(
+        lossCurves(withMeanSeconds(rows), {
+          x: "seconds_mean",
+          band: "ci95",
+          title: "Validation loss against wall-clock (mean over seeds)",
+          xTitle: "seconds since training started (s, evaluations included; mean over seeds)",
+          yTitle: `validation loss (${unit})`,
+        }),
+      ),
+    );
   }
   return cells;
 }
@@ -186,9 +126,17 @@ function equalComputeCaption(t: aq.ColumnTable): string {
     `validation split, so an interpolated value mixes the two.`;
 }
 
+/** Options of {@link writeSweepReport}. */
+export interface SweepReportOptions {
+  /** Listed trials not finished yet: the page says it is partial. */
+  readonly missing?: number;
+}
+
 /**
- * Writes `<out>/report.html` for a sweep's trials and summary, with plotly.js beside it.
- * Returns the page's path.
+ * Writes `<out>/report.html` for a sweep's trials and summary, with plotly.js beside it: the
+ * summary table (the same cells as the terminal's), the final losses with their intervals, the
+ * validation curves against steps, FLOPs and wall-clock, and the equal-compute view. A sweep with
+ * listed trials still missing is marked partial at the top. Returns the page's path.
  *
  * @example
  * ```ts ignore
@@ -201,9 +149,11 @@ function equalComputeCaption(t: aq.ColumnTable): string {
 export async function writeSweepReport(
   out: string,
   trials: readonly TrialResult[],
-  summary: aq.ColumnTable,
+  summary: readonly SummaryRow[],
   settings: SweepSettings,
+  options: SweepReportOptions = {},
 ): Promise<string> {
+  const unit = lossUnit(settings);
   const done = trials.filter((t) => t.status === "completed");
   const finals = done.map((t) => ({ activation: t.activation, loss: t.finalValLoss }));
   const curves = done.flatMap((t) =>
@@ -212,59 +162,45 @@ export async function writeSweepReport(
   const seeds = new Set(trials.map((t) => t.seed)).size;
   const flopsPerStep = (t: TrialResult) => trialFlopsPerStep(t, settings);
   const costRows = trialCurves(done, { flopsPerStep });
+  const partial = options.missing
+    ? `\n\n**Partial:** ${options.missing} listed trial(s) have not finished; every table and ` +
+      `figure below covers the finished ones only. Re-run the sweep to complete it.`
+    : "";
   const cells: Cell[] = [
     markdownCell(
       `# Activation sweep\n\n${new Set(trials.map((t) => t.activation)).size} activations × ` +
         `${seeds} seeds on the mini-GPT, preset \`${settings.preset}\`, ` +
-        `${settings.iters ?? "preset"} iterations, dataset ${settings.dataset} ` +
-        `(settings key ${settings.key}). ${trials.length - done.length} diverged trials.`,
+        `${settings.iters ?? "the preset's"} steps, dataset ${settings.dataset}, ` +
+        `${settings.engine} on ${settings.device} (settings key ${settings.key}). ` +
+        `${trials.length - done.length} diverged trials.${partial}`,
     ),
+    markdownCell("## Summary"),
+    outputCell(sweepTable(summary, { unit })),
   ];
   if (done.length > 0) {
     cells.push(
-      outputCell(
-        "final validation loss, mean ± 95% CI",
-        convergenceTable(finals, {
-          caption: "Final validation loss in nats/char (mean ± 95% CI over seeds)",
-        }),
-      ),
-      outputCell(
-        "final validation loss with 95% CIs",
-        intervalChart(finals, {
-          value: "loss",
-          title: "Final validation loss (95% CI)",
-          yTitle: "final validation loss",
-        }),
-      ),
-      outputCell(
-        "validation loss curves",
-        lossCurves(curves, {
-          band: "ci95",
-          title: "Validation loss (mean and 95% CI over seeds)",
-          yTitle: "validation loss",
-        }),
-      ),
-      ...costCells(costRows),
+      markdownCell("## Final validation loss"),
+      outputCell(intervalChart(finals, {
+        value: "loss",
+        title: "Final validation loss (mean and 95% CI over seeds)",
+        yTitle: `final validation loss (${unit})`,
+      })),
+      markdownCell("## Validation loss during training"),
+      outputCell(lossCurves(curves, {
+        band: "ci95",
+        title: "Validation loss (mean and 95% CI over seeds)",
+        yTitle: `validation loss (${unit})`,
+      })),
+      ...costCells(costRows, unit),
     );
     if (done.every((t) => Number.isFinite(flopsPerStep(t)))) {
       const equal = equalComputeTable(done, { flopsPerStep });
-      cells.push(outputCell(
-        "equal compute",
-        table(equalComputeRows(equal), { caption: equalComputeCaption(equal) }),
-      ));
+      cells.push(
+        markdownCell("## Equal compute"),
+        outputCell(table(equalComputeRows(equal), { caption: equalComputeCaption(equal) })),
+      );
     }
   }
-  const baseline = String((summary.objects()[0] as { baseline?: unknown } | undefined)?.baseline);
-  cells.push(outputCell(
-    "summary",
-    table(summaryRows(summary), {
-      caption: `Summary per activation. Δ: mean per-seed difference of the final validation ` +
-        `loss from ${baseline} (negative = lower), paired by seed; p: paired t-test, and Holm-` +
-        `adjusted across the activations; steps to the target loss (the worst mean final loss), ` +
-        `averaged over the runs that reached it. Every field (Welch's unpaired p, the minimum ` +
-        `detectable difference, eval tokens) is in the summary CSV beside this page.`,
-    }),
-  ));
   return await writePage(`${out}/report.html`, cells, "Activation sweep");
 }
 
@@ -293,12 +229,137 @@ function gridFlops(cells: readonly GridCellTrials[]): (t: TrialResult) => number
   };
 }
 
+/** The grid page's heading: what the grid varies, and the caveat about choosing on the same trials. */
+function gridHeading(cells: readonly GridCellTrials[], activations: readonly string[]): Cell {
+  const axes = [...new Set(cells.flatMap((c) => Object.keys(c.point ?? {})))];
+  const values = (name: string) =>
+    [
+      ...new Set(
+        cells.map((c) => name === "lr" ? c.lr : name === "iters" ? c.iters : c.point?.[name]),
+      ),
+    ]
+      .sort((a, b) => Number(a) - Number(b)).join(", ");
+  const varied = (axes.length ? axes : ["lr", "iters"]).map((n) => `${n} ${values(n)}`).join("; ");
+  return markdownCell(
+    `# Grid: ${varied}\n\n${activations.length} activations (${activations.join(", ")}). ` +
+      `Each cell is an ordinary sweep in a sub-folder of this one (named after what it changes); ` +
+      `the base cell is this folder. The best learning rates are chosen on the same trials they ` +
+      `are reported with, so their means are optimistic (biased low) and the paired tests at the ` +
+      `best rates do not account for the choice: confirm a difference on fresh seeds (a study's ` +
+      `confirmation stage).`,
+  );
+}
+
+/** The final loss against the learning rate at one budget, one curve per activation. */
+function lrFigure(cells: readonly GridCellTrials[], iters: number, unit: string): Cell[] {
+  const rows = cells.filter((c) => c.iters === iters).flatMap((c) =>
+    c.result.trials.filter((t) => t.status === "completed").map((t) => ({
+      activation: t.activation,
+      seed: t.seed,
+      x: c.lr,
+      loss: t.finalValLoss,
+    }))
+  );
+  if (new Set(rows.map((r) => r.x)).size < 2) return [];
+  return [
+    markdownCell("## Final loss against the learning rate"),
+    outputCell(lossCurves(rows, {
+      x: "x",
+      logX: true,
+      band: "ci95",
+      zoom: false,
+      title: `Final validation loss against the peak learning rate, ${iters} steps`,
+      xTitle: "peak learning rate",
+      yTitle: `final validation loss (${unit})`,
+    })),
+  ];
+}
+
+/** With several budgets: the final loss at each budget's best rate against steps, FLOPs, seconds. */
+function budgetFigures(
+  cells: readonly GridCellTrials[],
+  best: readonly Record<string, unknown>[],
+  flopsPerStep: (t: TrialResult) => number,
+  unit: string,
+): Cell[] {
+  if (new Set(cells.map((c) => c.iters)).size < 2) return [];
+  const bestCell = new Map(best.map((r) => [`${r.activation}\u0000${r.iters}`, r.best_lr]));
+  const rows = cells.flatMap((c) =>
+    c.result.trials.filter((t) =>
+      t.status === "completed" && bestCell.get(`${t.activation}\u0000${c.iters}`) === c.lr
+    ).map((t) => ({ cell: c, t }))
+  );
+  const wall = new Map<string, number[]>();
+  for (const { cell, t } of rows) {
+    const k = `${t.activation}\u0000${cell.iters}`;
+    wall.set(k, [...(wall.get(k) ?? []), t.wallS]);
+  }
+  const points = rows.map(({ cell, t }) => {
+    const w = wall.get(`${t.activation}\u0000${cell.iters}`)!;
+    return {
+      activation: t.activation,
+      seed: t.seed,
+      step: cell.iters,
+      flops: cell.iters * flopsPerStep(t),
+      seconds: w.reduce((a, b) => a + b, 0) / w.length,
+      loss: t.finalValLoss,
+    };
+  });
+  const axes: [string, string, string][] = [
+    ["step", "training steps (the budget; cosine decay fitted to it)", "steps"],
+    ["flops", "training FLOPs (forward + backward matrix products)", "training FLOPs"],
+    ["seconds", "wall-clock per trial (s, evaluations included; mean over seeds)", "wall-clock"],
+  ];
+  return axes.filter(([x]) => points.every((p) => Number.isFinite(p[x as "step"]))).flatMap((
+    [x, xTitle, what],
+  ) => [
+    markdownCell(`## Final loss at the best rate against ${what}`),
+    outputCell(lossCurves(points, {
+      x,
+      band: "ci95",
+      zoom: false,
+      title: `Final validation loss at each budget's best rate against ${what}`,
+      xTitle,
+      yTitle: `final validation loss (${unit})`,
+    })),
+  ]);
+}
+
+/** At the best rates for one budget: the equal-compute view and the paired comparisons. */
+function atBestCells(
+  cells: readonly GridCellTrials[],
+  iters: number,
+  activations: readonly string[],
+  flopsPerStep: (t: TrialResult) => number,
+): Cell[] {
+  const chosen = trialsAtBestLr(cells, { iters }).filter((t) => t.status === "completed");
+  if (chosen.length === 0) return [];
+  const out: Cell[] = [];
+  if (chosen.every((t) => Number.isFinite(flopsPerStep(t)))) {
+    const equal = equalComputeTable(chosen, { flopsPerStep });
+    out.push(
+      markdownCell(`## Equal compute at the best rates (${iters} steps)`),
+      outputCell(table(equalComputeRows(equal), { caption: equalComputeCaption(equal) })),
+    );
+  }
+  const summary = summarizeTrials(trialsAtBestLr(cells, { iters }), { activations });
+  out.push(
+    markdownCell(
+      `## Paired comparisons at the best rates (${iters} steps)\n\nThe rates were chosen on ` +
+        `these same trials, which these tests do not account for.`,
+    ),
+    outputCell(sweepTable(summary, { unit: lossUnit(cells[0]?.result.settings ?? {}) })),
+  );
+  return out;
+}
+
 /**
  * Writes `<out>/grid.html` for a grid of sweeps (`sweepGrid`'s cells): each activation's best
- * learning rate per budget, the full grid, the final loss against the learning rate, and with
- * several budgets the loss at the best rate against steps, training FLOPs and wall-clock; then,
- * at the best rates for budget `iters` (default the largest), the equal-compute view and the
- * paired comparisons — whose rates were chosen on the same trials, as the page says.
+ * learning rate for every combination of the other axes, the full grid, the final loss against the
+ * learning rate, and with several budgets the loss at the best rate against steps, training FLOPs
+ * and wall-clock; then, at the best rates for budget `iters` (default the largest), the
+ * equal-compute view and the paired comparisons — whose rates were chosen on the same trials, as
+ * the page says. A grid with cells or trials still missing is marked partial.
  *
  * @example
  * ```ts ignore
@@ -311,158 +372,28 @@ function gridFlops(cells: readonly GridCellTrials[]): (t: TrialResult) => number
 export async function writeGridReport(
   out: string,
   cells: readonly GridCellTrials[],
-  options: { iters?: number } = {},
+  options: { iters?: number; partial?: boolean } = {},
 ): Promise<string> {
   const budgets = [...new Set(cells.map((c) => c.iters))].sort((a, b) => a - b);
-  const lrs = [...new Set(cells.map((c) => c.lr))].sort((a, b) => a - b);
   const iters = options.iters ?? budgets[budgets.length - 1];
   const flopsPerStep = gridFlops(cells);
-  const best = bestLearningRates(cells).objects() as Record<string, number | string | boolean>[];
-  const full = gridTable(cells).objects() as Record<string, number | string | boolean>[];
+  const best = bestLearningRates(cells).objects() as Record<string, unknown>[];
+  const full = gridTable(cells).objects() as Record<string, unknown>[];
   const activations = [...new Set(full.map((r) => String(r.activation)))];
-  const ci = (r: Record<string, unknown>) =>
-    `${loss3(Number(r.val_loss_mean))} [${loss3(Number(r.ci95_low))}, ${
-      loss3(Number(r.ci95_high))
-    }]`;
+  const unit = lossUnit(cells[0]?.result.settings ?? {});
+  const tables = gridTables(full, best, { unit });
   const page: Cell[] = [
-    markdownCell(
-      `# Learning rates × step budgets\n\n${activations.length} activations; learning rates ` +
-        `${lrs.join(", ")}; budgets ${budgets.join(", ")} steps. Each cell is an ordinary sweep ` +
-        `in a sub-folder of this one (\`lr=…\`, \`iters=…\`); the base cell is this folder. ` +
-        `The best rates are chosen on the same trials they are reported with, so their means are ` +
-        `optimistic (biased low) and the paired tests at the best rates do not account for the ` +
-        `choice: confirm a difference with fresh seeds.`,
-    ),
-    outputCell(
-      "best learning rate per activation and budget",
-      table(
-        best.map((r) => ({
-          activation: r.activation,
-          steps: r.iters,
-          "best lr": `${r.best_lr}${r.at_edge ? " (edge)" : ""}`,
-          "lrs tried": String(r.lrs).replaceAll(";", ", "),
-          n: r.n,
-          "val loss, nats/char (95% CI)": ci(r),
-          "training FLOPs": flopsText(Number(r.train_flops)),
-          "wall-clock, s": sig(Number(r.wall_s), 3),
-        })),
-        {
-          caption: "Each activation at its best learning rate: the lowest mean final validation " +
-            "loss over seeds at that budget (a rate where any seed diverged never wins). (edge): " +
-            "the best is the lowest or highest rate tried, so the optimum may lie outside the " +
-            "grid. Training FLOPs per trial: forward and backward matrix products; wall-clock: " +
-            "mean seconds per trial, evaluations included.",
-        },
-      ),
-    ),
-    outputCell(
-      "the full grid",
-      table(
-        full.map((r) => ({
-          activation: r.activation,
-          lr: r.lr,
-          steps: r.iters,
-          "runs (done/all)": `${r.n}/${Number(r.n) + Number(r.diverged)}`,
-          "val loss, nats/char (95% CI)": `${ci(r)}${r.best ? " ★" : ""}`,
-          "training FLOPs": flopsText(Number(r.train_flops)),
-          "wall-clock, s": sig(Number(r.wall_s), 3),
-        })),
-        { caption: "Every cell: final validation loss, mean over seeds (95% CI); ★ best rate." },
-      ),
-    ),
+    gridHeading(cells, activations),
+    ...(options.partial
+      ? [markdownCell("**Partial:** some cells or trials have not finished; re-run the grid.")]
+      : []),
+    markdownCell("## Best learning rate per activation"),
+    outputCell(tables.best),
+    markdownCell("## Every cell"),
+    outputCell(tables.full),
+    ...lrFigure(cells, iters, unit),
+    ...budgetFigures(cells, best, flopsPerStep, unit),
+    ...atBestCells(cells, iters, activations, flopsPerStep),
   ];
-  const finals = (keep: (c: GridCellTrials) => boolean, x: (c: GridCellTrials) => number) =>
-    cells.filter(keep).flatMap((c) =>
-      c.result.trials.filter((t) => t.status === "completed").map((t) => ({
-        activation: t.activation,
-        seed: t.seed,
-        x: x(c),
-        loss: t.finalValLoss,
-      }))
-    );
-  if (lrs.length > 1) {
-    page.push(outputCell(
-      "final loss against the learning rate",
-      lossCurves(finals((c) => c.iters === iters, (c) => Math.log10(c.lr)), {
-        x: "x",
-        band: "ci95",
-        zoom: false,
-        title: `Final validation loss against the learning rate, ${iters} steps`,
-        xTitle: "log₁₀ peak learning rate",
-        yTitle: "final validation loss",
-      }),
-    ));
-  }
-  if (budgets.length > 1) {
-    const bestCell = new Map(best.map((r) => [`${r.activation}\u0000${r.iters}`, r.best_lr]));
-    const atBest = (c: GridCellTrials) =>
-      [...bestCell].some(([k, lr]) => lr === c.lr && k.endsWith(`\u0000${c.iters}`));
-    const rows = cells.filter(atBest).flatMap((c) =>
-      c.result.trials.filter((t) =>
-        t.status === "completed" && bestCell.get(`${t.activation}\u0000${c.iters}`) === c.lr
-      ).map((t) => ({ cell: c, t }))
-    );
-    const wall = new Map<string, number[]>();
-    for (const { cell, t } of rows) {
-      const k = `${t.activation}\u0000${cell.iters}`;
-      wall.set(k, [...(wall.get(k) ?? []), t.wallS]);
-    }
-    const points = rows.map(({ cell, t }) => {
-      const w = wall.get(`${t.activation}\u0000${cell.iters}`)!;
-      return {
-        activation: t.activation,
-        seed: t.seed,
-        step: cell.iters,
-        flops: cell.iters * flopsPerStep(t),
-        seconds: w.reduce((a, b) => a + b, 0) / w.length,
-        loss: t.finalValLoss,
-      };
-    });
-    const axes: [string, string, string][] = [
-      ["step", "training steps (the budget; cosine decay fitted to it)", "steps"],
-      ["flops", "training FLOPs (forward + backward matrix products)", "training FLOPs"],
-      ["seconds", "wall-clock per trial (s, evaluations included; mean over seeds)", "wall-clock"],
-    ];
-    for (const [x, xTitle, what] of axes) {
-      if (!points.every((p) => Number.isFinite(p[x as "step"]))) continue;
-      page.push(outputCell(
-        `final loss at the best rate against ${what}`,
-        lossCurves(points, {
-          x,
-          band: "ci95",
-          zoom: false,
-          title: `Final validation loss at each budget's best rate against ${what}`,
-          xTitle,
-          yTitle: "final validation loss",
-        }),
-      ));
-    }
-  }
-  const chosen = trialsAtBestLr(cells, { iters }).filter((t) => t.status === "completed");
-  if (chosen.length > 0) {
-    if (chosen.every((t) => Number.isFinite(flopsPerStep(t)))) {
-      const equal = equalComputeTable(chosen, { flopsPerStep });
-      page.push(outputCell(
-        "equal compute at the best rates",
-        table(equalComputeRows(equal), {
-          caption: `At each activation's best rate for ${iters} steps. ${
-            equalComputeCaption(equal)
-          }`,
-        }),
-      ));
-    }
-    const summary = summarizeTrials(trialsAtBestLr(cells, { iters }), { activations });
-    const baseline = String((summary.objects()[0] as { baseline?: unknown } | undefined)?.baseline);
-    page.push(outputCell(
-      "paired comparisons at the best rates",
-      table(summaryRows(summary), {
-        caption:
-          `At each activation's best learning rate for ${iters} steps: Δ, the mean per-seed ` +
-          `difference of the final validation loss from ${baseline} (negative = lower), paired ` +
-          `by seed; p: paired t-test, and Holm-adjusted across the activations. The rates were ` +
-          `chosen on these same trials, which these tests do not account for.`,
-      }),
-    ));
-  }
-  return await writePage(`${out}/grid.html`, page, "Learning rates × step budgets");
+  return await writePage(`${out}/grid.html`, page, "Grid of sweeps");
 }

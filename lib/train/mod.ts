@@ -20,10 +20,12 @@ export {
   checkSplits,
   createTrainEngine,
   estimateLoss,
+  registeredTrainEngine,
   registerTrainEngine,
   splitLoss,
   timeTrainingSteps,
+  trainEngineNames,
   trainGpt,
   UNSTABLE_RISE,
 } from "./train.ts";
-export type { StepTiming, TrainData, TrainOptions, TrainResult } from "./train.ts";
+export type { StepTiming, TrainData, TrainEngineInfo, TrainOptions, TrainResult } from "./train.ts";

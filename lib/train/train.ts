@@ -13,7 +13,9 @@
 import * as tf from "@tensorflow/tfjs";
 import * as aq from "arquero";
 import { type Batch, sampleBatch } from "../core/batches.ts";
+import { interruptible } from "../core/interrupt.ts";
 import { createRng, type Rng } from "../core/rng.ts";
+import { median } from "../core/stats.ts";
 import { type TrainConfig, trainConfig, type TrainConfigOptions } from "../gpt/config.ts";
 import type { Gpt } from "../gpt/model.ts";
 import { learningRateAt } from "../gpt/schedule.ts";
@@ -37,22 +39,83 @@ export interface TrainData {
   readonly val: Int32Array;
 }
 
-const trainEngines = new Map<string, TrainEngineFactory>();
+/** What a registered training engine tells the sweeps that run on it. */
+export interface TrainEngineInfo {
+  /**
+   * Where its steps run for these options (part of a sweep's settings, so trials of two devices
+   * never mix). Default: the engine's name.
+   */
+  readonly device?: (options: TrainEngineOptions) => string | Promise<string>;
+  /** Its version, recorded with each trial (default `unknown`). */
+  readonly version?: string;
+}
+
+const trainEngines = new Map<string, { factory: TrainEngineFactory; info: TrainEngineInfo }>();
 
 /**
- * Makes a training engine of your own available by name to {@link trainGpt} (the built-in
- * `"tfjs"` and `"ort"` cannot be replaced).
+ * Makes a training engine of your own available by name to {@link trainGpt} and to sweeps (the
+ * built-in `"tfjs"` and `"ort"` cannot be replaced). `info` says where it runs and its version,
+ * for the sweep's settings and each trial's provenance. Engines registered in a notebook live in
+ * its process: a sweep on one runs its trials one at a time (workers cannot see it).
  *
  * @example
  * ```ts ignore
- * registerTrainEngine("mine", async (model, config) => new MyEngine(model, config));
+ * registerTrainEngine("mine", async (model, config) => new MyEngine(model, config), {
+ *   device: () => "my-accelerator",
+ *   version: "0.1",
+ * });
  * ```
  */
-export function registerTrainEngine(name: string, factory: TrainEngineFactory): void {
+export function registerTrainEngine(
+  name: string,
+  factory: TrainEngineFactory,
+  info: TrainEngineInfo = {},
+): void {
   if (name === "tfjs" || name === "ort") {
     throw new Error(`registerTrainEngine: "${name}" is built in; choose another name`);
   }
-  trainEngines.set(name, factory);
+  if (!/^[a-z][a-z0-9_-]*$/i.test(name)) {
+    throw new Error(
+      `registerTrainEngine: "${name}" is not a usable name; use letters, digits, _ and -.`,
+    );
+  }
+  trainEngines.set(name, { factory, info });
+}
+
+/**
+ * The training engines {@link trainGpt} and sweeps accept: the built-in `tfjs` and `ort`, then
+ * those registered in this process.
+ *
+ * @example
+ * ```ts
+ * import { trainEngineNames } from "@actlab/actlab/train";
+ * trainEngineNames(); // ["tfjs", "ort"]
+ * ```
+ */
+export function trainEngineNames(): string[] {
+  return ["tfjs", "ort", ...trainEngines.keys()];
+}
+
+/**
+ * What a registered engine said about itself ({@link registerTrainEngine}); undefined for the
+ * built-in engines and unknown names.
+ *
+ * @example
+ * ```ts
+ * import { registeredTrainEngine } from "@actlab/actlab/train";
+ * registeredTrainEngine("ort"); // undefined: built in
+ * ```
+ */
+export function registeredTrainEngine(name: string): TrainEngineInfo | undefined {
+  return trainEngines.get(name)?.info;
+}
+
+/** The error for an engine name nobody registered, listing the known ones. */
+function unknownEngineError(name: string): Error {
+  return new Error(
+    `Unknown training engine "${name}": known are ${trainEngineNames().join(", ")}. ` +
+      `Register your own with registerTrainEngine().`,
+  );
 }
 
 /**
@@ -77,15 +140,9 @@ export async function createTrainEngine(
       threads: options.threads,
     });
   }
-  const factory = trainEngines.get(name);
-  if (!factory) {
-    throw new Error(
-      `Unknown training engine "${name}": known are tfjs, ort${
-        [...trainEngines.keys()].map((k) => `, ${k}`).join("")
-      }. Register your own with registerTrainEngine().`,
-    );
-  }
-  return await factory(model, config, options);
+  const entry = trainEngines.get(name);
+  if (!entry) throw unknownEngineError(name);
+  return await entry.factory(model, config, options);
 }
 
 /**
@@ -291,7 +348,10 @@ function stepsTable(steps: readonly StepInfo[]): aq.ColumnTable {
  * Trains `model` on `data` for `iters` steps, evaluating at step 0, every `evalEvery` steps and at
  * the end (as the PyTorch reference). Batches come from a generator seeded with `seed`; evaluation
  * batches from a second, independent stream, so evaluation settings do not change the training
- * trajectory. A NaN or infinite loss throws {@link TrainingDivergedError}.
+ * trajectory. A NaN or infinite loss throws {@link TrainingDivergedError}. In a notebook, Stop
+ * (SIGINT to Deno's kernel) ends training at the next step or evaluation batch with an
+ * `InterruptedError` ("interrupted; re-run the cell to resume", `lib/core/interrupt.ts`); the
+ * engine is released and the kernel and its variables stay.
  *
  * @example
  * ```ts ignore
@@ -316,82 +376,100 @@ export async function trainGpt(
   const batchRng = createRng(config.seed);
   const evalRng = createRng(config.seed).fork(1);
   checkSplits(data, model.config.blockSize);
-  const trainer = await createTrainEngine(engine ?? "tfjs", model, config, engineOptions);
-  const evals: EvalInfo[] = [];
-  const steps: StepInfo[] = [];
-  const watch = unstableWatch(model.activation.name, onNotice ?? console.warn);
-  const diverged = (iter: number, loss: number) =>
-    new TrainingDivergedError(
-      { iter, activation: model.activation.name, loss, lr: learningRateAt(iter, config) },
-      evals,
-      steps,
-    );
-  const t0 = performance.now();
-  /** Evaluates after `iter` steps, records it and tells the observers. */
-  const evaluateAt = async (iter: number, final: boolean) => {
-    await trainer.syncModel?.(); // observers of onEval see the current weights in the model
-    const batchLoss = trainer.batchLoss?.bind(trainer);
-    const l = await estimateLoss(model, data, {
-      batchSize: config.batchSize,
-      evalIters: config.evalIters,
-      rng: evalRng,
-      batchLoss,
-    });
-    const whole = final && finalEval === "split"
-      ? await splitLoss(model, data.val, { batchLoss })
-      : undefined;
-    const info: EvalInfo = {
-      iter,
-      trainLoss: l.train,
-      valLoss: whole?.loss ?? l.val,
-      elapsedS: (performance.now() - t0) / 1000,
-      ...(whole ? { valTokens: whole.tokens } : {}),
-    };
-    if (!Number.isFinite(info.trainLoss) || !Number.isFinite(info.valLoss)) {
-      throw diverged(iter, info.trainLoss);
-    }
-    watch(info, evals[0]);
-    evals.push(info);
-    await onEval?.(info);
-  };
-  let stopped: TrainResult["stopped"] = "completed";
-  try {
-    for (let iter = 0; iter <= config.iters; iter++) {
-      if (signal?.aborted) {
-        stopped = "aborted";
-        break;
-      }
-      const last = iter === config.iters;
-      if (last || (config.evalEvery > 0 && iter % config.evalEvery === 0)) {
-        await evaluateAt(iter, last);
-      }
-      if (last) break;
-      let info: StepInfo;
+  // Stop in a notebook (SIGINT in Deno's kernel) ends training between steps with an
+  // InterruptedError, after the engine is released; the caller's `signal` stops it quietly.
+  return await interruptible(async (scope) => {
+    const trainer = await createTrainEngine(engine ?? "tfjs", model, config, engineOptions);
+    const evals: EvalInfo[] = [];
+    const steps: StepInfo[] = [];
+    const watch = unstableWatch(model.activation.name, onNotice ?? console.warn);
+    const diverged = (iter: number, loss: number) =>
+      new TrainingDivergedError(
+        { iter, activation: model.activation.name, loss, lr: learningRateAt(iter, config) },
+        evals,
+        steps,
+      );
+    /** Loss of one evaluation batch; Stop ends an evaluation between batches. */
+    const batchLoss = async (batch: Batch): Promise<number> => {
+      await scope.checkpoint();
+      if (trainer.batchLoss) return await trainer.batchLoss(batch);
+      const loss = tf.tidy(() => {
+        const { x, y } = batchTensors(batch);
+        return model.loss(x, y);
+      });
       try {
-        info = await trainer.step(sampleBatch(data.train, shape, batchRng), iter);
-      } catch (err) {
-        throw err instanceof TrainingDivergedError ? diverged(iter, err.loss) : err;
+        return (await loss.data())[0];
+      } finally {
+        loss.dispose();
       }
-      steps.push(info);
-      await onStep?.(info);
+    };
+    const t0 = performance.now();
+    /** Evaluates after `iter` steps, records it and tells the observers. */
+    const evaluateAt = async (iter: number, final: boolean) => {
+      await trainer.syncModel?.(); // observers of onEval see the current weights in the model
+      const l = await estimateLoss(model, data, {
+        batchSize: config.batchSize,
+        evalIters: config.evalIters,
+        rng: evalRng,
+        batchLoss,
+      });
+      const whole = final && finalEval === "split"
+        ? await splitLoss(model, data.val, { batchLoss })
+        : undefined;
+      const info: EvalInfo = {
+        iter,
+        trainLoss: l.train,
+        valLoss: whole?.loss ?? l.val,
+        elapsedS: (performance.now() - t0) / 1000,
+        ...(whole ? { valTokens: whole.tokens } : {}),
+      };
+      if (!Number.isFinite(info.trainLoss) || !Number.isFinite(info.valLoss)) {
+        throw diverged(iter, info.trainLoss);
+      }
+      watch(info, evals[0]);
+      evals.push(info);
+      await onEval?.(info);
+    };
+    let stopped: TrainResult["stopped"] = "completed";
+    try {
+      for (let iter = 0; iter <= config.iters; iter++) {
+        await scope.checkpoint();
+        if (scope.signal.aborted) {
+          stopped = "aborted";
+          break;
+        }
+        const last = iter === config.iters;
+        if (last || (config.evalEvery > 0 && iter % config.evalEvery === 0)) {
+          await evaluateAt(iter, last);
+        }
+        if (last) break;
+        let info: StepInfo;
+        try {
+          info = await trainer.step(sampleBatch(data.train, shape, batchRng), iter);
+        } catch (err) {
+          throw err instanceof TrainingDivergedError ? diverged(iter, err.loss) : err;
+        }
+        steps.push(info);
+        await onStep?.(info);
+      }
+      // Stopped early: one more evaluation at the step reached, unless it was just evaluated.
+      if (evals.length === 0 || (stopped === "aborted" && evals.at(-1)!.iter !== steps.length)) {
+        await evaluateAt(steps.length, true);
+      }
+    } finally {
+      await trainer.syncModel?.();
+      await trainer.dispose();
     }
-    // Stopped early: one more evaluation at the step reached, unless it was just evaluated.
-    if (evals.length === 0 || (stopped === "aborted" && evals.at(-1)!.iter !== steps.length)) {
-      await evaluateAt(steps.length, true);
-    }
-  } finally {
-    await trainer.syncModel?.();
-    await trainer.dispose();
-  }
-  return {
-    history: historyTable(evals),
-    steps: stepsTable(steps),
-    evals,
-    final: evals.at(-1)!,
-    config,
-    stopped,
-    ...(watch.flagged ? { unstable: watch.flagged } : {}),
-  };
+    return {
+      history: historyTable(evals),
+      steps: stepsTable(steps),
+      evals,
+      final: evals.at(-1)!,
+      config,
+      stopped,
+      ...(watch.flagged ? { unstable: watch.flagged } : {}),
+    };
+  }, { signal });
 }
 
 /**
@@ -468,12 +546,10 @@ export async function timeTrainingSteps(
     await trainer.syncModel?.();
     await trainer.dispose();
   }
-  const sorted = [...times].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  const median = sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+  const mid = median(times);
   return {
-    medianMsPerStep: median,
-    tokensPerS: (shape.batchSize * shape.blockSize * 1000) / median,
+    medianMsPerStep: mid,
+    tokensPerS: (shape.batchSize * shape.blockSize * 1000) / mid,
     msPerStep: times,
   };
 }

@@ -1,7 +1,7 @@
 /**
  * Every program of cli/ in a subprocess: `--help` lists each flag with its default in one format,
- * a bad flag prints the message and the help with exit code 2, and flags are checked before any
- * data is read.
+ * a bad flag prints the message and the usage line with exit code 2, and flags are checked before
+ * any data is read.
  */
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
 import { gptConfigFields, trainConfigFields } from "../../lib/gpt/config.ts";
@@ -91,7 +91,7 @@ Deno.test("deno task demo, sweep and notebooks --help show each flag's default",
   assertStringIncludes(notebooks.get("images")!, "(default: auto)");
 });
 
-Deno.test("an unknown flag exits 2 with the suggestion, then the help, in every CLI", async () => {
+Deno.test("an unknown flag exits 2 with the suggestion and the usage line, not the help", async () => {
   const cases: [string, string, string][] = [
     ["demo", "--sise", "unknown flag --sise (did you mean --size?)"],
     ["train", "--evalevery", "unknown flag --evalevery (did you mean --eval-every?)"],
@@ -104,10 +104,14 @@ Deno.test("an unknown flag exits 2 with the suggestion, then the help, in every 
     assertEquals(stdout, "");
     assert(stderr.startsWith(`${name}: ${message}\n\n`), stderr);
     assertStringIncludes(stderr, `usage: deno task ${name} `);
+    assert(stderr.trimEnd().endsWith(`Run 'deno task ${name} --help' for every flag.`), stderr);
+    assert(!stderr.includes("flags:\n"), "the flag list is left to --help");
+    assert(stderr.split("\n").length <= 8, stderr); // the message, the usage lines, the pointer
   }
 });
 
-Deno.test("flags are checked before any data is read (the data folder here does not exist)", async () => {
+Deno.test("flags are checked before any data is read (the data folder here is empty)", async () => {
+  const empty = await Deno.makeTempDir({ prefix: "actlab-empty-data-" });
   const cases: [string, string[], string][] = [
     ["train", ["--iters", "many"], "train: --iters takes an integer ≥ 0, got 'many'"],
     ["train", ["--n-head", "3"], "train: GptConfig: nHead (3) must divide nEmbd (128)"],
@@ -123,11 +127,12 @@ Deno.test("flags are checked before any data is read (the data folder here does 
     ["sweep", ["--preset", "huge"], "sweep: --preset takes nano, tiny or shakespeare_char, got"],
   ];
   for (const [name, args, message] of cases) {
-    const { code, stderr } = await cli(name, "--data", MISSING_DATA, ...args);
+    const { code, stderr } = await cli(name, "--data", empty, ...args);
     assertEquals(code, 2, `${args.join(" ")}: ${stderr}`);
     assertStringIncludes(stderr, message);
-    assert(!stderr.includes(MISSING_DATA), "no attempt to read the data");
+    assert(!stderr.includes(empty), "no attempt to read the data");
   }
+  await Deno.remove(empty);
   const merge = await cli("sweep", "merge");
   assertEquals(merge.code, 2);
   assertStringIncludes(merge.stderr, "sweep merge: needs at least one DIR… (the --out folders");
@@ -140,7 +145,7 @@ Deno.test("--shard is 0-based: n/n (the 1-based form) is refused with the rule",
   assertStringIncludes(last.stderr, "the last of 4 shards is --shard 3/4");
   const past = await cli("sweep", "--shard", "5/4");
   assertEquals(past.code, 2);
-  assertStringIncludes(past.stderr, "need 0 ≤ i < n");
+  assertStringIncludes(past.stderr, "outside the 4 shards (0 … 3)");
   const slurm = await new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", `${ROOT}/cli/sweep.ts`],
     env: { SLURM_ARRAY_TASK_ID: "4", SLURM_ARRAY_TASK_COUNT: "4", ACTLAB_DATA_DIR: MISSING_DATA },
@@ -148,4 +153,16 @@ Deno.test("--shard is 0-based: n/n (the 1-based form) is refused with the rule",
   }).output();
   assertEquals(slurm.code, 2);
   assertStringIncludes(new TextDecoder().decode(slurm.stderr), "from SLURM_ARRAY_TASK_*");
+});
+
+Deno.test("--data naming a missing folder is refused, not replaced by the cache", async () => {
+  for (const name of ["train", "sweep"]) {
+    const { code, stderr } = await cli(name, "--data", MISSING_DATA);
+    assertEquals(code, 2, stderr);
+    assertStringIncludes(
+      stderr,
+      `${name}: --data ${MISSING_DATA} does not exist: give a folder that holds ` +
+        "tinyshakespeare/input.txt",
+    );
+  }
 });

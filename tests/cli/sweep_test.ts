@@ -40,10 +40,10 @@ Deno.test({
     try {
       const a = await run(...small, "--activations", "relu,swiglu", "--seeds", "2", "--out", out);
       assertEquals(a.code, 0, a.stderr);
-      assertMatch(a.stdout, /^relu\s+2\s+\d\.\d{4} ± \d\.\d{4}\s+\(baseline\)/m);
-      assertMatch(a.stdout, /^swiglu\s+2\s+\d\.\d{4} ± \d\.\d{4}\s+[+-]\d\.\d{4} \[/m);
+      assertMatch(a.stdout, /^relu\s+2\/2\s+\d\.\d{3} \[\d\.\d{3}, \d\.\d{3}\]\s+\(baseline\)/m);
+      assertMatch(a.stdout, /^swiglu\s+2\/2\s+\d\.\d{3} \[[^\]]+\]\s+[+−]\d\.\d{3} \[/m);
       assertStringIncludes(a.stdout, "p paired: paired t-test");
-      assertStringIncludes(a.stdout, "Δ vs relu [95% CI]");
+      assertStringIncludes(a.stdout, "Δ vs relu, nats/char [95% CI]");
       assert((await Deno.readTextFile(`${out}/summary.csv`)).startsWith("activation,n,"));
       const page = await Deno.readTextFile(`${out}/report.html`);
       assertEquals(
@@ -64,8 +64,8 @@ Deno.test({
         ...["--activations", "relu,swiglu", "--seeds", "2", "--out", out, "--baseline", "swiglu"],
       );
       assertEquals((b.stderr.match(/saved earlier/g) ?? []).length, 4);
-      assertStringIncludes(b.stdout, "Δ vs swiglu [95% CI]");
-      assertMatch(b.stdout, /^swiglu\s+2\s+\d\.\d{4} ± \d\.\d{4}\s+\(baseline\)/m);
+      assertStringIncludes(b.stdout, "Δ vs swiglu, nats/char [95% CI]");
+      assertMatch(b.stdout, /^swiglu\s+2\/2\s+\d\.\d{3} \[[^\]]+\]\s+\(baseline\)/m);
     } finally {
       await Deno.remove(out, { recursive: true });
     }
@@ -94,8 +94,11 @@ Deno.test({
       }
       const m = await run("merge", ...dirs, "--markdown");
       assertEquals(m.code, 0, m.stderr);
-      assertMatch(m.stdout, /^\| relu \| 1 \| \*{0,2}\d\.\d{4} ± –/m);
-      assertMatch(m.stdout, /^\| gelu \| 1 \| /m);
+      assertMatch(
+        m.stdout,
+        /^\| (\*\*)?relu(\*\*)? \| (\*\*)?1\/1(\*\*)? \| (\*\*)?\d\.\d{3}(\*\*)? \|/m,
+      );
+      assertMatch(m.stdout, /^\| (\*\*)?gelu(\*\*)? \| (\*\*)?1\/1/m);
       const merged = (await Deno.readTextFile(`${dirs[0]}-merged/trials.jsonl`)).trim();
       assertEquals(merged.split("\n").length, 2);
     } finally {
@@ -117,13 +120,14 @@ Deno.test({
       const g = await run(...args, "--lrs", "1e-2", "--budgets", "12", "--jobs", "1");
       assertEquals(g.code, 0, g.stderr);
       // The base cell (tiny's lr 0.003, --iters 8) is the folder the plain sweep wrote.
-      assertMatch(g.stderr, /cell 1\/4: lr 0\.003, 8 iters → \S+\n/);
+      assertMatch(g.stderr, /cell 1\/4: lr 0\.003, 8 steps → \S+\n/);
       assertEquals((g.stderr.match(/^\[base\] .* \(saved earlier\)$/gm) ?? []).length, 2);
       assertEquals((g.stderr.match(/saved earlier/g) ?? []).length, 2, "only the base cell");
       const folders = [...Deno.readDirSync(out)].filter((e) => e.isDirectory).map((e) => e.name);
       assertEquals(folders.sort(), ["iters=12", "lr=0.01", "lr=0.01,iters=12", "trials"]);
-      assertMatch(g.stdout, /^relu\s+0\.003\s+8\s+1\s+\d\.\d{4} ± –/m);
-      assertMatch(g.stdout, /^swiglu\s+0\.01\s+12\s+1\s+\d\.\d{4} ± –/m);
+      assert(!g.stderr.includes("partial"), "a finished grid writes final tables");
+      assertMatch(g.stdout, /^relu\s+0\.003\s+8\s+1\/1\s+\d\.\d{3}/m);
+      assertMatch(g.stdout, /^swiglu\s+0\.01\s+12\s+1\/1\s+\d\.\d{3}/m);
       assertMatch(g.stdout, /^relu\s+8\s+0\.0(03|1) \(edge\)\s+0\.003, 0\.01\s+1\s+/m);
       assertStringIncludes(g.stdout, "At each activation's best learning rate, 8 steps:");
       assertStringIncludes(g.stdout, "chosen on these same trials");

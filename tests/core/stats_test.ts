@@ -140,3 +140,17 @@ Deno.test("minimumDetectableDifference() matches (t_.975 + t_.8)·sd/√n from m
   assertAlmostEquals(minimumDetectableDifference(0.05, 10), 0.049735686750483676, 1e-10);
   assert(Number.isNaN(minimumDetectableDifference(0.02, 1)));
 });
+
+Deno.test("median() is the middle value, or the mean of the two middle ones", async () => {
+  const { median } = await import("../../lib/core/stats.ts");
+  assertEquals(median([1, 9]), 5);
+  assertEquals(median([3, 1, 2]), 2);
+  assertEquals(median(new Float64Array([4, 8, 1, 2])), 3);
+  assert(Number.isNaN(median([])));
+});
+
+Deno.test("ACTLAB_VERSION is deno.json's version", async () => {
+  const { ACTLAB_VERSION } = await import("../../lib/core/version.ts");
+  const meta = JSON.parse(await Deno.readTextFile(new URL("../../deno.json", import.meta.url)));
+  assertEquals(ACTLAB_VERSION, meta.version);
+});

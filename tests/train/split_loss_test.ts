@@ -99,17 +99,17 @@ Deno.test({
     assertEquals(r.settings.finalEval, "split");
     const tokens = r.trials[0].evalTokens!;
     assert(tokens > 0 && r.trials.every((t) => t.evalTokens === tokens));
-    const rows = r.summary.objects() as Record<string, number | string>[];
+    const rows = r.summary;
     const relu = rows.find((x) => x.activation === "relu")!;
-    assertEquals(relu.eval_tokens, tokens);
+    assertEquals(relu.evalTokens, tokens);
     assertEquals(relu.pairs, 3);
     const d = [1, 2, 3].map((s) =>
       r.trials.find((t) => t.activation === "relu" && t.seed === s)!.finalValLoss -
       r.trials.find((t) => t.activation === "gelu" && t.seed === s)!.finalValLoss
     );
-    assertAlmostEquals(relu.diff_mean as number, (d[0] + d[1] + d[2]) / 3, 1e-12);
-    assert((relu.diff_ci95_low as number) <= (relu.diff_mean as number));
-    assert((relu.p_holm as number) >= (relu.p_paired as number));
-    assert(Number.isNaN(rows.find((x) => x.activation === "gelu")!.p_paired as number));
+    assertAlmostEquals(relu.diffMean, (d[0] + d[1] + d[2]) / 3, 1e-12);
+    assert(relu.diffCi95Low <= relu.diffMean);
+    assert(relu.pHolm >= relu.pPaired);
+    assert(Number.isNaN(rows.find((x) => x.activation === "gelu")!.pPaired));
   },
 });

@@ -15,8 +15,8 @@ import {
   TrainingDivergedError,
 } from "../../lib/gpt/mod.ts";
 import { trainGpt } from "../../lib/train/mod.ts";
-import { sweep } from "../../lib/experiments/mod.ts";
-import { checkTrialRecord } from "../../lib/experiments/_trial.ts";
+import { sweep } from "../../lib/sweep/mod.ts";
+import { checkTrialRecord } from "../../lib/sweep/record.ts";
 import { createRng, sampleBatch } from "../../lib/core/mod.ts";
 import { syntheticDataset } from "../../datasets/mod.ts";
 
