@@ -378,8 +378,11 @@ async function runGrid(values: Values, options: SweepOptions & { out: string }):
 function studyText(result: StudyResult, markdown: boolean): string {
   const show = (t: { toText(): string; toMarkdown(): string }) =>
     markdown ? t.toMarkdown() : t.toText();
-  return [show(textGridTable(tunedGrid(result))), show(textGridTable(familyGrid(result.family)))]
-    .join("\n\n");
+  const unit = lossUnit(result.study.base as { tokenizer?: string });
+  return [
+    show(textGridTable(tunedGrid(result, { unit }))),
+    show(textGridTable(familyGrid(result.family, { unit }))),
+  ].join("\n\n");
 }
 
 /** A study: its stages, then its tables. */

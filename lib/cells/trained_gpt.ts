@@ -15,6 +15,7 @@ import { checkpointBytes, checkpointFromBytes } from "../gpt/checkpoint.ts";
 import { createGpt, type Gpt } from "../gpt/model.ts";
 import type { EvalInfo, StepInfo } from "../gpt/step.ts";
 import { interruptible } from "../core/interrupt.ts";
+import { ensureEngine } from "../engine/tfjs.ts";
 import { trainGpt } from "../train/train.ts";
 
 /** What {@link trainedGpt} trains: every field is part of the cache key. */
@@ -118,6 +119,7 @@ export async function trainedGpt(
       ? {}
       : { definition: await activationFingerprint(activation) }),
   };
+  await ensureEngine(); // a cell that skipped initEngine() gets the best backend, said once
   // Stop (SIGINT in the kernel) ends training with an InterruptedError: the model is freed,
   // nothing is stored, and re-running the cell trains again; the kernel and its variables stay.
   const stored = await interruptible((scope) =>

@@ -23,6 +23,19 @@ import { choiceFromEnv, probeWebgpuAdapter } from "./_env.ts";
 import "@tensorflow/tfjs-backend-wasm";
 import "@tensorflow/tfjs-backend-webgpu";
 
+// Until initEngine() chooses, tfjs runs on its CPU backend, the one backend that starts without
+// awaiting: a model built in a cell that skipped initEngine() works (slowly) instead of failing on
+// WebGPU, the highest-priority backend, which "has not yet been initialized". Sweeps and training
+// call ensureEngine(), which starts the best backend and says which.
+void tf.setBackend("cpu");
+quietCpuBanner();
+
+/** tfjs-cpu greets its first tensor with advice to install tfjs-node: actlab reports the engine. */
+function quietCpuBanner(): void {
+  const cpu = tf.findBackend("cpu") as { firstUse?: boolean } | null;
+  if (cpu) cpu.firstUse = false;
+}
+
 /**
  * tfjs-wasm's Identity copies its input. tfjs runs it for every tensor a gradient keeps (each
  * input of a differentiable kernel: about 200 copies per mini-GPT step, 3–4 % of the step); tfjs's
@@ -184,10 +197,7 @@ async function activate(backend: BackendName): Promise<string | undefined> {
   try {
     const ok = await tf.setBackend(backend);
     await tf.ready();
-    // tfjs-cpu greets its first tensor under Node-compatible runtimes with advice to install
-    // tfjs-node; actlab reports the engine choice itself, so the banner is switched off.
-    const cpu = tf.findBackend("cpu") as { firstUse?: boolean } | null;
-    if (cpu) cpu.firstUse = false;
+    quietCpuBanner();
     return ok && tf.getBackend() === backend ? undefined : `tf.setBackend("${backend}") failed`;
   } catch (e) {
     return `tf.setBackend("${backend}") threw: ${e instanceof Error ? e.message : e}`;

@@ -18,6 +18,8 @@ export type { CurvePoint, EqualComputeOptions } from "./compute.ts";
 export { geluMismatch } from "./gelu_mismatch.ts";
 export type { GeluMismatch, GeluMismatchOptions, GeluMismatchRow } from "./gelu_mismatch.ts";
 export { comparePairs } from "./compare.ts";
+export { scalingFit } from "./scaling.ts";
+export type { MultiplierRow, ScalingFitRow, ScalingOptions, ScalingPoint } from "./scaling.ts";
 export { normalOutputStats, normalStatsTable, sampledDistribution } from "./distributions.ts";
 export type {
   ActivationRef,

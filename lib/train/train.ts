@@ -30,6 +30,7 @@ import {
   TrainingDivergedError,
 } from "../gpt/step.ts";
 import { OrtTrainer, type OrtTrainerOptions } from "../onnx/train.ts";
+import { engineInfo } from "../engine/tfjs.ts";
 
 /** Token ids of the two splits. */
 export interface TrainData {
@@ -376,6 +377,12 @@ export async function trainGpt(
   const batchRng = createRng(config.seed);
   const evalRng = createRng(config.seed).fork(1);
   checkSplits(data, model.config.blockSize);
+  if (engineInfo() === undefined && (engine ?? "tfjs") === "tfjs") {
+    (onNotice ?? console.warn)(
+      `tfjs runs on its ${tf.getBackend()} backend because initEngine() was not called: call ` +
+        `await initEngine() before building the model for a faster one (wasm, WebGPU).`,
+    );
+  }
   // Stop in a notebook (SIGINT in Deno's kernel) ends training between steps with an
   // InterruptedError, after the engine is released; the caller's `signal` stops it quietly.
   return await interruptible(async (scope) => {
