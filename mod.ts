@@ -98,15 +98,19 @@ export {
   roundToFormat,
   sampledDistribution,
   scaledCastStats,
+  scalingFit,
   trialFlopsPerStep,
 } from "./lib/experiments/mod.ts";
 export type { FloatFormat } from "./lib/experiments/mod.ts";
 export {
+  cellTrials,
   loadStudy,
+  parseStudy,
   readGrid,
   readStudy,
   readSweep,
   runStudy,
+  selectionRows,
   summarizeTrials,
   sweep,
   sweepGrid,
@@ -127,6 +131,7 @@ export {
   activationDifference,
   cached,
   convergenceTable,
+  differenceChart,
   distributionFigure,
   figure,
   geluTanhDifference,
@@ -135,14 +140,18 @@ export {
   isFast,
   liveLossChart,
   lossCurves,
+  multiplierChart,
   outputDistributions,
   progress,
+  scalingFigure,
+  selectionFigure,
   seriesColor,
   show,
+  studyTables,
   sweepTable,
   table,
   timed,
   versions,
 } from "./lib/display/mod.ts";
-export { cachedSweep, saveResults, trainedGpt } from "./lib/cells/mod.ts";
+export { cachedStudy, cachedSweep, saveResults, trainedGpt } from "./lib/cells/mod.ts";
 export type { CellSweepSettings, TrainedGpt, TrainedGptSettings } from "./lib/cells/mod.ts";

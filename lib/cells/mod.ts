@@ -20,6 +20,8 @@
  *
  * @module
  */
+export { cachedStudy } from "./cached_study.ts";
+export type { CachedStudyOptions } from "./cached_study.ts";
 export { cachedSweep } from "./cached_sweep.ts";
 export type { CachedSweepOptions, CellSweepSettings } from "./cached_sweep.ts";
 export { saveResults } from "./results.ts";

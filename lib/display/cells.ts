@@ -245,7 +245,17 @@ function decodeValue(value: unknown): unknown {
   return value;
 }
 
-async function projectCacheDir(): Promise<string> {
+/**
+ * The folder cached results live in: `$ACTLAB_CACHE_DIR`, else `.cache/actlab` in the project (the
+ * nearest folder upward with a `deno.json`), else in the working folder.
+ *
+ * @example
+ * ```ts
+ * import { projectCacheDir } from "./cells.ts";
+ * console.assert((await projectCacheDir()).length > 0);
+ * ```
+ */
+export async function projectCacheDir(): Promise<string> {
   const env = Deno.env.get("ACTLAB_CACHE_DIR");
   if (env) return env;
   let dir = Deno.cwd();

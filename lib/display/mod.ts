@@ -57,7 +57,15 @@ export type {
   LossCurveOptions,
 } from "./figures.ts";
 export { ConvergenceTable, convergenceTable, table, TableView } from "./table.ts";
-export { gridTables, sweepTable, textGridTable } from "./sweep_table.ts";
+export { gridTables, studyTables, sweepTable, textGridTable } from "./sweep_table.ts";
+export {
+  differenceChart,
+  multiplierChart,
+  scalingFigure,
+  selectionFigure,
+} from "./study_figures.ts";
+export type { SelectionPoint } from "./study_figures.ts";
+export type { StudyTablesOptions } from "./sweep_table.ts";
 export type { ConvergenceOptions, ConvergenceRow, TableOptions } from "./table.ts";
 export { Progress, progress, track } from "./progress.ts";
 export type { ProgressMetrics, ProgressOptions } from "./progress.ts";

@@ -5,7 +5,16 @@
  *
  * @module
  */
-import { gridGrids, summaryGrid, type SummaryGridOptions, type TextGrid } from "../sweep/format.ts";
+import {
+  familyGrid,
+  gridGrids,
+  type StudyCellsView,
+  summaryGrid,
+  type SummaryGridOptions,
+  type TextGrid,
+  tunedGrid,
+} from "../sweep/format.ts";
+import type { FamilyRow } from "../sweep/family.ts";
 import type { SummaryRow } from "../sweep/summary.ts";
 import { TableView } from "./table.ts";
 
@@ -60,4 +69,52 @@ export function gridTables(
  */
 export function textGridTable(grid: TextGrid): TableView {
   return new TableView(grid);
+}
+
+/** Options of {@link studyTables}. */
+export interface StudyTablesOptions {
+  /** Only this cell (its name, e.g. `depth=4`); default every cell. */
+  readonly cell?: string;
+  /** Only the family's tests of these pairs `[a, b]` (either order); default every test. */
+  readonly pairs?: readonly (readonly [string, string])[];
+  /** Only these activations in the tuned table; default all. */
+  readonly activations?: readonly string[];
+  /** The loss's unit (default `nats/char`). */
+  readonly unit?: string;
+}
+
+/**
+ * A study's two tables: `tuned` (per cell and activation: the chosen learning rate, how it was
+ * chosen, the values tried, the fitted optimum, and the confirmation's mean final loss [95% CI])
+ * and `family` (every comparison: the paired difference [95% CI], p, and p corrected over the whole
+ * study's family), optionally narrowed to one cell, some pairs, some activations. Narrowing changes
+ * what is shown, never the correction: p family is always over the whole declared family.
+ *
+ * @example
+ * ```ts ignore
+ * import { readStudy, studyTables } from "@actlab/actlab";
+ * const t = studyTables(await readStudy("notebooks/results/tuned"), { cell: "depth=4" });
+ * t.tuned; // in a notebook cell: the table
+ * ```
+ */
+export function studyTables(
+  result: StudyCellsView & { readonly family: readonly FamilyRow[] },
+  options: StudyTablesOptions = {},
+): { tuned: TableView; family: TableView } {
+  const unit = options.unit ?? "nats/char";
+  const keepCell = (name: string) => options.cell === undefined || name === options.cell;
+  const cells = result.cells.filter((c) => keepCell(c.name)).map((c) => ({
+    ...c,
+    activations: c.activations.filter((a) =>
+      !options.activations || options.activations.includes(a)
+    ),
+  }));
+  const pairOk = (r: FamilyRow) =>
+    !options.pairs ||
+    options.pairs.some(([a, b]) => (r.a === a && r.b === b) || (r.a === b && r.b === a));
+  const family = result.family.filter((r) => keepCell(r.cell) && pairOk(r));
+  return {
+    tuned: new TableView(tunedGrid({ ...result, cells }, { unit })),
+    family: new TableView(familyGrid(family, { unit })),
+  };
 }

@@ -328,7 +328,7 @@ export interface StudyCellsView {
   readonly study: { readonly tune?: { readonly axis: string } };
   /** The cells. */
   readonly cells: readonly {
-    readonly label: string;
+    readonly name: string;
     readonly activations: readonly string[];
     readonly selection: ReadonlyMap<string, Selection>;
     readonly trials: ReadonlyMap<string, readonly TrialResult[]>;
@@ -359,7 +359,7 @@ export function tunedGrid(view: StudyCellsView, options: { unit?: string } = {})
       const trials = c.trials.get(a) ?? [];
       const done = trials.filter((t) => t.status === "completed");
       const s = summarize(done.map((t) => t.finalValLoss));
-      return { cell: c.label, activation: a, sel: c.selection.get(a), trials, done, s };
+      return { cell: c.name, activation: a, sel: c.selection.get(a), trials, done, s };
     })
   );
   const bestOf = new Map<string, number>();

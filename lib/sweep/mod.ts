@@ -131,7 +131,7 @@ export {
 } from "./settings.ts";
 export { inShard, parseShard, sweepTrials } from "./shard.ts";
 export type { Shard } from "./shard.ts";
-export { readStudy, runStudy } from "./study.ts";
+export { cellName, cellTrials, readStudy, runStudy, selectionRows } from "./study.ts";
 export type { ReadStudyOptions, StudyCell, StudyOptions, StudyResult } from "./study.ts";
 export { loadStudy, parseStudy, studyDeclaration, studyHash } from "./study_file.ts";
 export type { Comparison, Study, TuneSpec } from "./study_file.ts";

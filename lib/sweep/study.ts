@@ -50,7 +50,9 @@ export interface StudyOptions extends ScheduleObservers {
 
 /** One cell of a study with what it found. */
 export interface StudyCell {
-  /** How tables name it: its axis values (`depth=2`), or `(base)`. */
+  /** How tables name it: every axis value (`depth=4`), or `(all)` for a study without axes. */
+  readonly name: string;
+  /** Its key in `select/grids.json`: the axis values that differ from the base, or `(base)`. */
   readonly label: string;
   /** Its axis values. */
   readonly point: AxisPoint;
@@ -78,9 +80,22 @@ export interface StudyResult {
   readonly interrupted: boolean;
 }
 
-/** How a cell is named in tables and folders. */
+/** A cell's key in `select/grids.json`: what differs from the base, or `(base)`. */
 function labelOf(study: Study, point: AxisPoint): string {
   return cellFolder(study.base, point) || "(base)";
+}
+
+/**
+ * How tables name a cell: every axis value, e.g. `depth=4`; `(all)` for a study without axes.
+ *
+ * @example
+ * ```ts
+ * import { cellName } from "@actlab/actlab/sweep";
+ * cellName({ depth: 4 }); // "depth=4"
+ * ```
+ */
+export function cellName(point: AxisPoint): string {
+  return Object.entries(point).map(([k, v]) => `${k}=${v}`).join(",") || "(all)";
 }
 
 /** The folder of a cell (at a tuned value, when given) under a stage of the study. */
@@ -352,7 +367,7 @@ function confirmFolders(
 async function writeSelection(study: Study, out: string, grids: Grids): Promise<void> {
   const read = await collect(study, out, grids);
   const cells = read.cells.map((c) => ({
-    cell: c.label,
+    cell: c.name,
     point: c.point,
     activations: Object.fromEntries([...c.selection].map(([a, s]) => [a, s])),
   }));
@@ -394,7 +409,14 @@ async function collect(
         }
       }
     }
-    cells.push({ label, point: cell.point, activations: cell.activations, selection, trials });
+    cells.push({
+      name: cellName(cell.point),
+      label,
+      point: cell.point,
+      activations: cell.activations,
+      selection,
+      trials,
+    });
   }
   for (const cell of cells) {
     const folders = study.tune ? (selected ? confirmFolders(study, out, cell) : []) : [{
@@ -448,7 +470,7 @@ export async function readStudy(dir: string, options: ReadStudyOptions = {}): Pr
   }
   const { cells, selected, complete } = await collect(study, dir);
   const familyCells: FamilyCell[] = cells.map((c) => ({
-    label: c.label,
+    label: c.name,
     point: c.point,
     trials: c.trials,
   }));
@@ -465,7 +487,7 @@ function cellRows(study: Study, cells: readonly StudyCell[]): Record<string, unk
       const s = summarize(done.map((t) => t.finalValLoss));
       const sel = c.selection.get(a);
       return {
-        cell: c.label,
+        cell: c.name,
         activation: a,
         ...(study.tune
           ? {
@@ -506,4 +528,52 @@ async function writeStudyTables(
     await writeIfChanged(`${dir}/${file}${complete ? "" : ".partial"}.csv`, text);
     await removeIfPresent(`${dir}/${file}${complete ? ".partial" : ""}.csv`);
   }
+}
+
+/**
+ * The trials a study compares in one cell (its confirmation trials when tuned), activation by
+ * activation in the cell's order: ready for `summarizeTrials`, loss curves, parameter plots.
+ *
+ * @example
+ * ```ts ignore
+ * import { cellTrials, readStudy } from "@actlab/actlab/sweep";
+ * const trials = cellTrials(await readStudy("notebooks/results/tuned"), "depth=4");
+ * ```
+ */
+export function cellTrials(result: Pick<StudyResult, "cells">, cell?: string): TrialResult[] {
+  const c = cell === undefined ? result.cells[0] : result.cells.find((x) => x.name === cell);
+  if (!c) {
+    throw new Error(
+      `no cell ${cell} in this study; its cells: ${result.cells.map((x) => x.name).join(", ")}.`,
+    );
+  }
+  return c.activations.flatMap((a) => [...(c.trials.get(a) ?? [])]);
+}
+
+/**
+ * The selection stage of one cell as rows for a figure: per activation and tried value, the mean
+ * final loss over the selection seeds, and whether it is the value confirmed.
+ *
+ * @example
+ * ```ts ignore
+ * import { readStudy, selectionRows } from "@actlab/actlab/sweep";
+ * const rows = selectionRows(await readStudy("notebooks/results/tuned"), "depth=4");
+ * ```
+ */
+export function selectionRows(
+  result: Pick<StudyResult, "cells">,
+  cell?: string,
+): { activation: string; value: number; loss: number; n: number; chosen: boolean }[] {
+  const c = cell === undefined ? result.cells[0] : result.cells.find((x) => x.name === cell);
+  if (!c) throw new Error(`no cell ${cell} in this study.`);
+  return c.activations.flatMap((a) => {
+    const s = c.selection.get(a);
+    return (s?.tried ?? []).map((t) => ({
+      activation: a,
+      value: t.value,
+      loss: t.mean,
+      n: t.n,
+      chosen: t.value === s!.chosen,
+    }));
+  });
 }
