@@ -8,13 +8,19 @@
  *   deno task sweep --study FILE [--out DIR] [--stage select|all] [--jobs N]
  *   deno task sweep merge DIR… [--out NEW_DIR]
  *   deno task sweep report DIR [--markdown]
+ *   deno task sweep submit --slurm|--k8s [--tasks N] [--max-running K] … <sweep flags> --out DIR
+ *   deno task sweep submit --retry DIR
+ *   deno task sweep status DIR [--watch S]
+ *   deno task sweep collect DIR
  *
  * A sweep writes `<out>/trials/*.json` (one per finished trial), `<out>/trials.jsonl`,
  * `<out>/summary.csv` and `<out>/report.html`, and prints the summary table. With `--axis` (or the
  * shorthands `--lrs`, `--budgets`) it runs a grid: every cell a sweep in `<out>/<axis>=<value>,…`,
  * the base cell `<out>` itself; `grid.csv`, `grid_best.csv` and `grid.html` beside them. With
  * `--study`, a study file's cells, tuning stage and family (see lib/sweep/study_file.ts). Every
- * folder is read and written by lib/sweep/folder.ts. Run with `--help` for every flag.
+ * folder is read and written by lib/sweep/folder.ts. `submit`, `status` and `collect` (cli/_submit.ts)
+ * run a sweep or grid as a Slurm job array or a Kubernetes Indexed Job. Run with `--help` for every
+ * flag.
  *
  * @module
  */
@@ -37,6 +43,8 @@ import { familyGrid, lossUnit, tunedGrid } from "../lib/sweep/format.ts";
 import { command, type Parsed, runMain, UsageError } from "./_args.ts";
 import { backendFlag, dataFlag, presetFlag, threadsFlag } from "./_flags.ts";
 import { duration, SweepProgress } from "./_sweep_progress.ts";
+import { collectCommand, statusCommand, submitCommand } from "./_submit.ts";
+import { MERGED_DIR, readSubmitRecord } from "../lib/sweep/submission.ts";
 
 /**
  * Checks `--shard i/n`: shards are numbered from 0, and `n/n` (the 1-based form of jest, vitest
@@ -142,6 +150,12 @@ const FLAGS = {
     check: checkJobs,
   },
   markdown: { kind: "bool", description: "print the tables as markdown instead of aligned text" },
+  report: {
+    kind: "bool",
+    default: true,
+    description: "write the HTML page (report.html or grid.html, plotly.min.js beside it); the " +
+      "array tasks of submit pass --report=false (the merged study gets the page)",
+  },
   baseline: {
     kind: "string",
     arg: "NAME",
@@ -301,14 +315,18 @@ async function runSweep(values: Values, options: SweepOptions & { out: string })
   const missing = listing
     ? (await readSweep(options.out, { onNotice: () => {}, checkNumerics: false })).missing.length
     : 0;
-  const page = await writeSweepReport(options.out, result.trials, result.summary, result.settings, {
-    missing,
-  });
+  const page = values.report
+    ? await writeSweepReport(options.out, result.trials, result.summary, result.settings, {
+      missing,
+    })
+    : undefined;
   console.error(
     `\n${result.trials.length} of ${trials} trials in ${duration(progress.seconds)} ` +
       `(${result.jobs} at a time); results in ${options.out}/ (summary` +
       `${options.shard ? `.shard${options.shard.index}of${options.shard.count}` : ""}` +
-      `${missing ? ".partial" : ""}.csv, trials/, ${page.slice(options.out.length + 1)})`,
+      `${missing ? ".partial" : ""}.csv, trials/${
+        page ? `, ${page.slice(options.out.length + 1)}` : ""
+      })`,
   );
   return result.interrupted ? interruptedExit(result.discarded) : 0;
 }
@@ -361,14 +379,17 @@ async function runGrid(values: Values, options: SweepOptions & { out: string }):
     console.log(summaryText({ summary, settings: grid.cells[0].result.settings }, values.markdown));
   }
   const complete = !grid.interrupted && grid.cells.length === plan.length;
-  const page = await writeGridReport(options.out, grid.cells, { iters, partial: !complete });
+  const page = values.report
+    ? await writeGridReport(options.out, grid.cells, { iters, partial: !complete })
+    : undefined;
   const trials = grid.cells.reduce((a, c) => a + c.result.trials.length, 0);
   console.error(
     `\n${trials} trials in ${grid.cells.length} of ${plan.length} cells in ` +
       `${duration(progress.seconds)}; results in ${options.out}/ (grid${
         complete ? "" : ".partial"
       }` +
-      `.csv, grid_best${complete ? "" : ".partial"}.csv, ${page.slice(options.out.length + 1)}; ` +
+      `.csv, grid_best${complete ? "" : ".partial"}.csv` +
+      `${page ? `, ${page.slice(options.out.length + 1)}` : ""}; ` +
       `each cell's summary and trials/)`,
   );
   return grid.interrupted ? interruptedExit(grid.cells.at(-1)?.result.discarded ?? []) : 0;
@@ -452,6 +473,17 @@ async function run({ values, given }: Parsed<typeof FLAGS>): Promise<number> {
   return isGrid ? await runGrid(values, options) : await runSweep(values, options);
 }
 
+const submit = submitCommand({
+  flags: FLAGS,
+  settings: async (values) => {
+    const options = await optionsOf(values);
+    const axes = gridOf(values);
+    const isGrid = axes.axes.length > 0 || axes.lrs.length > 0 || axes.budgets.length > 0;
+    if (isGrid) usage(() => gridCells({ ...options, ...axes }), /^sweepGrid: /);
+    return { options, axes, isGrid };
+  },
+});
+
 const merge = command({
   usage: "deno task sweep merge",
   summary: "Joins the result folders of a sweep's (or a grid's) shards into a new folder — every " +
@@ -497,12 +529,19 @@ const report = command({
   flags: { markdown: { kind: "bool", description: "print the tables as markdown" } },
   positionals: {
     name: "DIR",
-    description: "the --out folder of a sweep, grid or study",
+    description: "the --out folder of a sweep, grid or study (a submitted study: its merged/)",
     min: 1,
     max: 1,
   },
-}, async ({ values, positionals: [dir] }) => {
+}, async ({ values, positionals: [given] }) => {
   const notice = (m: string) => console.error(`warning: ${m}`);
+  const submitted = await readSubmitRecord(given);
+  const dir = submitted ? `${given.replace(/\/+$/, "")}/${MERGED_DIR}` : given;
+  if (submitted && !(await Deno.stat(dir).then(() => true, () => false))) {
+    throw new Error(
+      `${given} is a submitted study not collected yet: see deno task sweep status ${given}.`,
+    );
+  }
   const exists = (f: string) => Deno.stat(`${dir}/${f}`).then(() => true, () => false);
   if (await exists("study.json")) {
     console.log(studyText(await readStudy(dir, { onNotice: notice }), values.markdown));
@@ -537,7 +576,7 @@ export const sweepCli = command({
     "<out>/trials.jsonl, <out>/summary.csv and <out>/report.html (plotly.js beside it). " +
     "Grids (--axis) and studies (--study) build on it.",
   flags: FLAGS,
-  commands: { merge, report },
+  commands: { merge, report, submit, status: statusCommand, collect: collectCommand },
   notes: "Sized by default to finish in about 4 minutes on a 2-core CPU. Grids: every --axis " +
     "value combination is a sweep of its own in a sub-folder of --out (lr=…, n_layer=…,lr=…); " +
     "the cell equal to the base settings is --out itself, so an existing sweep there is reused. " +

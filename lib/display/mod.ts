@@ -68,6 +68,8 @@ export type { SelectionPoint } from "./study_figures.ts";
 export type { StudyTablesOptions } from "./sweep_table.ts";
 export type { ConvergenceOptions, ConvergenceRow, TableOptions } from "./table.ts";
 export { Progress, progress, track } from "./progress.ts";
+export { studyStatusView, watchStudy } from "./study_status.ts";
+export type { WatchStudyOptions } from "./study_status.ts";
 export type { ProgressMetrics, ProgressOptions } from "./progress.ts";
 export { LiveChart, liveLossChart } from "./live_chart.ts";
 export type { LiveChartOptions } from "./live_chart.ts";

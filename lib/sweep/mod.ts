@@ -24,6 +24,10 @@
  * | `study.ts`      | running and reading a study                                      |
  * | `provenance.ts` | what produced a trial; the numerics fingerprint                  |
  * | `cost.ts`       | FLOPs of a trial                                                 |
+ * | `submission.ts` | a study submitted to a scheduler: its folder, record, collect    |
+ * | `slurm.ts`      | Slurm: the job-array script, sbatch, the tasks' states           |
+ * | `k8s.ts`        | Kubernetes: the Indexed Job manifest                             |
+ * | `status.ts`     | where a study stands: per task, state and trials done/run/left   |
  *
  * @example
  * ```ts
@@ -115,6 +119,7 @@ export {
 } from "./provenance.ts";
 export type { CodeProvenance, FingerprintTarget } from "./provenance.ts";
 export { checkTrialRecord } from "./record.ts";
+export type { ScheduledTrial, ScheduleObservers } from "./schedule.ts";
 export type {
   NumericsFingerprint,
   Provenance,
@@ -131,6 +136,34 @@ export {
 } from "./settings.ts";
 export { inShard, parseShard, sweepTrials } from "./shard.ts";
 export type { Shard } from "./shard.ts";
+export { indexedJobManifest, k8sJobName, manifestYaml } from "./k8s.ts";
+export type { IndexedJobSpec } from "./k8s.ts";
+export { sbatch, shellWord, slurmAnswers, slurmScript, slurmTasks, stateKind } from "./slurm.ts";
+export type { SchedulerTask, SchedulerView, SlurmScriptSpec } from "./slurm.ts";
+export { statusGrid, studyStatus } from "./status.ts";
+export type { StudyStatus, StudyStatusOptions, TaskStatus, TaskVerdict } from "./status.ts";
+export {
+  clearShardLocks,
+  collectStudy,
+  folderProgress,
+  MERGED_DIR,
+  readSubmitRecord,
+  shardFolder,
+  shardProgress,
+  SHARDS_DIR,
+  taskLogPath,
+  writeSubmitRecord,
+} from "./submission.ts";
+export type {
+  CellProgress,
+  CollectOptions,
+  CollectResult,
+  ProgressPlan,
+  ShardProgress,
+  Submission,
+  SubmitCell,
+  SubmitRecord,
+} from "./submission.ts";
 export { cellName, cellTrials, readStudy, runStudy, selectionRows } from "./study.ts";
 export type { ReadStudyOptions, StudyCell, StudyOptions, StudyResult } from "./study.ts";
 export { loadStudy, parseStudy, studyDeclaration, studyHash } from "./study_file.ts";
