@@ -12,7 +12,7 @@
  * JSON object per row.
  *
  * usage: deno run -A bench/train.ts [--steps 30] [--cpu-steps 3] [--rounds 3] [--activation gelu]
- *        [--backends wasm,cpu] [--skip-torch] [--python /usr/bin/python3]
+ *        [--backends wasm,cpu] [--wasm-threads 1,2] [--skip-torch] [--python /usr/bin/python3]
  *        [--torch PATH/torch_minigpt.py] [--data DIR] [--json]
  *
  * @module
@@ -58,6 +58,11 @@ const cpuSteps = Number(flag("cpu-steps", "3"));
 const rounds = Number(flag("rounds", "3"));
 const activation = flag("activation", "gelu")!;
 const json = Deno.args.includes("--json");
+const wasmThreads = flag("wasm-threads")?.split(",").map(Number);
+if (wasmThreads?.some((t) => !Number.isInteger(t) || t < 1)) {
+  console.error(`--wasm-threads takes whole numbers ≥ 1, e.g. 1,2; got '${flag("wasm-threads")}'`);
+  Deno.exit(2);
+}
 const root = fileURLToPath(new URL("..", import.meta.url));
 const dataDir = flag("data") ?? Deno.env.get("ACTLAB_DATA_DIR") ??
   join(root, "..", "shared", "datasets");
@@ -75,8 +80,11 @@ for (const [name, v] of [["steps", steps], ["cpu-steps", cpuSteps], ["rounds", r
   }
 }
 
-/** One `deno task train --time-only` run: its median ms/step, or why none. */
-async function tfjsRun(backend: string, n: number): Promise<number | string> {
+/**
+ * One `deno task train --time-only` run: its median ms/step, or why none. `threads`: the wasm
+ * matmul's threads (ACTLAB_WASM_THREADS), else the default.
+ */
+async function tfjsRun(backend: string, n: number, threads?: number): Promise<number | string> {
   try {
     const out = await new Deno.Command(Deno.execPath(), {
       args: [
@@ -98,6 +106,7 @@ async function tfjsRun(backend: string, n: number): Promise<number | string> {
       stdout: "piped",
       stderr: "piped",
       cwd: root,
+      env: threads === undefined ? {} : { ACTLAB_WASM_THREADS: String(threads) },
     }).output();
     const last = new TextDecoder().decode(out.stdout).trim().split("\n").at(-1) ?? "";
     if (!out.success) {
@@ -135,6 +144,18 @@ for (const b of await availableBackends()) {
       x_pytorch_best_fastest: null,
       note: `unavailable: ${b.detail}`,
     });
+    continue;
+  }
+  if (b.backend === "wasm" && wasmThreads) {
+    for (const t of wasmThreads) {
+      measured.push({
+        engine: "tfjs",
+        backend: `wasm, matmul on ${t} thread${t === 1 ? "" : "s"}`,
+        steps: n,
+        note: `${b.detail.replace(/ \(matmul on \d+\)/, "")}; ACTLAB_WASM_THREADS=${t}`,
+        run: () => tfjsRun(b.backend, n, t),
+      });
+    }
     continue;
   }
   measured.push({

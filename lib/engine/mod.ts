@@ -16,6 +16,7 @@ export {
   engineInfo,
   ensureEngine,
   initEngine,
+  wasmThreads,
 } from "./tfjs.ts";
 export type { BackendChoice, BackendName, EngineInfo } from "./tfjs.ts";
 export {

@@ -3,18 +3,33 @@
  * `@tensorflow/tfjs-node-gpu`), WebGPU (Deno's native WebGPU: Vulkan, Metal, D3D12), WebAssembly,
  * or plain JavaScript, with the reason every better choice was skipped.
  *
- * tfjs-wasm runs single-threaded here. Its threaded build does not start under Deno 2.9 as
- * shipped: `WASM_HAS_MULTITHREAD_SUPPORT` is false, and forced on (with `setThreadsCount(2)`),
- * Emscripten's pthread pool creates its workers with `node:worker_threads` from a `blob:` URL,
- * which Deno refuses (`ERR_WORKER_PATH`: the worker script must be an absolute path or start with
- * `./`), so the backend fails to initialise. It can be started (a prototype wrote Emscripten's
- * worker source to a `.cjs` file, answered the Blob URLs with file paths, made Deno's getter-only
- * worker globals writable, reported enough cores for tfjs's cpus/2 cap and unref'ed the pool; the
- * mini-GPT's own kernels then have to import the shared memory), and it gives the same numbers
- * bit for bit. It is not used: it leans on the 4.22 bundle's internal names, starts 8 workers
- * (0.5 s), and saves nothing on the nano step, where 81 % of the time is actlab's own
- * single-threaded kernels (the SIMD matmul 73 %) and tfjs's own kernels only 13 % (2 threads:
- * 334 ms/step against 331 at 1 thread, measured on a busy 2-core machine).
+ * tfjs-wasm's own kernels run on one thread here; actlab's matrix products on it use both cores
+ * (`wasmThreads()`: the cores, at most 2; `ACTLAB_WASM_THREADS` or `initEngine({ wasmThreads })`
+ * to choose, 1 to compare). They are actlab's SIMD kernel (`lib/gpt/_simd_matmul.ts`, 73 % of the
+ * nano step on one thread), which splits a product of at least 2^21 multiply-adds by batch, rows
+ * or columns: the main thread computes its part in place on tfjs-wasm's heap, helper threads
+ * (`node:worker_threads`, unref'ed, so no script or kernel is kept alive) compute the rest in
+ * chunks on a shared WebAssembly memory, operands copied in and results out, and the main thread
+ * takes back any chunk no helper has started. The result is the one-thread result bit for bit
+ * (tests/gpt/simd_matmul_threads_test.ts: odd shapes, nano training steps). Measured in one
+ * process with interleaved rounds (`bench/wasm_threads.ts`) on a 2-core machine busy with other
+ * work, this session's priority raised: the nano GELU step took 0.82 of its one-thread time
+ * (151 against 187 ms/step). Without the raised priority there is no gain to see on such a
+ * machine: Linux's autogroup scheduling shares the CPU between sessions, not threads, and gave
+ * the whole session about half a core however many threads it ran.
+ *
+ * tfjs-wasm's threaded build is not used. It does not start under Deno 2.9 as shipped:
+ * `WASM_HAS_MULTITHREAD_SUPPORT` is false, and forced on (with `setThreadsCount(2)`), Emscripten's
+ * pthread pool creates its workers with `node:worker_threads` from a `blob:` URL, which Deno
+ * refuses (`ERR_WORKER_PATH`: the worker script must be an absolute path or start with `./`), so
+ * the backend fails to initialise. It can be started (a prototype wrote Emscripten's worker source
+ * to a `.cjs` file, answered the Blob URLs with file paths, made Deno's getter-only worker globals
+ * writable, reported enough cores for tfjs's cpus/2 cap and unref'ed the pool; the mini-GPT's own
+ * kernels then have to import the shared memory), and it gives the same numbers bit for bit. It
+ * leans on the 4.22 bundle's internal names, starts 8 workers (0.5 s), and saves nothing on the
+ * nano step, where tfjs's own kernels are only 13 % of the time (2 threads: 334 ms/step against
+ * 331 at 1 thread, measured on a busy 2-core machine). Its shared heap would spare the copies
+ * actlab's helper threads make (a few % of a product), not the fragile start.
  *
  * @module
  */
@@ -177,7 +192,55 @@ async function tryWebgpu(requireHardware: boolean): Promise<Attempt> {
 async function wasmDevice(): Promise<string> {
   const simd = await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT");
   const threads = await tf.env().getAsync("WASM_HAS_MULTITHREAD_SUPPORT");
-  return `WebAssembly${simd ? " SIMD" : ""}, ${threads ? "multi-threaded" : "1 thread"}`;
+  const own = simd && typeof SharedArrayBuffer !== "undefined" ? wasmThreads() : 1;
+  return `WebAssembly${simd ? " SIMD" : ""}, ${threads ? "multi-threaded" : "1 thread"}` +
+    (own > 1 ? ` (matmul on ${own})` : "");
+}
+
+/** Threads for actlab's wasm kernels as initEngine() was told, or undefined: not told (auto). */
+let wasmThreadsChosen: number | undefined;
+/** ACTLAB_WASM_THREADS, read once: a count, or undefined (unset, auto, no env permission). */
+let wasmThreadsEnv: number | undefined | null = null;
+
+function checkThreads(value: unknown, where: string): number | "auto" {
+  if (value === "auto") return "auto";
+  const n = typeof value === "string" ? Number(value.trim()) : value;
+  if (typeof n !== "number" || !Number.isInteger(n) || n < 1) {
+    throw new Error(`${where} is not a thread count: use a whole number ≥ 1 or auto.`);
+  }
+  return n;
+}
+
+/**
+ * How many threads actlab's own WebAssembly kernels on tfjs-wasm use (the SIMD matrix product,
+ * which splits large products over helper threads on a shared memory; the result is the same bit
+ * for bit with any count): `initEngine({ wasmThreads })` when given a number, else the environment
+ * variable `ACTLAB_WASM_THREADS` (a number, or `auto`), else auto: the machine's cores, at most 2,
+ * and 1 inside a worker (where a sweep runs one trial per core already) or on a 1-core machine.
+ * tfjs-wasm's own kernels stay on one thread.
+ *
+ * @example
+ * ```ts
+ * import { wasmThreads } from "./tfjs.ts";
+ * console.log(wasmThreads()); // 2 on a machine with 2 or more cores
+ * ```
+ */
+export function wasmThreads(): number {
+  if (wasmThreadsChosen !== undefined) return wasmThreadsChosen;
+  if (wasmThreadsEnv === null) {
+    let value: string | undefined;
+    try {
+      value = Deno.env.get("ACTLAB_WASM_THREADS")?.trim() || undefined;
+    } catch {
+      value = undefined; // no env permission
+    }
+    const n = value === undefined ? "auto" : checkThreads(value, `ACTLAB_WASM_THREADS=${value}`);
+    wasmThreadsEnv = n === "auto" ? undefined : n;
+  }
+  if (wasmThreadsEnv !== undefined) return wasmThreadsEnv;
+  const inWorker = typeof (globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope !==
+    "undefined";
+  return inWorker ? 1 : Math.max(1, Math.min(2, navigator.hardwareConcurrency ?? 1));
 }
 
 async function attempt(backend: BackendName, auto: boolean): Promise<Attempt> {
@@ -214,11 +277,24 @@ async function activate(backend: BackendName): Promise<string | undefined> {
  * import { initEngine } from "@actlab/actlab";
  * const engine = await initEngine({ backend: "auto" });
  * console.log(engine.backend, engine.device, engine.skipped);
+ * await initEngine({ backend: "wasm", wasmThreads: 1 }); // its matmuls on one thread, to compare
  * ```
  */
 export async function initEngine(
-  options: { backend?: BackendChoice } = {},
+  options: {
+    backend?: BackendChoice;
+    /**
+     * Threads for actlab's own kernels on tfjs-wasm (its matrix products): a number, or `auto`
+     * (the default: ACTLAB_WASM_THREADS if set, else the cores, at most 2). See
+     * {@link wasmThreads}.
+     */
+    wasmThreads?: number | "auto";
+  } = {},
 ): Promise<EngineInfo> {
+  if (options.wasmThreads !== undefined) {
+    const n = checkThreads(options.wasmThreads, `initEngine: wasmThreads ${options.wasmThreads}`);
+    wasmThreadsChosen = n === "auto" ? undefined : n;
+  }
   const forced = choiceFromEnv("ACTLAB_BACKEND", BACKEND_ORDER, "a backend");
   // ACTLAB_BACKEND replaces "auto" (so a notebook that asks for auto can be forced onto one).
   const requested = (options.backend ?? "auto") === "auto" && forced

@@ -16,9 +16,27 @@
  * whole program. Registered as the tfjs kernel `ActlabBatchMatMul` on the wasm backend with its
  * gradient (`dA = dC·Bᵀ`, `dB = Aᵀ·dC`, computed by the same kernel with transpose flags).
  *
+ * On several threads ({@link simdMatmulThreads}: the cores, at most 2; ACTLAB_WASM_THREADS or
+ * `initEngine({ wasmThreads })` to choose), a product of at least 2^21 multiply-adds is cut along
+ * its batch, its rows or its columns: the main thread computes the first part in place on
+ * tfjs-wasm's heap, as above, while helper threads (`_wasm_threads.ts`) compute the rest in
+ * chunks with their own instances of the kernel on a shared memory, into which the main thread
+ * copies the chunks' operands (A's rows or all of A, B packed) and from which it copies their C
+ * back (tfjs-wasm's own heap cannot be shared: its build without threads has an unshared memory).
+ * Every element of C is still the same instructions in the same order (a tile's lanes are
+ * independent, and the cut falls between whole tiles or panels), so the result is the one-thread
+ * result bit for bit, whichever thread computes which chunk.
+ *
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { wasmThreads } from "../engine/tfjs.ts";
+import {
+  type KernelThreads,
+  MAX_CHUNKS,
+  startKernelThreads,
+  type ThreadStats,
+} from "./_wasm_threads.ts";
 
 /**
  * The kernel's name in the tfjs registry.
@@ -80,6 +98,9 @@ const inc = (local: number, by: number[]) => [...get(local), ...by, ...add, ...s
 /** Rows per register tile; the tile is ROWS × 8 (two f32x4 per row). */
 const ROWS = 6;
 
+/** The helper threads' shared memory may grow to this many 64 KiB pages (4 GiB). */
+const SHARED_MAX_PAGES = 65536;
+
 /**
  * `mm(a, b, c, batch, m, k, np, rowStrideA, kStrideA, rowStrideC)`: for each batch,
  * C[m, np] = A·B. A is read where it lies: element (i, kk) at `a + i·rowStrideA + kk·kStrideA`
@@ -89,10 +110,13 @@ const ROWS = 6;
  * B: k·np, C: m rows). Each k step loads 8 values of B (two f32x4) and broadcasts ROWS values of
  * A (`v128.load32_splat`), then does 2·ROWS vector multiply-adds (fused with relaxed SIMD when
  * `fma`). In the last row panel, rows past m read row m − 1 again and are not stored.
- * `importMemory`: the module uses the memory it is given (tfjs-wasm's) instead of its own.
+ * `memoryKind`: `own` (a memory of its own, exported), `import` (the memory it is given: tfjs-wasm's)
+ * or `shared` (a shared memory it is given, of at most {@link SHARED_MAX_PAGES} pages: the helper
+ * threads').
  */
 // deno-fmt-ignore
-function moduleBytes(fma: boolean, importMemory: boolean): Uint8Array {
+function moduleBytes(fma: boolean, memoryKind: "own" | "import" | "shared"): Uint8Array {
+  const importMemory = memoryKind !== "own";
   // params 0..9; i32 locals 10..24; v128 locals: accumulators, then b0, b1, av
   const [A, B, C, BATCH, M, K, N, RSA, KSA, CROW] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
   const [BT, I, J, KK, PA, PB, PC, PANEL, RV] = [10, 11, 12, 13, 14, 15, 16, 17, 18];
@@ -172,8 +196,11 @@ function moduleBytes(fma: boolean, importMemory: boolean): Uint8Array {
   );
   const locals = vec([[...uleb(15), I32], [...uleb(2 * ROWS + 3), V128]]);
   const code = [...locals, ...body];
+  const limits = memoryKind === "shared"
+    ? [0x03, ...uleb(1), ...uleb(SHARED_MAX_PAGES)] // shared, with the maximum sharing requires
+    : [0x00, ...uleb(1)];
   const memory = importMemory
-    ? section(2, vec([[...str("env"), ...str("memory"), 0x02, 0x00, ...uleb(1)]])) // import
+    ? section(2, vec([[...str("env"), ...str("memory"), 0x02, ...limits]])) // import
     : section(5, vec([[0x00, ...uleb(16)]])); // own memory, 16 pages to start
   const exports = importMemory
     ? [[...str("mm"), 0x00, 0]]
@@ -220,7 +247,7 @@ function kernel(): Instance | null {
   if (instance !== undefined) return instance;
   instance = null;
   for (const fma of [true, false]) {
-    const bytes = moduleBytes(fma, false) as Uint8Array<ArrayBuffer>;
+    const bytes = moduleBytes(fma, "own") as Uint8Array<ArrayBuffer>;
     if (!WebAssembly.validate(bytes)) continue;
     const inst = new WebAssembly.Instance(new WebAssembly.Module(bytes), {});
     instance = {
@@ -238,7 +265,7 @@ let onHeap: { memory: WebAssembly.Memory; mm: MmFn } | undefined;
 /** The kernel instantiated on tfjs-wasm's memory (re-bound when tfjs-wasm was re-created). */
 function kernelOn(memory: WebAssembly.Memory): MmFn {
   if (onHeap?.memory !== memory) {
-    const bytes = moduleBytes(kernel()!.fma, true) as Uint8Array<ArrayBuffer>;
+    const bytes = moduleBytes(kernel()!.fma, "import") as Uint8Array<ArrayBuffer>;
     const inst = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } });
     onHeap = { memory, mm: inst.exports.mm as MmFn };
   }
@@ -275,8 +302,9 @@ export function simdMatmulUsesFma(): boolean {
 const roundUp = (x: number, m: number) => Math.ceil(x / m) * m;
 
 /**
- * Packs B ([batch, k, n], or [batch, n, k] transposed, from `src` at element `from`) into column
- * panels `dst[to + t·k·np + panel·k·8 + kk·8 + c]`, zero beyond column n.
+ * Packs columns [c0, c1) of B ([batch, k, n], or [batch, n, k] transposed, from `src` at element
+ * `from`) into column panels `dst[to + t·k·w + panel·k·8 + kk·8 + c]`, w = c1 − c0 rounded up to
+ * 8, zero beyond column c1.
  */
 function packB(
   src: Float32Array,
@@ -286,23 +314,25 @@ function packB(
   batch: number,
   k: number,
   n: number,
-  np: number,
+  c0: number,
+  c1: number,
   transposeB: boolean,
 ): void {
+  const w = roundUp(c1 - c0, 8);
   for (let t = 0; t < batch; t++) {
-    const srcT = from + t * k * n, base = to + t * k * np;
-    for (let j0 = 0; j0 < np; j0 += 8) {
-      const panel = base + j0 * k;
-      const cols = Math.min(8, n - j0);
+    const srcT = from + t * k * n, base = to + t * k * w;
+    for (let j0 = 0; j0 < w; j0 += 8) {
+      const panel = base + j0 * k, col = c0 + j0;
+      const cols = Math.min(8, c1 - col);
       if (cols < 8) dst.fill(0, panel, panel + 8 * k);
       if (transposeB) {
         for (let c = 0; c < cols; c++) {
-          const s = srcT + (j0 + c) * k;
+          const s = srcT + (col + c) * k;
           for (let kk = 0; kk < k; kk++) dst[panel + kk * 8 + c] = src[s + kk];
         }
       } else if (cols === 8) {
         for (let kk = 0; kk < k; kk++) {
-          const s = srcT + kk * n + j0, d = panel + kk * 8;
+          const s = srcT + kk * n + col, d = panel + kk * 8;
           dst[d] = src[s];
           dst[d + 1] = src[s + 1];
           dst[d + 2] = src[s + 2];
@@ -314,7 +344,7 @@ function packB(
         }
       } else {
         for (let kk = 0; kk < k; kk++) {
-          const s = srcT + kk * n + j0, d = panel + kk * 8;
+          const s = srcT + kk * n + col, d = panel + kk * 8;
           for (let c = 0; c < cols; c++) dst[d + c] = src[s + c];
         }
       }
@@ -369,7 +399,7 @@ export function simdBatchMatmul(
   const heap = new Float32Array(inst.memory.buffer);
   const aOff = 0, bOff = aSize, cOff = aSize + bSize;
   heap.set(a.subarray(0, aSize), aOff); // A is read where it lies, in either orientation
-  packB(b, 0, heap, bOff, batch, k, n, np, transposeB);
+  packB(b, 0, heap, bOff, batch, k, n, 0, n, transposeB);
   inst.mm(4 * aOff, 4 * bOff, 4 * cOff, batch, m, k, np, ...strideA(m, k, transposeA), 4 * np);
   if (np === n) out.set(heap.subarray(cOff, cOff + batch * m * n));
   else {
@@ -415,6 +445,367 @@ function heapOffset(be: WasmBackendLike, t: tf.TensorInfo): number {
   return data.memoryOffset;
 }
 
+/** The product's sizes: C[batch, m, n] = op(A)[batch, m, k]·op(B)[batch, k, n]; np = n to 8. */
+interface Dims {
+  readonly batch: number;
+  readonly m: number;
+  readonly k: number;
+  readonly n: number;
+  readonly np: number;
+  readonly transposeA: boolean;
+  readonly transposeB: boolean;
+}
+
+/** On one thread, on tfjs-wasm's heap: B packed into scratch, A read and C written in place. */
+function productHere(
+  be: WasmBackendLike,
+  a: tf.TensorInfo,
+  b: tf.TensorInfo,
+  out: tf.TensorInfo,
+  d: Dims,
+): void {
+  const { batch, m, k, n, np, transposeA, transposeB } = d;
+  const direct = np === n; // C straight into the output; else rows of np, then copied
+  const bBytes = 4 * batch * k * np;
+  const block = scratch(be, bBytes + (direct ? 0 : 4 * batch * m * np));
+  // Views and offsets after every allocation: allocating may grow (and move) the heap.
+  const memory = be.wasm.asm.memory;
+  const heap = new Float32Array(memory.buffer);
+  const [aOff, bOff, outOff] = [a, b, out].map((t) => heapOffset(be, t));
+  packB(heap, bOff / 4, heap, block / 4, batch, k, n, 0, n, transposeB);
+  const cOff = direct ? outOff : block + bBytes;
+  const rowStrideC = 4 * (direct ? n : np);
+  kernelOn(memory)(aOff, block, cOff, batch, m, k, np, ...strideA(m, k, transposeA), rowStrideC);
+  if (!direct) copyRows(heap, cOff / 4, np, heap, outOff / 4, n, batch * m, n);
+}
+
+/** `rows` rows of `width` from `src` (row length `srcRow`) to `dst` (row length `dstRow`). */
+function copyRows(
+  src: Float32Array,
+  from: number,
+  srcRow: number,
+  dst: Float32Array,
+  to: number,
+  dstRow: number,
+  rows: number,
+  width: number,
+): void {
+  if (srcRow === width && dstRow === width) {
+    dst.set(src.subarray(from, from + rows * width), to);
+  } else if (src === dst) {
+    for (let i = 0; i < rows; i++) {
+      dst.copyWithin(to + i * dstRow, from + i * srcRow, from + i * srcRow + width);
+    }
+  } else {
+    for (let i = 0; i < rows; i++) {
+      dst.set(src.subarray(from + i * srcRow, from + i * srcRow + width), to + i * dstRow);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// On several threads. The output is cut into parts along the batch, the rows or the columns (whole
+// register tiles or column panels); the main thread computes part 0 on tfjs-wasm's heap as above,
+// helper threads the others on a shared memory into which the main thread copies what they read
+// (their A, their B packed) and from which it copies their C back. Every element of C is still
+// computed by the same instructions in the same order (a tile's lanes are independent), so the
+// result is bit for bit the one-thread result, whichever thread computes which part.
+
+/**
+ * Products below this many multiply-adds (batch·m·k·n, 2^21 ≈ 2.1 M) stay on one thread.
+ * Measured on 2 cores (2 against 1 thread, interleaved): a split costs some 25–35 µs (hand-off,
+ * copies, operands moving between the cores' caches), so 0.2–0.6 M multiply-adds took 2–3 times
+ * as long, 1–1.6 M 1.1–1.5 times, 2.1 M 0.86 and 4.2 M 0.82 times. Every product of the nano step
+ * has 6.3 M or more.
+ */
+const SPLIT_MIN_MACS = 1 << 21;
+
+/**
+ * How many threads the SIMD matmul uses on tfjs-wasm: {@link wasmThreads} (initEngine's
+ * `wasmThreads`, else ACTLAB_WASM_THREADS, else the cores, at most 2), or 1 without WebAssembly
+ * SIMD (no kernel) or shared memory.
+ *
+ * @example
+ * ```ts
+ * import { simdMatmulThreads } from "./_simd_matmul.ts";
+ * console.log(simdMatmulThreads()); // 2 on a machine with 2 or more cores
+ * ```
+ */
+export function simdMatmulThreads(): number {
+  if (kernel() === null || typeof SharedArrayBuffer === "undefined") return 1;
+  return wasmThreads();
+}
+
+/** Options of {@link setSimdMatmulSplit}, for tests and benches. */
+export interface SimdMatmulSplitOptions {
+  /** Products below this many multiply-adds stay on one thread (default 2^21). */
+  readonly minMacs?: number;
+  /**
+   * Post the helpers' chunks without waking them, so that the main thread computes every chunk
+   * itself, on its own instance on the shared memory (a test of that path). Default false.
+   */
+  readonly holdHelpers?: boolean;
+}
+
+let splitMinMacs = SPLIT_MIN_MACS;
+let holdHelpers = false;
+
+/**
+ * Sets when and how products are split over threads (for tests and benches); options not given
+ * return to their defaults. The result is the same bit for bit either way.
+ *
+ * @example
+ * ```ts
+ * import { setSimdMatmulSplit } from "./_simd_matmul.ts";
+ * setSimdMatmulSplit({ minMacs: 0 }); // split every product, however small
+ * setSimdMatmulSplit(); // the defaults again
+ * ```
+ */
+export function setSimdMatmulSplit(options: SimdMatmulSplitOptions = {}): void {
+  splitMinMacs = options.minMacs ?? SPLIT_MIN_MACS;
+  holdHelpers = options.holdHelpers ?? false;
+}
+
+/**
+ * Starts the helper threads the SIMD matmul will use (they also start on the first large product)
+ * and resolves when they are ready, with the number of threads products are now split over (1
+ * when one thread is asked for, or when no helper started within `timeoutMs`). Until the helpers
+ * are ready, products run on one thread.
+ *
+ * @example
+ * ```ts
+ * import { simdMatmulThreadsReady } from "./_simd_matmul.ts";
+ * console.log(await simdMatmulThreadsReady()); // 2 on a machine with 2 or more cores
+ * ```
+ */
+export async function simdMatmulThreadsReady(timeoutMs = 5000): Promise<number> {
+  const threads = simdMatmulThreads();
+  if (threads < 2) return 1;
+  const p = helpers(threads);
+  if (!p) return 1;
+  const t0 = Date.now();
+  while (p.ready() < threads - 1 && Date.now() - t0 < timeoutMs) {
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+  return 1 + Math.min(p.ready(), threads - 1);
+}
+
+let pool: KernelThreads | undefined;
+let poolFailed = false;
+
+/** The helper threads for `threads` threads in all (started on first need), if any can start. */
+function helpers(threads: number): KernelThreads | undefined {
+  if (poolFailed) return undefined;
+  // A pool with fewer helpers than now wanted is replaced (on the same memory) once no helper
+  // is still finishing a stalled chunk in it.
+  if (pool && (pool.helpers >= threads - 1 || pool.busy())) return pool;
+  try {
+    const memory = pool?.memory ??
+      new WebAssembly.Memory({ initial: 16, maximum: SHARED_MAX_PAGES, shared: true });
+    const bytes = moduleBytes(kernel()!.fma, "shared") as Uint8Array<ArrayBuffer>;
+    pool?.close();
+    pool = startKernelThreads(new WebAssembly.Module(bytes), memory, threads - 1);
+  } catch {
+    [pool, poolFailed] = [undefined, true]; // no shared memory or workers here: one thread
+  }
+  return pool;
+}
+
+/**
+ * Counters of the helper threads since they started (chunks the helpers computed, chunks the main
+ * thread took because no helper had started them, chunks it computed again because their helper
+ * stalled), or undefined before any helper started.
+ *
+ * @example
+ * ```ts
+ * import { simdMatmulThreadStats } from "./_simd_matmul.ts";
+ * console.log(simdMatmulThreadStats() ?? "no helper threads yet");
+ * ```
+ */
+export function simdMatmulThreadStats(): ThreadStats | undefined {
+  return pool ? { ...pool.stats } : undefined;
+}
+
+/** How a product is cut: along which axis, part 0 (this thread's) and the helpers' chunks. */
+interface Split {
+  readonly along: "batch" | "rows" | "cols";
+  /**
+   * Units (batches, row tiles or column panels): [0, bounds[0]) is part 0, chunk c is
+   * [bounds[c], bounds[c + 1]).
+   */
+  readonly bounds: readonly number[];
+  readonly pool: KernelThreads;
+}
+
+/** Chunks hold at least this many multiply-adds (about 30 µs of work): hand-offs stay small. */
+const CHUNK_MIN_MACS = 1 << 19;
+
+/** The cut for this product, or undefined to compute it on one thread. */
+function planSplit(d: Dims): Split | undefined {
+  const threads = simdMatmulThreads();
+  const macs = d.batch * d.m * d.k * d.n;
+  if (threads < 2 || macs < splitMinMacs) return undefined;
+  const p = helpers(threads);
+  const ready = p ? Math.min(p.ready(), threads - 1) : 0;
+  // Helpers still starting, or one still busy with a chunk it stalled on: one thread meanwhile.
+  if (!p || ready === 0 || p.busy()) return undefined;
+  const parts = 1 + ready;
+  let along: Split["along"], units: number;
+  if (d.batch >= 2) [along, units] = ["batch", d.batch];
+  else {
+    const tiles = Math.ceil(d.m / ROWS), panels = d.np / 8;
+    // What the helpers need copied: by rows, their rows of A and all of B (packed, which this
+    // thread then copies for itself); by columns, all of A.
+    const byRows = (d.m * d.k * (parts - 1)) / parts + d.k * d.np, byCols = d.m * d.k;
+    if (tiles >= 2 && (panels < 2 || byRows < byCols)) [along, units] = ["rows", tiles];
+    else if (panels >= 2) [along, units] = ["cols", panels];
+    else return undefined;
+  }
+  // Part 0 is a bit under an even share: this thread also prepares the chunks and copies their
+  // results out, then takes the chunks still waiting. The chunks shrink as they go (guided
+  // scheduling), so the threads end close together.
+  const u0 = Math.min(units - 1, Math.max(1, Math.round((0.75 * units) / parts)));
+  const minUnits = Math.max(1, Math.ceil((CHUNK_MIN_MACS * units) / macs));
+  const bounds = [u0];
+  for (let at = u0; at < units;) {
+    const left = units - at;
+    const size = bounds.length === MAX_CHUNKS
+      ? left
+      : Math.max(minUnits, Math.ceil(left / (2 * parts)));
+    at = Math.min(units, at + size);
+    bounds.push(at);
+  }
+  return { along, bounds, pool: p };
+}
+
+/** Grows the shared memory to at least `bytes`; false if it cannot. */
+function sharedBytes(memory: WebAssembly.Memory, bytes: number): boolean {
+  const have = memory.buffer.byteLength;
+  if (bytes <= have) return true;
+  try {
+    memory.grow(Math.ceil((bytes - have) / 65536));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const align16 = (x: number) => roundUp(x, 16); // 64-byte alignment of f32 blocks
+
+/**
+ * The product on several threads as `split` says: part 0 here on tfjs-wasm's heap, the chunks on
+ * the shared memory (their operands copied in as each is posted, their C copied out as each
+ * finishes). False (nothing done) if the shared memory cannot hold the chunks' operands.
+ */
+function productSplit(
+  be: WasmBackendLike,
+  a: tf.TensorInfo,
+  b: tf.TensorInfo,
+  out: tf.TensorInfo,
+  d: Dims,
+  split: Split,
+): boolean {
+  const { batch, m, k, n, np, transposeA: ta, transposeB: tb } = d;
+  const { along, bounds, pool } = split;
+  const u0 = bounds[0], direct = np === n;
+  const r0 = Math.min(m, u0 * ROWS), c0 = 8 * u0, npw = np - c0; // part 0: rows or columns
+  // Elements of this thread's scratch (packed B; C when not direct) and of the shared blocks.
+  const [mainB, mainC, sA, sB, sC] = along === "batch"
+    ? [
+      u0 * k * np,
+      direct ? 0 : u0 * m * np,
+      (batch - u0) * m * k,
+      (batch - u0) * k * np,
+      (batch - u0) * m * np,
+    ]
+    : along === "rows"
+    ? [k * np, direct ? 0 : r0 * np, (m - r0) * k, k * np, (m - r0) * np]
+    : [k * c0, 0, m * k, k * npw, m * npw];
+  const sa = 0, sb = align16(sA), sc = sb + align16(sB);
+  if (!sharedBytes(pool.memory, 4 * (sc + sC))) return false;
+  const block = scratch(be, 4 * (mainB + mainC));
+  // Views and offsets after every allocation: allocating may grow (and move) the heap.
+  const memory = be.wasm.asm.memory;
+  const heap = new Float32Array(memory.buffer);
+  const shared = new Float32Array(pool.memory.buffer);
+  const [aOff, bOff, outOff] = [a, b, out].map((t) => heapOffset(be, t) / 4);
+  const [rsa, ksa] = strideA(m, k, ta);
+  const mm = kernelOn(memory);
+  const cMain = direct ? 4 * outOff : block + 4 * mainB; // part 0's C (rows of n, or of np)
+  const common = {
+    chunks: bounds.length - 1,
+    weight: (c: number) => (bounds[c + 1] - bounds[c]) / u0,
+    hold: holdHelpers,
+  };
+
+  if (along === "batch") {
+    pool.run({
+      ...common,
+      prepare: (c) => {
+        const [t0, t1] = [bounds[c], bounds[c + 1]], t = t0 - u0;
+        shared.set(heap.subarray(aOff + t0 * m * k, aOff + t1 * m * k), sa + t * m * k);
+        packB(heap, bOff + t0 * k * n, shared, sb + t * k * np, t1 - t0, k, n, 0, n, tb);
+        const at = [4 * (sa + t * m * k), 4 * (sb + t * k * np), 4 * (sc + t * m * np)];
+        return [...at, t1 - t0, m, k, np, rsa, ksa, 4 * np];
+      },
+      here: () => {
+        packB(heap, bOff, heap, block / 4, u0, k, n, 0, n, tb);
+        mm(4 * aOff, block, cMain, u0, m, k, np, rsa, ksa, direct ? 4 * n : 4 * np);
+        if (!direct) copyRows(heap, cMain / 4, np, heap, outOff, n, u0 * m, n);
+      },
+      done: (c) => {
+        const [t0, t1] = [bounds[c], bounds[c + 1]], from = sc + (t0 - u0) * m * np;
+        copyRows(shared, from, np, heap, outOff + t0 * m * n, n, (t1 - t0) * m, n);
+      },
+    });
+  } else if (along === "rows") {
+    // The chunks' A: rows r0.. of A, or (transposed) columns r0.. of each of A's k rows.
+    const mw = m - r0;
+    const [wsa, wsk] = ta ? [4, 4 * mw] : [4 * k, 4];
+    const rows = (c: number) => [Math.min(m, bounds[c] * ROWS), Math.min(m, bounds[c + 1] * ROWS)];
+    pool.run({
+      ...common,
+      prepare: (c) => {
+        if (c === 0) {
+          packB(heap, bOff, shared, sb, 1, k, n, 0, n, tb); // B, packed once for every chunk
+          if (ta) copyRows(heap, aOff + r0, m, shared, sa, mw, k, mw);
+        }
+        const [ra, rb] = rows(c);
+        if (!ta) shared.set(heap.subarray(aOff + ra * k, aOff + rb * k), sa + (ra - r0) * k);
+        const at = [4 * sa + (ra - r0) * wsa, 4 * sb, 4 * (sc + (ra - r0) * np)];
+        return [...at, 1, rb - ra, k, np, wsa, wsk, 4 * np];
+      },
+      here: () => {
+        heap.set(shared.subarray(sb, sb + k * np), block / 4);
+        mm(4 * aOff, block, cMain, 1, r0, k, np, rsa, ksa, direct ? 4 * n : 4 * np);
+        if (!direct) copyRows(heap, cMain / 4, np, heap, outOff, n, r0, n);
+      },
+      done: (c) => {
+        const [ra, rb] = rows(c);
+        copyRows(shared, sc + (ra - r0) * np, np, heap, outOff + ra * n, n, rb - ra, n);
+      },
+    });
+  } else {
+    pool.run({
+      ...common,
+      prepare: (c) => {
+        if (c === 0) shared.set(heap.subarray(aOff, aOff + m * k), sa);
+        const j0 = 8 * bounds[c], j1 = 8 * bounds[c + 1], j = j0 - c0;
+        packB(heap, bOff, shared, sb + j * k, 1, k, n, j0, Math.min(n, j1), tb);
+        return [4 * sa, 4 * (sb + j * k), 4 * (sc + j), 1, m, k, j1 - j0, rsa, ksa, 4 * npw];
+      },
+      here: () => {
+        // Part 0 is whole panels of real columns: written straight into the output.
+        packB(heap, bOff, heap, block / 4, 1, k, n, 0, c0, tb);
+        mm(4 * aOff, block, 4 * outOff, 1, m, k, c0, rsa, ksa, 4 * n);
+      },
+      done: () => {}, // copied out together below: a chunk's columns are m short pieces
+    });
+    copyRows(shared, sc, npw, heap, outOff + c0, n, m, n - c0);
+  }
+  return true;
+}
+
 let registered = false;
 
 function register(): void {
@@ -442,33 +833,9 @@ function register(): void {
         be.typedArrayFromHeap(out).fill(0);
         return out;
       }
-      const np = roundUp(n, 8);
-      const direct = np === n; // C straight into the output; else rows of np, then copied
-      const bBytes = 4 * batch * k * np;
-      const block = scratch(be, bBytes + (direct ? 0 : 4 * batch * m * np));
-      // Views and offsets after every allocation: allocating may grow (and move) the heap.
-      const memory = be.wasm.asm.memory;
-      const heap = new Float32Array(memory.buffer);
-      const [aOff, bOff, outOff] = [a, b, out].map((t) => heapOffset(be, t));
-      packB(heap, bOff / 4, heap, block / 4, batch, k, n, np, transposeB);
-      const cOff = direct ? outOff : block + bBytes;
-      kernelOn(memory)(
-        aOff,
-        block,
-        cOff,
-        batch,
-        m,
-        k,
-        np,
-        ...strideA(m, k, transposeA),
-        4 * (direct ? n : np),
-      );
-      if (!direct) {
-        for (let i = 0; i < batch * m; i++) {
-          const src = cOff / 4 + i * np;
-          heap.copyWithin(outOff / 4 + i * n, src, src + n);
-        }
-      }
+      const d: Dims = { batch, m, k, n, np: roundUp(n, 8), transposeA, transposeB };
+      const split = planSplit(d);
+      if (!split || !productSplit(be, a, b, out, d, split)) productHere(be, a, b, out, d);
       return out;
     },
   });
