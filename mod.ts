@@ -8,8 +8,8 @@
  *
  * | import                          | for                                                       |
  * | ------------------------------- | --------------------------------------------------------- |
- * | `@actlab/actlab/core`           | atomic files, hashing, RNG, tokenizer, batches, statistics |
- * | `@actlab/actlab/datasets`       | Tiny Shakespeare, character datasets, synthetic text      |
+ * | `@actlab/actlab/core`           | files, hashing, RNG, tokenizers, bits per byte, statistics |
+ * | `@actlab/actlab/datasets`       | Tiny Shakespeare, your own text (`textDataset`), synthetic |
  * | `@actlab/actlab/activations`    | the registry, float64 math, fused kernels, accuracy       |
  * | `@actlab/actlab/engine`         | tfjs backends, ONNX Runtime sessions, throughput          |
  * | `@actlab/actlab/gpt`            | config, model, ops interface, eager step, checkpoints     |
@@ -48,8 +48,8 @@ export {
   welchTTest,
 } from "./lib/core/mod.ts";
 export type { InterruptScope, PairedResult, Rng, Summary, WelchResult } from "./lib/core/mod.ts";
-export { charDataset, loadTinyShakespeare, syntheticDataset } from "./datasets/mod.ts";
-export type { CharDataset, TinyShakespeare } from "./datasets/mod.ts";
+export { charDataset, loadTinyShakespeare, syntheticDataset, textDataset } from "./datasets/mod.ts";
+export type { CharDataset, TextDataset, TinyShakespeare } from "./datasets/mod.ts";
 export {
   getActivation,
   getGated,

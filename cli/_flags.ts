@@ -1,7 +1,8 @@
 /**
  * Flags that several programs in `cli/` share, declared once: the tfjs backend, ONNX Runtime's
- * execution provider and threads, the data folder, the preset, and the flags of `deno task train`
- * that set config fields (read from the field tables of `lib/gpt/config.ts`).
+ * execution provider and threads, the data folder or text, the tokenizer, the preset, and the
+ * flags of `deno task train` that set config fields (read from the field tables of
+ * `lib/gpt/config.ts`).
  *
  * @module
  */
@@ -13,6 +14,7 @@ import {
   type PresetName,
   presets,
 } from "../lib/gpt/config.ts";
+import { parseTokenizerSpec, TOKENIZER_SPECS } from "../lib/core/tokenizers.ts";
 import type { FlagSpec, NumberFlag, StringFlag } from "./_args.ts";
 
 /**
@@ -106,6 +108,75 @@ export const dataFlag = {
 } as const satisfies StringFlag;
 
 /**
+ * Why `path` cannot be `deno task train`'s `--data` (missing, a link loop, unreadable), or
+ * undefined when it exists: a file or a folder. What it holds is read later.
+ */
+function dataPathProblem(path: string): string | undefined {
+  try {
+    Deno.statSync(path);
+    return undefined;
+  } catch (e) {
+    const why = e instanceof Deno.errors.NotFound
+      ? "does not exist"
+      : e instanceof Deno.errors.FilesystemLoop
+      ? "is a symbolic link loop"
+      : e instanceof Deno.errors.NotADirectory
+      ? "has a file where a folder is expected"
+      : `cannot be read (${(e as Error).message})`;
+    return `--data ${path} ${why}: give a folder that holds tinyshakespeare/input.txt, a UTF-8 ` +
+      `text file, or a folder of text files; or leave --data out for Tiny Shakespeare from ` +
+      `$ACTLAB_DATA_DIR, the cache, or a checked download`;
+  }
+}
+
+/**
+ * `deno task train`'s `--data PATH`: a folder holding `tinyshakespeare/input.txt` (or the
+ * Tiny Shakespeare `input.txt` itself) as before, else any UTF-8 text file or folder of text
+ * files (`textDataset`). A path that does not exist is refused.
+ *
+ * @example
+ * ```ts
+ * import { textDataFlag } from "./_flags.ts";
+ * console.assert(textDataFlag.arg === "PATH");
+ * console.assert(textDataFlag.check("/nonexistent/my.txt")!.includes("does not exist"));
+ * ```
+ */
+export const textDataFlag = {
+  kind: "string",
+  arg: "PATH",
+  description: "the text to train on: a UTF-8 file or a folder of text files; a folder holding " +
+    "tinyshakespeare/input.txt (or Tiny Shakespeare's input.txt) means Tiny Shakespeare",
+  defaultText: "Tiny Shakespeare from $ACTLAB_DATA_DIR, else the cache, else a checked download",
+  check: dataPathProblem,
+} as const satisfies StringFlag;
+
+/**
+ * `--tokenizer SPEC`: `char`, `byte`, `bpe:N` (trained on the data, cached) or `gpt2`.
+ *
+ * @example
+ * ```ts
+ * import { tokenizerFlag } from "./_flags.ts";
+ * console.assert(tokenizerFlag.check("bpe:2048") === undefined);
+ * console.assert(tokenizerFlag.check("bpe")!.includes("Unknown tokenizer"));
+ * ```
+ */
+export const tokenizerFlag = {
+  kind: "string",
+  arg: "SPEC",
+  default: "char",
+  description: `how text becomes tokens: ${TOKENIZER_SPECS}; a BPE is trained on the training ` +
+    "text once and cached",
+  check: (spec: string): string | undefined => {
+    try {
+      parseTokenizerSpec(spec);
+      return undefined;
+    } catch (e) {
+      return `--tokenizer: ${(e as Error).message}`;
+    }
+  },
+} as const satisfies StringFlag;
+
+/**
  * `--threads N`: ONNX Runtime's intra-op threads.
  *
  * @example
@@ -122,7 +193,9 @@ export const threadsFlag = {
 
 /** How the help shows a field's value in every preset: `0.1`, or `nano 2000, tiny 200`. */
 function presetDefaults(field: ConfigFieldBase<unknown>): string | undefined {
-  if (!field.presets) return field.from;
+  if (!field.presets) {
+    return field.omittedMeans !== undefined ? String(field.omittedMeans) : field.from;
+  }
   const show = (v: unknown) => v === null ? field.nullMeans ?? "null" : String(v);
   const entries = Object.entries(field.presets);
   const shown = entries.map(([, v]) => show(v));
@@ -162,7 +235,7 @@ export function configFlags<C>(
         max: typeof f.max === "number" && f.max !== Infinity ? f.max : undefined,
       }
       : f.kind === "string"
-      ? { ...common, kind: "string", arg: "NAME" }
+      ? { ...common, kind: "string", arg: "NAME", ...(f.choices ? { choices: f.choices } : {}) }
       : { ...common, kind: "bool" };
     keys[f.flag] = key as keyof C & string;
   }

@@ -35,7 +35,8 @@ import {
   type SubmitRecord,
   writeSubmitRecord,
 } from "../lib/sweep/submission.ts";
-import { canonicalActivations, datasetId, readSweep } from "../lib/sweep/sweep.ts";
+import { canonicalActivations, readSweep } from "../lib/sweep/sweep.ts";
+import { datasetId } from "../lib/sweep/data.ts";
 import { command, type FlagSpecs, type Parsed, UsageError } from "./_args.ts";
 
 /** The checkout this program runs from (array tasks `cd` there). */

@@ -24,7 +24,6 @@
  *
  * @module
  */
-import { loadTinyShakespeare } from "../datasets/tinyshakespeare/loader.ts";
 import { getActivation } from "../lib/activations/mod.ts";
 import { initEngine } from "../lib/engine/tfjs.ts";
 import { gridTables, sweepTable, textGridTable } from "../lib/display/sweep_table.ts";
@@ -41,7 +40,8 @@ import { summarizeTrials } from "../lib/sweep/summary.ts";
 import { readSweep, sweep, type SweepResult } from "../lib/sweep/sweep.ts";
 import { familyGrid, lossUnit, tunedGrid } from "../lib/sweep/format.ts";
 import { command, type Parsed, runMain, UsageError } from "./_args.ts";
-import { backendFlag, dataFlag, presetFlag, threadsFlag } from "./_flags.ts";
+import { backendFlag, presetFlag, textDataFlag, threadsFlag, tokenizerFlag } from "./_flags.ts";
+import { loadCliData } from "./_data.ts";
 import { duration, SweepProgress } from "./_sweep_progress.ts";
 import { collectCommand, statusCommand, submitCommand } from "./_submit.ts";
 import { MERGED_DIR, readSubmitRecord } from "../lib/sweep/submission.ts";
@@ -199,7 +199,8 @@ const FLAGS = {
     choices: ["all", "select"],
     description: "with --study: stop after the selection stage, or run every stage",
   },
-  data: dataFlag,
+  data: textDataFlag,
+  tokenizer: tokenizerFlag,
 } as const;
 
 type Values = Parsed<typeof FLAGS>["values"];
@@ -304,7 +305,7 @@ async function runSweep(values: Values, options: SweepOptions & { out: string })
   const perTrial = options.iters ?? 800;
   const trials = values.activations.length * values.seeds;
   const progress = new SweepProgress({ trials, steps: trials * perTrial, stepsPerTrial: perTrial });
-  const data = await loadTinyShakespeare(values.data ? { dir: values.data } : {});
+  const data = await loadCliData(values, (m) => console.error(m));
   const result = await withStopSignals(
     (m) => progress.say(m),
     (signal) => sweep(data, { ...options, ...progress.observers(signal) }),
@@ -350,7 +351,7 @@ async function runGrid(values: Values, options: SweepOptions & { out: string }):
     steps: plan.reduce((a, c) => a + c.iters * perCell, 0),
     stepsPerTrial: plan[0]?.iters ?? 0,
   });
-  const data = await loadTinyShakespeare(values.data ? { dir: values.data } : {});
+  const data = await loadCliData(values, (m) => console.error(m));
   const grid = await withStopSignals((m) => progress.say(m), (signal) =>
     sweepGrid(data, {
       ...options,
@@ -428,7 +429,7 @@ async function runStudyFlags(values: Values, given: ReadonlySet<string>): Promis
     throw new UsageError((e as Error).message);
   });
   const progress = new SweepProgress({ trials: 0, steps: 0, stepsPerTrial: 0 });
-  const data = await loadTinyShakespeare(values.data ? { dir: values.data } : {});
+  const data = await loadCliData(values, (m) => console.error(m));
   const result = await withStopSignals((m) => progress.say(m), (signal) =>
     runStudy(data, study, {
       out,

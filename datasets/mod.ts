@@ -1,7 +1,8 @@
 /**
- * Data in, ids out: dataset loaders (download with checksum, cache, offline path), character
+ * Data in, ids out: dataset loaders (download with checksum, cache, offline path), any text file or
+ * folder as a dataset with a character, byte, BPE or GPT-2 tokenizer (`textDataset`), character
  * datasets split into train and validation ids, and a synthetic corpus for fast tests. The
- * tokenizer and seeded batches are shared plumbing in `lib/core/`.
+ * tokenizers and seeded batches are shared plumbing in `lib/core/`.
  *
  * @example
  * ```ts
@@ -16,6 +17,8 @@
  */
 export { charDataset } from "./char_dataset.ts";
 export type { CharDataset, CharDatasetOptions } from "./char_dataset.ts";
+export { splitBytes, textDataset } from "./text_dataset.ts";
+export type { TextDataset, TextDatasetOptions, TextSource } from "./text_dataset.ts";
 export { download, stderrProgress, userCacheDir } from "./files.ts";
 export type { DownloadProgress } from "./files.ts";
 export { syntheticDataset, syntheticText } from "./synthetic/generator.ts";

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { CharDataset } from "../../datasets/char_dataset.ts";
+import type { SweepData } from "../sweep/data.ts";
 import { projectCacheDir } from "../display/cells.ts";
 import { type Progress, progress } from "../display/progress.ts";
 import { runStudy, type StudyResult } from "../sweep/study.ts";
@@ -36,7 +36,7 @@ export interface CachedStudyOptions {
  * ```
  */
 export async function cachedStudy(
-  data: CharDataset,
+  data: SweepData,
   study: Study,
   options: CachedStudyOptions = {},
 ): Promise<StudyResult> {

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { CharDataset } from "../../datasets/char_dataset.ts";
+import type { SweepData } from "../sweep/data.ts";
 import { activationFingerprint } from "../activations/fingerprint.ts";
 import { isBuiltinActivation } from "../activations/registry.ts";
 import { interruptible } from "../core/interrupt.ts";
@@ -70,7 +70,7 @@ export interface CachedSweepOptions extends CachedOptions {
  * ```
  */
 export async function cachedSweep(
-  data: CharDataset,
+  data: SweepData,
   settings: CellSweepSettings,
   options: CachedSweepOptions = {},
 ): Promise<TrialResult[]> {

@@ -1,7 +1,8 @@
 /**
  * Shared plumbing with no dependencies inside actlab: files written whole or not at all, content
- * hashes, the seeded random generator, the character tokenizer, seeded batches, and the
- * statistics (Student-t, confidence intervals, Welch's test) that experiments and displays share.
+ * hashes, the seeded random generator, tokenizers (characters, bytes, BPE, GPT-2) and bits per
+ * byte, seeded batches, and the statistics (Student-t, confidence intervals, Welch's test) that
+ * experiments and displays share.
  *
  * @example
  * ```ts
@@ -27,9 +28,16 @@ export {
 export type { InterruptibleOptions, InterruptScope } from "./interrupt.ts";
 export { lockFolder } from "./lock.ts";
 export type { FolderLock, LockOwner } from "./lock.ts";
-export { createRng } from "./rng.ts";
-export type { Rng } from "./rng.ts";
-export { CharTokenizer } from "./tokenizer.ts";
+export { createRng, restoreRng } from "./rng.ts";
+export type { Rng, RngState } from "./rng.ts";
+export { ByteTokenizer, CharTokenizer, showBytes, tokenizerHash } from "./tokenizer.ts";
+export type { Tokenizer, TokenizerDescription } from "./tokenizer.ts";
+export { BPE_MAX_VOCAB, BpeTokenizer, GPT2_SPLIT_PATTERN, trainBpe } from "./bpe.ts";
+export type { TrainBpeOptions } from "./bpe.ts";
+export { Gpt2Tokenizer, gpt2Tokenizer } from "./gpt2_tokenizer.ts";
+export { parseTokenizerSpec, TOKENIZER_SPECS, tokenizerFromDescription } from "./tokenizers.ts";
+export type { TokenizerSpec } from "./tokenizers.ts";
+export { bitsPerByte, countBytes, tokenByteLengths, wholeSplitText } from "./bits_per_byte.ts";
 export { BatchSampler, sampleBatch, splitTrainVal } from "./batches.ts";
 export type { Batch, BatchShape, TokenSplit } from "./batches.ts";
 export {

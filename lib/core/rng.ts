@@ -18,6 +18,21 @@ export interface Rng {
   normal(): number;
   /** An independent generator derived from this one's seed and `stream` (same inputs, same stream). */
   fork(stream: number): Rng;
+  /** A snapshot of where the stream is: {@link restoreRng} continues it from here. */
+  state(): RngState;
+}
+
+/**
+ * Where a generator's stream is (plain JSON data): its seed (for `fork`), xoshiro128**'s four
+ * state words and the Box–Muller deviate kept for the next `normal()`, if any.
+ */
+export interface RngState {
+  /** The seed the generator was created with. */
+  readonly seed: number;
+  /** The four 32-bit state words. */
+  readonly words: readonly [number, number, number, number];
+  /** The second deviate of the last Box–Muller pair, not yet returned; `null` when none. */
+  readonly spare: number | null;
 }
 
 function splitmix32(seed: number): () => number {
@@ -51,7 +66,41 @@ export function createRng(seed: number): Rng {
   const mix = splitmix32((seed >>> 0) ^ Math.imul(hi, 0x27d4eb2d));
   const state = new Uint32Array([mix(), mix(), mix(), mix()]);
   if ((state[0] | state[1] | state[2] | state[3]) === 0) state[0] = 1;
-  let spare: number | null = null;
+  return generator(seed, state, null);
+}
+
+/**
+ * A generator that continues the stream a {@link Rng.state} snapshot describes: the same numbers,
+ * from there on, as the generator it was taken from.
+ *
+ * @example
+ * ```ts
+ * import { createRng, restoreRng } from "./rng.ts";
+ * const a = createRng(7);
+ * a.int(10);
+ * const b = restoreRng(JSON.parse(JSON.stringify(a.state())));
+ * console.assert(a.uint32() === b.uint32() && a.normal() === b.normal());
+ * ```
+ */
+export function restoreRng(snapshot: RngState): Rng {
+  const { seed, words, spare } = snapshot ?? {};
+  const word = (w: unknown) => Number.isInteger(w) && (w as number) >= 0 && (w as number) < 2 ** 32;
+  if (
+    !Number.isSafeInteger(seed) || !Array.isArray(words) || words.length !== 4 ||
+    !words.every(word) || words.every((w) => w === 0) ||
+    !(spare === null || Number.isFinite(spare))
+  ) {
+    throw new TypeError(
+      `restoreRng: not a generator state: ${JSON.stringify(snapshot)} (expected { seed, words: ` +
+        `four 32-bit integers not all 0, spare: a number or null })`,
+    );
+  }
+  return generator(seed, Uint32Array.from(words), spare);
+}
+
+/** xoshiro128** over `state` (taken over, not copied), with the seed `fork` derives from. */
+function generator(seed: number, state: Uint32Array, spareNormal: number | null): Rng {
+  let spare = spareNormal;
 
   const rotl = (x: number, k: number) => ((x << k) | (x >>> (32 - k))) >>> 0;
   const uint32 = (): number => {
@@ -94,6 +143,9 @@ export function createRng(seed: number): Rng {
     },
     fork(stream: number): Rng {
       return createRng(((seed * 0x9e3779b1) % 2 ** 31) + stream * 7919 + 1);
+    },
+    state(): RngState {
+      return { seed, words: [state[0], state[1], state[2], state[3]], spare };
     },
   };
 }

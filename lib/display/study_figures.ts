@@ -113,7 +113,8 @@ export function selectionFigure(
  * import { differenceChart } from "./study_figures.ts";
  * const row = { cell: "depth=4", a: "relu", b: "gelu", role: "declared" as const, pairs: 8,
  *   aMean: 1.78, bMean: 1.77, diffMean: 0.01, diffCi95Low: -0.005, diffCi95High: 0.025,
- *   pPaired: 0.2, pFamily: 0.6, familySize: 20, mdd80: 0.02, note: "" };
+ *   pPaired: 0.2, pFamily: 0.6, familySize: 20, mdd80: 0.02, note: "",
+ *   diffBpb: NaN, diffBpbCi95Low: NaN, diffBpbCi95High: NaN };
  * console.log(String(differenceChart([row])));
  * ```
  */

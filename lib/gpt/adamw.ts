@@ -11,6 +11,12 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { registerWasmKernel } from "./_wasm_kernel.ts";
+import {
+  adamBufferNames,
+  checkOptimizerState,
+  type OptimizerBuffer,
+  type OptimizerState,
+} from "./optimizer.ts";
 
 /** AdamW hyper-parameters. */
 export interface AdamWOptions {
@@ -291,6 +297,41 @@ export class AdamW {
         p.variable.assign(p1);
       }
     });
+  }
+
+  /** The moment buffers' names, parameters and shapes (`adam_m/<name>`, `adam_v/<name>`). */
+  buffers(): OptimizerBuffer[] {
+    return this.#params.flatMap((p) => {
+      const { m, v } = adamBufferNames(p.name), shape = p.variable.shape;
+      return [{ name: m, param: p.name, shape }, { name: v, param: p.name, shape }];
+    });
+  }
+
+  /** The step count and both moments of every parameter (host copies). */
+  async state(): Promise<OptimizerState> {
+    const buffers = new Map<string, Float32Array>();
+    for (const p of this.#params) {
+      const { m, v } = adamBufferNames(p.name);
+      buffers.set(m, Float32Array.from(await this.#m.get(p.name)!.data() as Float32Array));
+      buffers.set(v, Float32Array.from(await this.#v.get(p.name)!.data() as Float32Array));
+    }
+    return { optimizer: "adamw", step: this.#t, buffers };
+  }
+
+  /**
+   * Takes over a saved state (see {@link AdamW.state}): the moments and the step count, so the
+   * bias corrections continue where they were. Refuses a state that does not fit.
+   */
+  restore(state: OptimizerState): void {
+    checkOptimizerState(state, "adamw", this.buffers(), "AdamW.restore");
+    for (const p of this.#params) {
+      const { m, v } = adamBufferNames(p.name);
+      tf.tidy(() => {
+        this.#m.get(p.name)!.assign(tf.tensor(state.buffers.get(m)!, p.variable.shape));
+        this.#v.get(p.name)!.assign(tf.tensor(state.buffers.get(v)!, p.variable.shape));
+      });
+    }
+    this.#t = state.step;
   }
 
   /** Frees the moment buffers. */

@@ -1,16 +1,30 @@
 /**
  * Checkpoints as safetensors: every parameter as an F32 tensor under its nanoGPT-style name, the
- * config, activation and vocabulary in the metadata. Written atomically; a truncated or
+ * config, activation and tokenizer in the metadata. Written atomically; a truncated or
  * mismatched file gives an error that says what is wrong.
+ *
+ * A checkpoint may also keep the training config (`actlab.train`: the schedule and the optimizer
+ * choice) and, for a run to continue where it stopped, the training state: the optimizer's buffers
+ * as F32 tensors named `optimizer/<buffer>` (`optimizer/adam_m/wte.weight`,
+ * `optimizer/muon_m/h.0.mlp.c_fc.weight`) and, in `actlab.state`, the step, the optimizer's step
+ * count and both batch generators' positions (`TrainState`, `lib/gpt/optimizer.ts`).
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
 import { atomicWriteFile } from "../core/fs.ts";
-import { CharTokenizer } from "../core/tokenizer.ts";
+import { CharTokenizer, type Tokenizer, type TokenizerDescription } from "../core/tokenizer.ts";
+import { tokenizerFromDescription } from "../core/tokenizers.ts";
 import { getActivation } from "../activations/registry.ts";
-import { type GptConfig, validateGptConfig } from "./config.ts";
+import {
+  type GptConfig,
+  optimizerSettings,
+  type TrainConfig,
+  trainConfig,
+  validateGptConfig,
+} from "./config.ts";
 import { Gpt } from "./model.ts";
+import { checkOptimizerState, optimizerBuffers, type TrainState } from "./optimizer.ts";
 import { decodeSafetensors, encodeSafetensors, type SafetensorsTensor } from "./safetensors.ts";
 
 /**
@@ -26,11 +40,21 @@ export const CHECKPOINT_FORMAT = "actlab-gpt/1";
 
 /** Options of {@link saveCheckpoint}. */
 export interface SaveCheckpointOptions {
-  /** Vocabulary to store; default the model's tokenizer (if any). */
-  readonly tokenizer?: CharTokenizer;
+  /** Tokenizer to store; default the model's tokenizer (if any). */
+  readonly tokenizer?: Tokenizer;
   /** Extra metadata strings (e.g. the training step); keys must not start with `actlab.`. */
   readonly metadata?: Record<string, string>;
+  /** The training config, kept as `actlab.train` (the optimizer choice with it). */
+  readonly train?: TrainConfig;
+  /**
+   * The training state to continue from (`trainGpt`'s `onState`): its optimizer buffers and
+   * generator positions are kept with the weights, its config as `actlab.train`.
+   */
+  readonly state?: TrainState;
 }
+
+/** Prefix of the optimizer buffers' tensor names in a checkpoint. */
+const OPTIMIZER_PREFIX = "optimizer/";
 
 /**
  * Encodes a model as safetensors bytes (see {@link saveCheckpoint}).
@@ -65,7 +89,29 @@ export async function checkpointBytes(
     "actlab.config": JSON.stringify(model.config),
     "actlab.activation": model.activation.name,
   };
-  if (tokenizer) metadata["actlab.vocab"] = JSON.stringify(tokenizer.vocab);
+  // A character vocabulary as before (`actlab.vocab`, readable by older versions); any other
+  // tokenizer as its description (`actlab.tokenizer`: a BPE's merges, `{"kind":"gpt2"}`).
+  if (tokenizer instanceof CharTokenizer) {
+    metadata["actlab.vocab"] = JSON.stringify(tokenizer.vocab);
+  } else if (tokenizer) metadata["actlab.tokenizer"] = JSON.stringify(tokenizer.describe());
+  const { state } = options;
+  const train = state?.config ?? options.train;
+  if (train) metadata["actlab.train"] = JSON.stringify(train);
+  if (state) {
+    for (const [name, data] of state.optimizer.buffers) {
+      const param = tensors.get(name.slice(name.indexOf("/") + 1));
+      if (!param) throw new Error(`saveCheckpoint: the buffer ${name} belongs to no parameter`);
+      tensors.set(OPTIMIZER_PREFIX + name, { dtype: "F32", shape: param.shape, data });
+    }
+    metadata["actlab.state"] = JSON.stringify({
+      iter: state.iter,
+      optimizer: state.optimizer.optimizer,
+      step: state.optimizer.step,
+      batchRng: state.batchRng,
+      evalRng: state.evalRng,
+      dataTokens: state.dataTokens,
+    });
+  }
   return encodeSafetensors(tensors, metadata);
 }
 
@@ -109,10 +155,14 @@ export interface LoadedCheckpoint {
   readonly model: Gpt;
   /** The stored config. */
   readonly config: GptConfig;
-  /** The vocabulary's tokenizer, when stored. */
-  readonly tokenizer: CharTokenizer | undefined;
+  /** The stored tokenizer (characters, bytes, BPE, GPT-2), when the file has one. */
+  readonly tokenizer: Tokenizer | undefined;
   /** Every metadata string (including the `actlab.*` keys). */
   readonly metadata: Record<string, string>;
+  /** The training config, when stored (`actlab.train`). */
+  readonly train?: TrainConfig;
+  /** The training state, when stored: `trainGpt`'s `resume` continues the run from it. */
+  readonly state?: TrainState;
 }
 
 /**
@@ -133,8 +183,70 @@ export function checkpointFromBytes(
   const { config, tokenizer } = readMetadata(file.metadata, source);
   if (options.expect) checkExpectation(config, options.expect, source);
   checkFinite(file.tensors, source);
-  const model = modelFromTensors(file.tensors, config, tokenizer, source);
-  return { model, config, tokenizer, metadata: file.metadata };
+  const weights = new Map([...file.tensors].filter(([n]) => !n.startsWith(OPTIMIZER_PREFIX)));
+  const model = modelFromTensors(weights, config, tokenizer, source);
+  try {
+    const { train, state } = readTrainState(file.metadata, file.tensors, model, source);
+    return { model, config, tokenizer, metadata: file.metadata, train, state };
+  } catch (err) {
+    model.dispose();
+    throw err;
+  }
+}
+
+/** The training config and state a checkpoint keeps, checked against its model. */
+function readTrainState(
+  meta: Record<string, string>,
+  tensors: ReadonlyMap<string, SafetensorsTensor>,
+  model: Gpt,
+  source: string,
+): { train?: TrainConfig; state?: TrainState } {
+  const buffers = new Map<string, Float32Array>();
+  for (const [name, t] of tensors) {
+    if (!name.startsWith(OPTIMIZER_PREFIX)) continue;
+    if (t.dtype !== "F32") throw new Error(`${source}: tensor ${name} is ${t.dtype}, expected F32`);
+    buffers.set(name.slice(OPTIMIZER_PREFIX.length), t.data as Float32Array);
+  }
+  if (meta["actlab.train"] === undefined) {
+    if (meta["actlab.state"] !== undefined || buffers.size > 0) {
+      throw new Error(`${source}: it has a training state but no training config (actlab.train)`);
+    }
+    return {};
+  }
+  let train: TrainConfig;
+  try {
+    train = trainConfig(JSON.parse(meta["actlab.train"]));
+  } catch (err) {
+    throw new Error(
+      `${source}: the stored training config is unusable: ${(err as Error).message}`,
+      { cause: err },
+    );
+  }
+  if (meta["actlab.state"] === undefined) {
+    if (buffers.size > 0) {
+      throw new Error(`${source}: it has optimizer buffers but no actlab.state`);
+    }
+    return { train };
+  }
+  const saved = JSON.parse(meta["actlab.state"]);
+  const state: TrainState = {
+    config: train,
+    iter: saved.iter,
+    optimizer: { optimizer: saved.optimizer, step: saved.step, buffers },
+    batchRng: saved.batchRng,
+    evalRng: saved.evalRng,
+    dataTokens: saved.dataTokens,
+  };
+  checkOptimizerState(
+    state.optimizer,
+    optimizerSettings(train).optimizer,
+    optimizerBuffers(model.specs, train),
+    `${source}`,
+  );
+  if (!Number.isSafeInteger(state.iter) || state.iter < 0 || state.iter > train.iters) {
+    throw new Error(`${source}: the stored step ${state.iter} is outside the run's ${train.iters}`);
+  }
+  return { train, state };
 }
 
 /** Refuses a stored config that differs from what the caller asked for. */
@@ -196,7 +308,7 @@ function checkFinite(tensors: ReadonlyMap<string, SafetensorsTensor>, source: st
 function readMetadata(
   meta: Record<string, string>,
   source: string,
-): { config: GptConfig; tokenizer: CharTokenizer | undefined } {
+): { config: GptConfig; tokenizer: Tokenizer | undefined } {
   if (meta.format !== CHECKPOINT_FORMAT) {
     throw new Error(
       `${source} is a safetensors file but not an actlab GPT checkpoint: its metadata has ` +
@@ -211,12 +323,24 @@ function readMetadata(
       cause: err,
     });
   }
-  if (meta["actlab.vocab"] === undefined) return { config, tokenizer: undefined };
-  const tokenizer = new CharTokenizer(JSON.parse(meta["actlab.vocab"]));
+  const stored = meta["actlab.tokenizer"];
+  if (stored === undefined && meta["actlab.vocab"] === undefined) {
+    return { config, tokenizer: undefined };
+  }
+  let tokenizer: Tokenizer;
+  try {
+    tokenizer = stored !== undefined
+      ? tokenizerFromDescription(JSON.parse(stored) as TokenizerDescription)
+      : new CharTokenizer(JSON.parse(meta["actlab.vocab"]));
+  } catch (err) {
+    throw new Error(`${source}: the stored tokenizer is unusable: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
   if (tokenizer.size !== config.vocabSize) {
     throw new Error(
-      `${source}: the stored vocabulary has ${tokenizer.size} characters but the config says ` +
-        `vocabSize ${config.vocabSize}`,
+      `${source}: the stored ${tokenizer.kind} tokenizer has ${tokenizer.size} tokens but the ` +
+        `config says vocabSize ${config.vocabSize}`,
     );
   }
   return { config, tokenizer };
@@ -226,7 +350,7 @@ function readMetadata(
 function modelFromTensors(
   tensors: ReadonlyMap<string, SafetensorsTensor>,
   config: GptConfig,
-  tokenizer: CharTokenizer | undefined,
+  tokenizer: Tokenizer | undefined,
   source: string,
 ): Gpt {
   for (const [name, t] of tensors) {

@@ -55,7 +55,16 @@ export interface TrainConfig {
   readonly minLearningRate: number | null;
   /** Linear warmup steps. */
   readonly warmupIters: number;
-  /** AdamW decoupled weight decay, applied to 2-D weights only (embeddings and matrices). */
+  /**
+   * The optimizer: `adamw` (left out: every parameter by AdamW) or `muon` (Muon for the blocks'
+   * 2-D weight matrices, AdamW for embeddings, the untied head and every vector or scalar,
+   * trainable activation parameters included; `lib/gpt/muon.ts`).
+   */
+  readonly optimizer?: OptimizerName;
+  /**
+   * AdamW decoupled weight decay, applied to 2-D weights only (embeddings and matrices). With
+   * Muon: to the 2-D weights AdamW updates (embeddings, the untied head).
+   */
   readonly weightDecay: number;
   /** AdamW β1. */
   readonly beta1: number;
@@ -63,6 +72,20 @@ export interface TrainConfig {
   readonly beta2: number;
   /** AdamW ε. */
   readonly adamEps: number;
+  /**
+   * Muon's learning rate as a multiple of the schedule's (`learningRate`, warmup and decay), which
+   * the AdamW group takes as it is: both groups follow one schedule at a fixed ratio, as nanochat
+   * scales every group's initial rate by one multiplier. Left out: 20 (Muon's 0.02 of Keller
+   * Jordan's `Muon` and nanochat's `matrix_lr`, over nanoGPT's AdamW 1e-3).
+   */
+  readonly muonLrRatio?: number;
+  /** Muon's Nesterov momentum β. Left out: 0.95 (KellerJordan/Muon, modded-nanogpt, nanochat). */
+  readonly muonMomentum?: number;
+  /**
+   * Muon's decoupled weight decay: p ← p·(1 − lr·wd) with Muon's learning rate. Left out: 0
+   * (KellerJordan/Muon's default; nanochat's first Muon had none).
+   */
+  readonly muonWeightDecay?: number;
   /** Clip the global gradient norm to this value (0 = no clipping). */
   readonly gradClip: number;
   /** Evaluate train and val loss every this many steps (and at the end). 0 = only at the end. */
@@ -72,6 +95,9 @@ export interface TrainConfig {
   /** Seed of the weight init, the batches and dropout. */
   readonly seed: number;
 }
+
+/** The optimizers {@link TrainConfig.optimizer} names. */
+export type OptimizerName = "adamw" | "muon";
 
 /** Names of the presets. */
 export type PresetName = "nano" | "tiny" | "shakespeare_char";
@@ -110,6 +136,15 @@ export interface ConfigFieldBase<C> {
   readonly expects?: string;
   /** What `null` means, for the fields that allow it; absent = `null` is refused. */
   readonly nullMeans?: string;
+  /**
+   * For a field that may be left out (one added after results were recorded): the value it then
+   * has. The field has no preset value, and {@link trainConfig} keeps it only when it differs
+   * from this, so a config that leaves it at this value — and every key hashed from one — is
+   * exactly what it was before the field existed.
+   */
+  readonly omittedMeans?: string | number | boolean;
+  /** The values a `string` field may take; absent = any non-empty string. */
+  readonly choices?: readonly string[];
   /** The value in every preset; absent when it comes from elsewhere (see `from`). */
   readonly presets?: Readonly<Record<PresetName, unknown>>;
   /** Where the value comes from when no preset holds it (e.g. the tokenizer). */
@@ -145,7 +180,9 @@ export type ConfigField<C, V> =
       : "bool";
     readonly presets?: Readonly<Record<PresetName, V>>;
   }
-  & (null extends V ? { readonly nullMeans: string } : { readonly nullMeans?: undefined });
+  & (null extends V ? { readonly nullMeans: string } : { readonly nullMeans?: undefined })
+  & (undefined extends V ? { readonly omittedMeans: NonNullable<V> }
+    : { readonly omittedMeans?: undefined });
 
 /**
  * A table of every field of config `C`. Its type makes the compiler reject a missing or an extra
@@ -308,6 +345,14 @@ export const trainConfigFields: ConfigFields<TrainConfig> = Object.freeze({
     presets: { nano: 100, tiny: 10, shakespeare_char: 100 },
     flag: "warmup",
   },
+  optimizer: {
+    help: "optimizer: adamw, or muon (hidden matrices; AdamW for the rest)",
+    kind: "string",
+    expects: "adamw or muon",
+    choices: ["adamw", "muon"],
+    omittedMeans: "adamw",
+    flag: "optimizer",
+  },
   weightDecay: {
     help: "AdamW weight decay",
     kind: "number",
@@ -336,6 +381,30 @@ export const trainConfigFields: ConfigFields<TrainConfig> = Object.freeze({
     min: 0,
     max: 1,
     presets: { nano: 1e-8, tiny: 1e-8, shakespeare_char: 1e-8 },
+  },
+  muonLrRatio: {
+    help: "Muon's learning rate over the schedule's (--lr, which AdamW takes)",
+    kind: "number",
+    min: 0,
+    max: 1e4,
+    omittedMeans: 20,
+    flag: "muon-lr-ratio",
+  },
+  muonMomentum: {
+    help: "Muon's Nesterov momentum",
+    kind: "number",
+    min: 0,
+    max: 0.999999,
+    omittedMeans: 0.95,
+    flag: "muon-momentum",
+  },
+  muonWeightDecay: {
+    help: "Muon's decoupled weight decay",
+    kind: "number",
+    min: 0,
+    max: 10,
+    omittedMeans: 0,
+    flag: "muon-weight-decay",
   },
   gradClip: {
     help: "global gradient-norm clip (0 = off)",
@@ -468,6 +537,7 @@ function checkFields<C extends object>(where: string, fields: ConfigFields<C>, c
     const v = record[key];
     const got = `got ${JSON.stringify(v)}`;
     if (v === null && f.nullMeans !== undefined) continue;
+    if (v === undefined && f.omittedMeans !== undefined) continue;
     if (f.kind === "int") {
       if (f.min === undefined) {
         if (!Number.isSafeInteger(v)) {
@@ -483,7 +553,7 @@ function checkFields<C extends object>(where: string, fields: ConfigFields<C>, c
         throw new RangeError(`${where}: ${key} must be a number in [${lo}, ${hi}], ${got}`);
       }
     } else if (f.kind === "string") {
-      if (typeof v !== "string" || v === "") {
+      if (typeof v !== "string" || v === "" || (f.choices && !f.choices.includes(v))) {
         throw new TypeError(
           `${where}: ${key} must be ${f.expects ?? "a non-empty string"}, ${got}`,
         );
@@ -567,7 +637,51 @@ export function trainConfig(options: TrainConfigOptions = {}): TrainConfig {
   rejectUnknownKeys(where, rest, TRAIN_KEYS);
   const cfg: TrainConfig = { ...presetOf(where, preset).train, ...stripUndefined(rest) };
   checkFields(where, trainConfigFields, cfg);
-  return Object.freeze(cfg);
+  return Object.freeze(dropOmitted(trainConfigFields, cfg));
+}
+
+/** `cfg` without the fields that hold the value leaving them out means (see `omittedMeans`). */
+function dropOmitted<C extends object>(fields: ConfigFields<C>, cfg: C): C {
+  const table = fields as Record<string, ConfigFieldBase<C>>;
+  return Object.fromEntries(
+    Object.entries(cfg).filter(([key, v]) => table[key]?.omittedMeans !== v),
+  ) as C;
+}
+
+/** A training config's optimizer and its settings, the values of left-out fields filled in. */
+export interface OptimizerSettings {
+  /** The optimizer. */
+  readonly optimizer: OptimizerName;
+  /** Muon's learning rate over the schedule's. */
+  readonly muonLrRatio: number;
+  /** Muon's Nesterov momentum. */
+  readonly muonMomentum: number;
+  /** Muon's decoupled weight decay. */
+  readonly muonWeightDecay: number;
+}
+
+/**
+ * The optimizer a training config asks for, with every setting it leaves out at the value that
+ * means (the field table's `omittedMeans`).
+ *
+ * @example
+ * ```ts
+ * import { optimizerSettings, trainConfig } from "./config.ts";
+ * console.assert(optimizerSettings(trainConfig()).optimizer === "adamw");
+ * const muon = optimizerSettings(trainConfig({ optimizer: "muon" }));
+ * console.assert(muon.muonMomentum === 0.95 && muon.muonLrRatio === 20);
+ * ```
+ */
+export function optimizerSettings(
+  config: Pick<TrainConfig, keyof OptimizerSettings>,
+): OptimizerSettings {
+  const f = trainConfigFields;
+  return {
+    optimizer: config.optimizer ?? f.optimizer.omittedMeans,
+    muonLrRatio: config.muonLrRatio ?? f.muonLrRatio.omittedMeans,
+    muonMomentum: config.muonMomentum ?? f.muonMomentum.omittedMeans,
+    muonWeightDecay: config.muonWeightDecay ?? f.muonWeightDecay.omittedMeans,
+  };
 }
 
 function stripUndefined<T extends object>(o: T): T {

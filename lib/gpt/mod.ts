@@ -39,10 +39,19 @@ export type {
   ChannelSummary,
   LayerActivationParams,
 } from "./activation_params.ts";
-export { gptConfig, mlpHiddenSize, presets, trainConfig, validateGptConfig } from "./config.ts";
+export {
+  gptConfig,
+  mlpHiddenSize,
+  optimizerSettings,
+  presets,
+  trainConfig,
+  validateGptConfig,
+} from "./config.ts";
 export type {
   GptConfig,
   GptConfigOptions,
+  OptimizerName,
+  OptimizerSettings,
   Preset,
   PresetName,
   TrainConfig,
@@ -70,7 +79,26 @@ export type {
   ParamInit,
   ParamSpec,
 } from "./model.ts";
+export {
+  Muon,
+  muonScale,
+  muonUpdate,
+  newtonSchulz5,
+  NS_COEFFICIENTS,
+  NS_EPS,
+  NS_STEPS,
+  tensorMatrixArith,
+} from "./muon.ts";
+export type { MatrixArith, MuonCoefficients, MuonOptions, MuonParam } from "./muon.ts";
 export type { Ops } from "./ops.ts";
+export {
+  adamBufferNames,
+  checkOptimizerState,
+  isMuonParam,
+  muonBufferName,
+  optimizerBuffers,
+} from "./optimizer.ts";
+export type { OptimizerBuffer, OptimizerParam, OptimizerState, TrainState } from "./optimizer.ts";
 export { decodeSafetensors, encodeSafetensors } from "./safetensors.ts";
 export type { SafetensorsDtype, SafetensorsFile, SafetensorsTensor } from "./safetensors.ts";
 export { generate, sampleToken } from "./sample.ts";

@@ -16,7 +16,7 @@ import * as tf from "@tensorflow/tfjs";
 import { getActivation } from "../activations/mod.ts";
 import type { ActivationDef, ActivationKind, TrainableParamSpec } from "../activations/types.ts";
 import { createRng } from "../core/rng.ts";
-import type { CharTokenizer } from "../core/tokenizer.ts";
+import type { Tokenizer } from "../core/tokenizer.ts";
 import { type GptConfig, mlpHiddenSize } from "./config.ts";
 import type { Ops } from "./ops.ts";
 import { tfjsOps } from "./tfjs_ops.ts";
@@ -457,7 +457,7 @@ export class Gpt {
   /** Parameters, structured as the forward pass reads them. */
   readonly params: GptParams<tf.Variable>;
   /** The tokenizer, when the model knows its vocabulary (from training data or a checkpoint). */
-  tokenizer: CharTokenizer | undefined;
+  tokenizer: Tokenizer | undefined;
 
   /**
    * Wraps existing tensors (one per spec, matching shapes; copied into new variables).
@@ -466,7 +466,7 @@ export class Gpt {
   constructor(
     config: GptConfig,
     values: ReadonlyMap<string, tf.Tensor>,
-    options: { readonly tokenizer?: CharTokenizer; readonly activation?: ActivationDef } = {},
+    options: { readonly tokenizer?: Tokenizer; readonly activation?: ActivationDef } = {},
   ) {
     this.config = config;
     this.activation = options.activation ?? resolveActivation(config.activation);
@@ -529,7 +529,7 @@ export interface CreateGptOptions {
   /** Seed of the initial weights. Default 1337. */
   readonly seed?: number;
   /** The tokenizer to carry (its size must equal `config.vocabSize`). */
-  readonly tokenizer?: CharTokenizer;
+  readonly tokenizer?: Tokenizer;
 }
 
 /**

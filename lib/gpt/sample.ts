@@ -5,7 +5,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { createRng, type Rng } from "../core/rng.ts";
-import type { CharTokenizer } from "../core/tokenizer.ts";
+import type { Tokenizer } from "../core/tokenizer.ts";
 import type { Gpt } from "./model.ts";
 
 /** Options of {@link generate}. */
@@ -19,7 +19,7 @@ export interface GenerateOptions {
   /** Seed of the sampling. Default 0. */
   readonly seed?: number;
   /** Tokenizer for a string prompt; default the model's own. */
-  readonly tokenizer?: CharTokenizer;
+  readonly tokenizer?: Tokenizer;
 }
 
 /**
@@ -133,9 +133,9 @@ export async function generate(
 function promptIds(
   model: Gpt,
   prompt: string | readonly number[],
-  given: CharTokenizer | undefined,
-): { ids: number[]; tokenizer: CharTokenizer | undefined } {
-  let tokenizer: CharTokenizer | undefined;
+  given: Tokenizer | undefined,
+): { ids: number[]; tokenizer: Tokenizer | undefined } {
+  let tokenizer: Tokenizer | undefined;
   let ids: number[];
   if (typeof prompt === "string") {
     tokenizer = given ?? model.tokenizer;

@@ -1,8 +1,8 @@
 /**
  * One optimizer step of the mini-GPT, and the interface every training engine implements.
  *
- * {@link Trainer} is the eager engine: forward, backward, clipping and AdamW on the active tfjs
- * backend. The compiled engine (`lib/onnx/train.ts`) implements the same {@link TrainEngine}
+ * {@link Trainer} is the eager engine: forward, backward, clipping and AdamW (or Muon with AdamW,
+ * `muon.ts`) on the active tfjs backend. The compiled engine (`lib/onnx/train.ts`) implements the same {@link TrainEngine}
  * interface; `lib/train/` drives either one with the schedule, batches and evaluation.
  *
  * @module
@@ -10,8 +10,10 @@
 import * as tf from "@tensorflow/tfjs";
 import type { Batch } from "../core/batches.ts";
 import { AdamW, globalNorm, gradClipScale } from "./adamw.ts";
-import type { TrainConfig } from "./config.ts";
+import { optimizerSettings, type TrainConfig } from "./config.ts";
 import type { Gpt } from "./model.ts";
+import { Muon } from "./muon.ts";
+import { isMuonParam, type OptimizerState } from "./optimizer.ts";
 import { learningRateAt } from "./schedule.ts";
 import { tfjsOps } from "./tfjs_ops.ts";
 
@@ -44,6 +46,14 @@ export interface EvalInfo {
    * `finalEval: "split"`): the number of tokens it was measured on.
    */
   readonly valTokens?: number;
+  /**
+   * `valLoss` in bits per UTF-8 byte of the validation text (`loss × tokens / bytes / ln 2`), set
+   * when the data carries its tokenizer. Exact over the tokens predicted for the whole split
+   * (`valTokens`, `valBytes`); for sampled batches, scaled by the whole split's tokens per byte.
+   */
+  readonly valBitsPerByte?: number;
+  /** With `valTokens`: the UTF-8 bytes of exactly those predicted tokens. */
+  readonly valBytes?: number;
 }
 
 /**
@@ -118,6 +128,13 @@ export interface TrainEngine {
   batchLoss?(batch: Batch): Promise<number>;
   /** Writes the engine's weights into the model's variables; absent: they are already there. */
   syncModel?(): Promise<void>;
+  /**
+   * The optimizer's state (step count and buffers, host copies), for a checkpoint that a stopped
+   * run continues from; absent: the engine's runs cannot be resumed.
+   */
+  optimizerState?(): Promise<OptimizerState>;
+  /** Takes over a saved optimizer state, before the first step of a resumed run. */
+  loadOptimizerState?(state: OptimizerState): Promise<void>;
   /** Frees the engine's state (not the model). */
   dispose(): void | Promise<void>;
 }
@@ -137,10 +154,16 @@ export type TrainEngineFactory = (
   options?: TrainEngineOptions,
 ) => Promise<TrainEngine>;
 
+/** The optimizers {@link gptOptimizer} makes: AdamW, or Muon with AdamW beside it. */
+export type GptOptimizer = AdamW | Muon;
+
 /**
- * A fresh AdamW over every parameter of the model, each with the weight-decay flag of its spec
- * (matrices decay; LayerNorm gains and the trainable activation parameters that ask for none do
- * not), with the config's betas, epsilon and weight decay.
+ * A fresh optimizer over every parameter of the model, as the config's `optimizer` says. AdamW
+ * (the default): every parameter, each with the weight-decay flag of its spec (matrices decay;
+ * LayerNorm gains and the trainable activation parameters that ask for none do not), with the
+ * config's betas, epsilon and weight decay. Muon: the blocks' 2-D weights ({@link isMuonParam})
+ * with the config's Muon momentum, learning-rate ratio and weight decay, and that AdamW for the
+ * rest.
  *
  * @example
  * ```ts
@@ -153,25 +176,34 @@ export type TrainEngineFactory = (
  * model.dispose();
  * ```
  */
-export function gptOptimizer(model: Gpt, config: TrainConfig): AdamW {
-  return new AdamW(
-    model.specs.map((s) => ({
-      name: s.name,
-      variable: model.variables.get(s.name)!,
-      decay: s.decay,
-    })),
+export function gptOptimizer(model: Gpt, config: TrainConfig): GptOptimizer {
+  const params = model.specs.map((s) => ({
+    name: s.name,
+    variable: model.variables.get(s.name)!,
+    decay: s.decay,
+  }));
+  const adamw = {
+    beta1: config.beta1,
+    beta2: config.beta2,
+    eps: config.adamEps,
+    weightDecay: config.weightDecay,
+  };
+  const settings = optimizerSettings(config);
+  if (settings.optimizer === "adamw") return new AdamW(params, adamw);
+  return new Muon(
+    params.map((p, i) => ({ ...p, muon: isMuonParam(model.specs[i]) })),
     {
-      beta1: config.beta1,
-      beta2: config.beta2,
-      eps: config.adamEps,
-      weightDecay: config.weightDecay,
+      momentum: settings.muonMomentum,
+      lrRatio: settings.muonLrRatio,
+      weightDecay: settings.muonWeightDecay,
+      adamw,
     },
   );
 }
 
 /**
- * Applies optimizer steps to a model: forward, backward, gradient clipping, AdamW, with the
- * learning rate of the schedule. The building block of {@link trainGpt}; use it directly for
+ * Applies optimizer steps to a model: forward, backward, gradient clipping, AdamW or Muon (the
+ * config's `optimizer`), with the learning rate of the schedule. The building block of {@link trainGpt}; use it directly for
  * custom loops.
  *
  * @example
@@ -187,11 +219,11 @@ export class Trainer {
   readonly model: Gpt;
   /** The training config. */
   readonly config: TrainConfig;
-  readonly #optimizer: AdamW;
+  readonly #optimizer: GptOptimizer;
   readonly #varToName: Map<string, string>;
   readonly #varList: tf.Variable[];
 
-  /** A trainer with fresh AdamW state. */
+  /** A trainer with a fresh optimizer (see {@link gptOptimizer}). */
   constructor(model: Gpt, config: TrainConfig) {
     this.model = model;
     this.config = config;
@@ -235,6 +267,17 @@ export class Trainer {
     } finally {
       tf.dispose([loss, norm, ...Object.values(grads)]);
     }
+  }
+
+  /** The optimizer's step count and buffers (host copies). */
+  optimizerState(): Promise<OptimizerState> {
+    return this.#optimizer.state();
+  }
+
+  /** Takes over a saved optimizer state (see {@link TrainEngine.loadOptimizerState}). */
+  // deno-lint-ignore require-await
+  async loadOptimizerState(state: OptimizerState): Promise<void> {
+    this.#optimizer.restore(state);
   }
 
   /** Frees the optimizer state (not the model). */

@@ -8,6 +8,7 @@ import type { OrtProvider } from "../engine/ort.ts";
 import type { Gpt } from "../gpt/model.ts";
 import { assembleParams, gptForward, gptLoss } from "../gpt/model.ts";
 import { atomicWriteFile } from "../core/fs.ts";
+import { CharTokenizer } from "../core/tokenizer.ts";
 import { GraphBuilder } from "./builder.ts";
 import { onnxTraceOps } from "./trace.ts";
 import { lowerForProvider } from "./provider_ops.ts";
@@ -46,7 +47,12 @@ export async function gptToOnnx(
   const doc = JSON.stringify({
     actlab: "mini-GPT",
     config,
-    vocabulary: model.tokenizer?.vocab.join(""),
+    vocabulary: model.tokenizer instanceof CharTokenizer
+      ? model.tokenizer.vocab.join("")
+      : undefined,
+    tokenizer: model.tokenizer && !(model.tokenizer instanceof CharTokenizer)
+      ? model.tokenizer.spec
+      : undefined,
   });
   const idx = { dims: ["batch", "seq"], type: "int32" as const };
   if (kind === "logits") {

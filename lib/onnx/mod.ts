@@ -48,11 +48,14 @@ export {
   gptTrainingLoopGraph,
   gradName,
   nextName,
+  optimizerStepGraph,
   stackedName,
   STEP_SCALARS,
+  stepScalarNames,
   stepScalars,
+  stepScalarValues,
 } from "./train_graph.ts";
-export type { CompiledGraph, TrainingGraphOptions } from "./train_graph.ts";
+export type { CompiledGraph, StepGraphTrain, TrainingGraphOptions } from "./train_graph.ts";
 export { OrtTrainer } from "./train.ts";
 export type { OrtTrainerOptions, TransferBytes } from "./train.ts";
 export {

@@ -6,7 +6,7 @@
  */
 import * as ort from "onnxruntime-node";
 import { createRng } from "../core/rng.ts";
-import type { CharTokenizer } from "../core/tokenizer.ts";
+import type { Tokenizer } from "../core/tokenizer.ts";
 import type { GptConfig } from "../gpt/config.ts";
 import type { Gpt } from "../gpt/model.ts";
 import { type GenerateOptions, sampleToken } from "../gpt/sample.ts";
@@ -53,7 +53,7 @@ export class OrtModel {
   /** The model config. */
   readonly config: GptConfig;
   /** The tokenizer for string prompts, when the model had one. */
-  readonly tokenizer: CharTokenizer | undefined;
+  readonly tokenizer: Tokenizer | undefined;
   /** The execution provider running the graph, and the reason it was chosen. */
   readonly provider: OrtProvider;
   /** Why that provider (e.g. why not CUDA). */
@@ -63,7 +63,7 @@ export class OrtModel {
 
   private constructor(
     config: GptConfig,
-    tokenizer: CharTokenizer | undefined,
+    tokenizer: Tokenizer | undefined,
     logits: { session: ort.InferenceSession; provider: OrtProvider; reason: string },
     loss: ort.InferenceSession,
   ) {

@@ -1,9 +1,9 @@
 /**
  * Compiled training on ONNX Runtime: {@link OrtTrainer} runs the whole optimizer step of the
- * mini-GPT (forward, loss, backward, clipping, AdamW; `train_graph.ts`) as one session call.
- * Parameters and AdamW moments live in ONNX Runtime tensors between steps: each step's outputs
- * become the next step's inputs. Only the batch and a few scalars go in; only the loss and the
- * gradient norm are read.
+ * mini-GPT (forward, loss, backward, clipping, AdamW or Muon; `train_graph.ts`) as one session
+ * call. Parameters and optimizer buffers live in ONNX Runtime tensors between steps: each step's
+ * outputs become the next step's inputs. Only the batch and a few scalars go in; only the loss
+ * and the gradient norm are read.
  *
  * The trainer implements the training-engine interface of `lib/gpt/step.ts`; `lib/train/` offers
  * it as engine `"ort"`, so `trainGpt(model, data, { engine: "ort" })` and
@@ -57,6 +57,8 @@ import * as ort from "onnxruntime-node";
 import type { Batch } from "../core/batches.ts";
 import type { TrainConfig } from "../gpt/config.ts";
 import type { Gpt } from "../gpt/model.ts";
+import { checkOptimizerState, optimizerBuffers, type OptimizerState } from "../gpt/optimizer.ts";
+import { optimizerSettings } from "../gpt/config.ts";
 import { learningRateAt } from "../gpt/schedule.ts";
 import { type StepInfo, type TrainEngine, TrainingDivergedError } from "../gpt/step.ts";
 import {
@@ -68,7 +70,6 @@ import {
 import { GraphBuilder } from "./builder.ts";
 import { unsupportedOps } from "./provider_ops.ts";
 import {
-  adamNames,
   DROPOUT_STEP,
   gptLossGraph,
   gptTrainingGraph,
@@ -76,8 +77,8 @@ import {
   gradName,
   nextName,
   stackedName,
-  STEP_SCALARS,
-  stepScalars,
+  stepScalarNames,
+  stepScalarValues,
 } from "./train_graph.ts";
 
 /** Options of {@link OrtTrainer.create}. */
@@ -142,7 +143,7 @@ const tensorBytes = (t: ort.Tensor) => t.size * (t.type === "float64" ? 8 : 4);
 export class OrtTrainer implements TrainEngine {
   /** The model whose weights are trained. */
   readonly model: Gpt;
-  /** The training config (schedule and AdamW hyper-parameters). */
+  /** The training config (schedule and optimizer hyper-parameters). */
   readonly config: TrainConfig;
   /** The execution provider running the step, and why it was chosen. */
   readonly provider: OrtProvider;
@@ -157,12 +158,12 @@ export class OrtTrainer implements TrainEngine {
   readonly #step: ort.InferenceSession;
   readonly #eval: ort.InferenceSession;
   readonly #names: readonly string[];
-  /** Current parameters and moments by input name (parameters: checkpoint keys). */
+  /** Current parameters and optimizer buffers by input name (parameters: checkpoint keys). */
   #state: Map<string, ort.Tensor>;
   readonly #options: OrtTrainerOptions;
   #grads: ort.InferenceSession | undefined;
-  /** WebGPU: copies parameters from device buffers to the host. */
-  #copy: ort.InferenceSession | undefined;
+  /** WebGPU: copies parameters (`params`) or the whole state (`state`) to the host. */
+  readonly #copies = new Map<"params" | "state", ort.InferenceSession>();
   /** K-step sessions (ONNX `Loop`) by K. */
   readonly #loops = new Map<number, ort.InferenceSession>();
   #t = 0;
@@ -190,13 +191,14 @@ export class OrtTrainer implements TrainEngine {
       info.provider,
       state,
       info.batchShape,
-      model.config.dropout > 0,
+      { dropout: model.config.dropout > 0, scalars: stepScalarNames(config).length },
     );
   }
 
   /**
    * Compiles the step graph for the model, config and provider and opens it (and an evaluation
-   * graph) in ONNX Runtime, starting from the model's current weights and zeroed AdamW moments.
+   * graph) in ONNX Runtime, starting from the model's current weights and zeroed optimizer buffers
+   * (see {@link OrtTrainer.loadOptimizerState} to continue a saved run).
    * Throws before opening when the graph has an op the provider lacks, naming it.
    */
   static async create(
@@ -227,11 +229,11 @@ export class OrtTrainer implements TrainEngine {
       provider,
       threads: options.threads,
     });
+    const buffers = optimizerBuffers(model.specs, config);
     const outputLocations: Record<string, "cpu" | "gpu-buffer"> = {};
     if (provider === "webgpu") {
-      for (const spec of model.specs) {
-        const { m, v } = adamNames(spec.name);
-        for (const name of [spec.name, m, v]) outputLocations[nextName(name)] = "gpu-buffer";
+      for (const name of [...model.specs.map((s) => s.name), ...buffers.map((b) => b.name)]) {
+        outputLocations[nextName(name)] = "gpu-buffer";
       }
       outputLocations.loss = outputLocations.grad_norm = "cpu";
     }
@@ -247,11 +249,8 @@ export class OrtTrainer implements TrainEngine {
       if (!v) throw new Error(`OrtTrainer: the model has no parameter ${spec.name}`);
       state.set(spec.name, f32(Float32Array.from(await v.data() as Float32Array), spec.shape));
     }
-    for (const spec of model.specs) {
-      const n = spec.shape.reduce((a, b) => a * b, 1);
-      const { m, v } = adamNames(spec.name);
-      state.set(m, f32(new Float32Array(n), spec.shape));
-      state.set(v, f32(new Float32Array(n), spec.shape));
+    for (const b of buffers) {
+      state.set(b.name, f32(new Float32Array(b.shape.reduce((x, y) => x * y, 1)), b.shape));
     }
     return new OrtTrainer(
       model,
@@ -263,7 +262,7 @@ export class OrtTrainer implements TrainEngine {
     );
   }
 
-  /** Steps taken so far (AdamW's t). */
+  /** Steps taken so far (the optimizer's t). */
   get steps(): number {
     return this.#t;
   }
@@ -277,9 +276,11 @@ export class OrtTrainer implements TrainEngine {
     this.#checkBatch(batch);
     const lr = learningRateAt(iter, this.config);
     const t = this.#t + 1;
-    const scalars = stepScalars(t, lr, this.config);
+    const scalars = stepScalarValues(t, lr, this.config);
     const feeds: Feeds = Object.fromEntries(this.#state);
-    STEP_SCALARS.forEach((name, i) => feeds[name] = f32(Float32Array.of(scalars[i]), []));
+    stepScalarNames(this.config).forEach((name, i) => {
+      feeds[name] = f32(Float32Array.of(scalars[i]), []);
+    });
     this.#batchFeeds(feeds, batch, t);
     // No pre-allocated outputs: the next state is what ONNX Runtime returns (see the module note).
     const out = await this.#step.run(feeds);
@@ -341,8 +342,8 @@ export class OrtTrainer implements TrainEngine {
     feeds[stackedName("x")] = new ort.Tensor("int32", xs, [k, b, t]);
     feeds[stackedName("y")] = new ort.Tensor("int32", ys, [k, b, t]);
     const lrs = batches.map((_, i) => learningRateAt(iter + i, this.config));
-    const scalars = lrs.map((lr, i) => stepScalars(this.#t + 1 + i, lr, this.config));
-    STEP_SCALARS.forEach((name, j) => {
+    const scalars = lrs.map((lr, i) => stepScalarValues(this.#t + 1 + i, lr, this.config));
+    stepScalarNames(this.config).forEach((name, j) => {
       feeds[stackedName(name)] = f32(Float32Array.from(scalars, (s) => s[j]), [k]);
     });
     if (this.model.config.dropout > 0) {
@@ -427,17 +428,58 @@ export class OrtTrainer implements TrainEngine {
   }
 
   /** The current parameters by checkpoint key (copies, on the host). */
-  async parameters(): Promise<Map<string, Float32Array>> {
-    const names = this.model.specs.map((s) => s.name);
+  parameters(): Promise<Map<string, Float32Array>> {
+    return this.#hostCopies("params");
+  }
+
+  /**
+   * The optimizer's state: its step count and every buffer (`adam_m/<key>`, `adam_v/<key>`,
+   * `muon_m/<key>`; copies on the host), as the tfjs engine names them, so either engine can
+   * continue from it.
+   */
+  async optimizerState(): Promise<OptimizerState> {
+    const all = await this.#hostCopies("state");
+    const buffers = new Map(
+      optimizerBuffers(this.model.specs, this.config).map((b) => [b.name, all.get(b.name)!]),
+    );
+    return { optimizer: optimizerSettings(this.config).optimizer, step: this.#t, buffers };
+  }
+
+  /**
+   * Takes over a saved optimizer state (from either engine) before the next step: its buffers and
+   * step count replace the current ones; the parameters stay the model's. Refuses a state of
+   * another optimizer or model.
+   */
+  // deno-lint-ignore require-await
+  async loadOptimizerState(state: OptimizerState): Promise<void> {
+    const optimizer = optimizerSettings(this.config).optimizer;
+    const buffers = optimizerBuffers(this.model.specs, this.config);
+    checkOptimizerState(state, optimizer, buffers, "OrtTrainer.loadOptimizerState");
+    const next = new Map(this.#state);
+    for (const b of buffers) {
+      next.set(b.name, f32(Float32Array.from(state.buffers.get(b.name)!), b.shape));
+      disposeOnDevice(this.#state.get(b.name));
+    }
+    this.#state = next;
+    this.#t = state.step;
+  }
+
+  /** Host copies of the parameters or of the whole state, by name. */
+  async #hostCopies(what: "params" | "state"): Promise<Map<string, Float32Array>> {
+    const names = what === "params" ? this.model.specs.map((s) => s.name) : this.#names;
     if (this.provider !== "webgpu" || this.#state.get(names[0])!.location === "cpu") {
       return new Map(
         names.map((n) => [n, Float32Array.from(this.#state.get(n)!.data as Float32Array)]),
       );
     }
-    this.#copy ??= await this.#openCopy();
+    let copy = this.#copies.get(what);
+    if (!copy) {
+      copy = await this.#openCopy(names);
+      this.#copies.set(what, copy);
+    }
     const feeds: Feeds = {};
     for (const name of names) feeds[name] = this.#state.get(name)!;
-    const out = await this.#copy.run(feeds);
+    const out = await copy.run(feeds);
     return new Map(names.map((n) => [n, out[hostName(n)].data as Float32Array]));
   }
 
@@ -457,7 +499,7 @@ export class OrtTrainer implements TrainEngine {
     await this.#step.release();
     await this.#eval.release();
     await this.#grads?.release();
-    await this.#copy?.release();
+    for (const session of this.#copies.values()) await session.release();
     for (const session of this.#loops.values()) await session.release();
   }
 
@@ -495,13 +537,13 @@ export class OrtTrainer implements TrainEngine {
     }
   }
 
-  /** A session that copies every parameter to a host output (WebGPU). */
-  async #openCopy(): Promise<ort.InferenceSession> {
+  /** A session that copies the named state values to host outputs (WebGPU). */
+  async #openCopy(names: readonly string[]): Promise<ort.InferenceSession> {
     const g = new GraphBuilder();
     const inputs: Record<string, number[]> = {}, outputs: Record<string, number[]> = {};
-    for (const spec of this.model.specs) {
-      inputs[spec.name] = outputs[hostName(spec.name)] = [...spec.shape];
-      g.output(spec.name, hostName(spec.name));
+    for (const name of names) {
+      inputs[name] = outputs[hostName(name)] = [...this.#state.get(name)!.dims];
+      g.output(name, hostName(name));
     }
     const bytes = g.model({ inputs, outputs, name: "copy_to_host" });
     return (await createOrtSession(bytes, { provider: this.provider })).session;
@@ -524,20 +566,20 @@ const hostName = (name: string) => `host/${name}`;
 
 /**
  * Host↔device bytes of one step: the batch (x, y int32), the step scalars (and dropout step)
- * up, loss and gradient norm down; on CUDA also every parameter and moment both ways.
+ * up, loss and gradient norm down; on CUDA also every parameter and optimizer buffer both ways.
  */
 function transferPerStep(
   provider: OrtProvider,
   state: Map<string, ort.Tensor>,
   [b, t]: readonly [number, number],
-  dropout: boolean,
+  { dropout, scalars }: { readonly dropout: boolean; readonly scalars: number },
 ): TransferBytes {
   if (provider === "cpu") return { hostToDevice: 0, deviceToHost: 0 };
   const stateBytes = provider === "webgpu"
     ? 0
     : [...state.values()].reduce((sum, x) => sum + tensorBytes(x), 0);
   return {
-    hostToDevice: 2 * b * t * 4 + STEP_SCALARS.length * 4 + (dropout ? 4 : 0) + stateBytes,
+    hostToDevice: 2 * b * t * 4 + scalars * 4 + (dropout ? 4 : 0) + stateBytes,
     deviceToHost: 2 * 4 + stateBytes,
   };
 }

@@ -1,20 +1,25 @@
 /**
  * The compiled training step of the mini-GPT as one ONNX graph: forward pass (the model's own
  * definition, recorded by a {@link GradientTape}), cross-entropy loss, backward pass, global
- * gradient-norm clipping and the AdamW update. Inputs are every parameter, AdamW's two moments per
- * parameter, three step scalars and the batch; outputs the updated parameters and moments, the
- * loss and the gradient norm. A training loop feeds the outputs back as the next step's inputs, so
- * nothing is re-encoded per step.
+ * gradient-norm clipping and the optimizer's update — AdamW, or Muon for the blocks' matrices
+ * with AdamW for the rest (the config's `optimizer`; Muon's update is `lib/gpt/muon.ts`'s, written
+ * once and built here from graph values: matrix products, transposes, elementwise arithmetic).
+ * Inputs are every parameter, the optimizer's buffers, the step scalars and the batch; outputs the
+ * updated parameters and buffers, the loss and the gradient norm. A training loop feeds the
+ * outputs back as the next step's inputs, so nothing is re-encoded per step.
  *
- * Value names: a parameter is its checkpoint key (`h.0.attn.c_attn.weight`); its moments are
- * `adam_m/<key>` and `adam_v/<key>`; updated values are prefixed `next/`, gradients `grad/`.
+ * Value names: a parameter is its checkpoint key (`h.0.attn.c_attn.weight`); its optimizer
+ * buffers are `adam_m/<key>` and `adam_v/<key>` (AdamW), or `muon_m/<key>` (Muon's momentum;
+ * `lib/gpt/optimizer.ts`); updated values are prefixed `next/`, gradients `grad/`.
  *
  * @module
  */
 import type { ActivationDef } from "../activations/types.ts";
 import type { OrtProvider } from "../engine/ort.ts";
-import type { GptConfig, TrainConfig } from "../gpt/config.ts";
+import { type GptConfig, optimizerSettings, type TrainConfig } from "../gpt/config.ts";
 import { assembleParams, gptLoss, gptParamSpecs, type ParamSpec } from "../gpt/model.ts";
+import { type MatrixArith, muonUpdate } from "../gpt/muon.ts";
+import { adamBufferNames, muonBufferName, optimizerBuffers } from "../gpt/optimizer.ts";
 import { GraphBuilder, ONNX_TYPES, type ValueSpec } from "./builder.ts";
 import { GradientTape } from "./tape.ts";
 import { onnxTraceOps } from "./trace.ts";
@@ -30,10 +35,7 @@ import { addAll } from "./_reverse.ts";
  * console.assert(adamNames("wte.weight").m === "adam_m/wte.weight");
  * ```
  */
-export const adamNames = (name: string): { m: string; v: string } => ({
-  m: `adam_m/${name}`,
-  v: `adam_v/${name}`,
-});
+export const adamNames = (name: string): { m: string; v: string } => adamBufferNames(name);
 
 /**
  * Name of the updated value of an input in the step graph's outputs.
@@ -92,6 +94,66 @@ export function stepScalars(
   ];
 }
 
+/** The training-config fields a step graph bakes in or computes its step scalars from. */
+export type StepGraphTrain = Pick<
+  TrainConfig,
+  | "beta1"
+  | "beta2"
+  | "adamEps"
+  | "weightDecay"
+  | "gradClip"
+  | "optimizer"
+  | "muonLrRatio"
+  | "muonMomentum"
+  | "muonWeightDecay"
+>;
+
+/**
+ * The step graph's float scalar inputs for a config: {@link STEP_SCALARS} (AdamW's, for the
+ * parameters AdamW updates), and with Muon `muon_lr` (Muon's learning rate this step) and, when
+ * Muon has weight decay, `muon_decay_factor` = 1 − muon_lr·wd.
+ *
+ * @example
+ * ```ts
+ * import { stepScalarNames } from "@actlab/actlab/onnx";
+ * console.assert(stepScalarNames({}).length === 3);
+ * console.assert(stepScalarNames({ optimizer: "muon" }).at(-1) === "muon_lr");
+ * ```
+ */
+export function stepScalarNames(
+  train: Pick<TrainConfig, "optimizer" | "muonWeightDecay">,
+): string[] {
+  const s = optimizerSettings(train);
+  if (s.optimizer === "adamw") return [...STEP_SCALARS];
+  return [...STEP_SCALARS, "muon_lr", ...(s.muonWeightDecay !== 0 ? ["muon_decay_factor"] : [])];
+}
+
+/**
+ * The values of {@link stepScalarNames} for optimizer step `t` (1-based) at the schedule's
+ * learning rate `lr` (AdamW's; Muon's is `lr · muonLrRatio`).
+ *
+ * @example
+ * ```ts
+ * import { stepScalarValues } from "@actlab/actlab/onnx";
+ * const train = { beta1: 0.9, beta2: 0.99, adamEps: 1e-8, weightDecay: 0.1, optimizer: "muon" as const };
+ * console.assert(Math.abs(stepScalarValues(1, 1e-3, train)[3] - 0.02) < 1e-15); // 20 × lr
+ * ```
+ */
+export function stepScalarValues(
+  t: number,
+  lr: number,
+  train: Pick<
+    StepGraphTrain,
+    "beta1" | "beta2" | "adamEps" | "weightDecay" | "optimizer" | "muonLrRatio" | "muonWeightDecay"
+  >,
+): number[] {
+  const s = optimizerSettings(train);
+  const adam = stepScalars(t, lr, train);
+  if (s.optimizer === "adamw") return adam;
+  const muonLr = lr * s.muonLrRatio;
+  return [...adam, muonLr, ...(s.muonWeightDecay !== 0 ? [1 - muonLr * s.muonWeightDecay] : [])];
+}
+
 /**
  * The int32 scalar input of a training graph whose model has dropout: the optimizer step t, mixed
  * into every dropout mask (so each step drops different elements, the same on every provider).
@@ -127,8 +189,11 @@ export interface TrainingGraphOptions {
    * (`grad/<key>`) only, for checks against another engine.
    */
   readonly kind?: "step" | "gradients";
-  /** Training hyper-parameters (β1, β2, ε, weight decay, clip) baked into a `step` graph. */
-  readonly train?: Pick<TrainConfig, "beta1" | "beta2" | "adamEps" | "weightDecay" | "gradClip">;
+  /**
+   * Training hyper-parameters baked into a `step` graph: the optimizer, β1, β2, ε, weight decay,
+   * clip, and Muon's momentum (its learning rate and decay factor are step scalars).
+   */
+  readonly train?: StepGraphTrain;
   /** Seed of the dropout nodes (when the config's dropout is > 0). Default 0. */
   readonly dropoutSeed?: number;
   /**
@@ -193,13 +258,14 @@ function prune(g: GraphBuilder, outputs: readonly string[], inputs: readonly str
  * shape. Static shapes let the backward pass resolve broadcasting while building and let ONNX
  * Runtime plan memory once.
  *
- * Step graph inputs: every parameter (checkpoint keys), `adam_m/<key>`, `adam_v/<key>`, the
- * float scalars of {@link STEP_SCALARS}, `x`, `y` int32 [B, T] and, when the model has dropout,
+ * Step graph inputs: every parameter (checkpoint keys), the optimizer's buffers (`adam_m/<key>`,
+ * `adam_v/<key>`, and with Muon `muon_m/<key>`: `optimizerBuffers` of `lib/gpt/optimizer.ts`), the
+ * float scalars of {@link stepScalarNames}, `x`, `y` int32 [B, T] and, when the model has dropout,
  * the int32 scalar {@link DROPOUT_STEP}. Outputs: `loss`, `grad_norm` (before clipping) and
- * `next/<name>` for every parameter and moment. The update is `torch.optim.AdamW`'s after
+ * `next/<name>` for every parameter and buffer. The AdamW update is `torch.optim.AdamW`'s after
  * `clip_grad_norm_`: g ← g·min(1, clip/(‖g‖ + 1e-6)); m ← β1m + (1 − β1)g; v ← β2v + (1 − β2)g²;
  * p ← p·(1 − lr·wd) (decay group only) − lr/(1 − β1ᵗ)·m/(√v/√(1 − β2ᵗ) + ε), computed as
- * step_size·m/(√v + eps_hat).
+ * step_size·m/(√v + eps_hat). Muon's (`muonUpdate`) takes the clipped gradient too.
  *
  * @example
  * ```ts
@@ -283,50 +349,146 @@ function buildTrainingGraph(
   } else {
     const train = options.train;
     if (!train) throw new TypeError("gptTrainingGraph: kind 'step' needs options.train");
-    const { beta1, beta2, weightDecay, gradClip } = train;
-    // Global gradient norm and the clipping coefficient.
-    const squares = specs.map((s) =>
-      g.op("ReduceSumSquare", [grads.get(s.name)!], { keepdims: 0 })
-    );
-    const norm = g.op("Sqrt", [addAll(g, squares)]);
-    g.output(norm, "grad_norm");
-    outputs.grad_norm = [];
-    const coef = gradClip > 0
-      ? g.op("Min", [
-        g.constant(1),
-        g.op("Div", [g.constant(gradClip), g.op("Add", [norm, g.constant(1e-6)])]),
-      ])
-      : g.constant(1);
-    // Scalars shared by every parameter: (1 − β1)·coef and (1 − β2)·coef².
-    const c1 = g.op("Mul", [coef, g.constant(1 - beta1)]);
-    const c2 = g.op("Mul", [g.op("Mul", [coef, coef]), g.constant(1 - beta2)]);
-    for (const name of STEP_SCALARS) inputs[name] = [];
-    const [stepSize, epsHat, decayFactor] = STEP_SCALARS;
-    const b1 = g.constant(beta1), b2 = g.constant(beta2);
-    for (const s of specs) {
-      const { m, v } = adamNames(s.name);
-      inputs[m] = [...s.shape];
-      inputs[v] = [...s.shape];
-      const grad = grads.get(s.name)!;
-      const mNext = g.op("Add", [g.op("Mul", [m, b1]), g.op("Mul", [grad, c1])]);
-      const vNext = g.op("Add", [
-        g.op("Mul", [v, b2]),
-        g.op("Mul", [g.op("Mul", [grad, grad]), c2]),
-      ]);
-      // lr/(1 − β1ᵗ)·m/(√v/√(1 − β2ᵗ) + ε) = step_size·m/(√v + eps_hat): one pass fewer
-      const denom = g.op("Add", [g.op("Sqrt", [vNext]), epsHat]);
-      const update = g.op("Mul", [g.op("Div", [mNext, denom]), stepSize]);
-      const decayed = s.decay && weightDecay !== 0 ? g.op("Mul", [s.name, decayFactor]) : s.name;
-      const pNext = g.op("Sub", [decayed, update]);
-      for (const [value, target] of [[pNext, s.name], [mNext, m], [vNext, v]]) {
-        g.output(value, nextName(target));
-        outputs[nextName(target)] = [...s.shape];
-      }
-    }
+    appendOptimizerStep(g, specs, grads, train, { inputs, outputs });
   }
   prune(g, Object.keys(outputs), Object.keys(inputs));
   lowerForProvider(g, options.provider ?? "cpu");
-  return { g, inputs, outputs, specs, batchShape: [b, t] as [number, number], kind };
+  // The values a step carries to the next: parameters, then the optimizer's buffers.
+  const state = kind === "step"
+    ? [...specs.map((s) => s.name), ...optimizerBuffers(specs, options.train!).map((b) => b.name)]
+    : [];
+  return { g, inputs, outputs, specs, state, batchShape: [b, t] as [number, number], kind };
+}
+
+/**
+ * Appends the optimizer's step to a graph that has the parameters (graph inputs named by their
+ * checkpoint keys) and their gradients (`grads`): the global gradient norm (output `grad_norm`),
+ * the clipping factor, and each parameter's AdamW or Muon update with its buffers as new inputs
+ * and `next/<name>` outputs; the step scalars ({@link stepScalarNames}) become inputs.
+ */
+function appendOptimizerStep(
+  g: GraphBuilder,
+  specs: readonly ParamSpec[],
+  grads: ReadonlyMap<string, string>,
+  train: StepGraphTrain,
+  { inputs, outputs }: {
+    readonly inputs: Record<string, ValueSpec>;
+    readonly outputs: Record<string, ValueSpec>;
+  },
+): void {
+  const { beta1, beta2, weightDecay, gradClip } = train;
+  const settings = optimizerSettings(train);
+  // Global gradient norm and the clipping coefficient.
+  const squares = specs.map((s) => g.op("ReduceSumSquare", [grads.get(s.name)!], { keepdims: 0 }));
+  const norm = g.op("Sqrt", [addAll(g, squares)]);
+  g.output(norm, "grad_norm");
+  outputs.grad_norm = [];
+  const coef = gradClip > 0
+    ? g.op("Min", [
+      g.constant(1),
+      g.op("Div", [g.constant(gradClip), g.op("Add", [norm, g.constant(1e-6)])]),
+    ])
+    : g.constant(1);
+  const next = (value: string, target: string, shape: readonly number[]) => {
+    g.output(value, nextName(target));
+    outputs[nextName(target)] = [...shape];
+  };
+  // AdamW's scalars shared by every parameter: (1 − β1)·coef and (1 − β2)·coef².
+  const c1 = g.op("Mul", [coef, g.constant(1 - beta1)]);
+  const c2 = g.op("Mul", [g.op("Mul", [coef, coef]), g.constant(1 - beta2)]);
+  for (const name of stepScalarNames(train)) inputs[name] = [];
+  const [stepSize, epsHat, decayFactor] = STEP_SCALARS;
+  const b1 = g.constant(beta1), b2 = g.constant(beta2);
+  // Muon's update (lib/gpt/muon.ts) for its matrices; its learning rate and decay are step inputs.
+  const muon = settings.optimizer !== "muon" ? undefined : {
+    o: graphMatrixArith(g),
+    k: {
+      gradScale: coef,
+      momentum: g.constant(settings.muonMomentum),
+      oneMinusMomentum: g.constant(1 - settings.muonMomentum),
+      lr: "muon_lr",
+      shrink: settings.muonWeightDecay !== 0 ? "muon_decay_factor" : undefined,
+    },
+    buffers: new Set(optimizerBuffers(specs, train).map((b) => b.name)),
+  };
+  for (const s of specs) {
+    const grad = grads.get(s.name)!;
+    if (muon?.buffers.has(muonBufferName(s.name))) {
+      const m = muonBufferName(s.name);
+      inputs[m] = [...s.shape];
+      const [pNext, mNext] = muonUpdate(muon.o, muon.k, s.name, grad, m, s.shape);
+      next(pNext, s.name, s.shape);
+      next(mNext, m, s.shape);
+      continue;
+    }
+    const { m, v } = adamNames(s.name);
+    inputs[m] = [...s.shape];
+    inputs[v] = [...s.shape];
+    const mNext = g.op("Add", [g.op("Mul", [m, b1]), g.op("Mul", [grad, c1])]);
+    const vNext = g.op("Add", [
+      g.op("Mul", [v, b2]),
+      g.op("Mul", [g.op("Mul", [grad, grad]), c2]),
+    ]);
+    // lr/(1 − β1ᵗ)·m/(√v/√(1 − β2ᵗ) + ε) = step_size·m/(√v + eps_hat): one pass fewer
+    const denom = g.op("Add", [g.op("Sqrt", [vNext]), epsHat]);
+    const update = g.op("Mul", [g.op("Div", [mNext, denom]), stepSize]);
+    const decayed = s.decay && weightDecay !== 0 ? g.op("Mul", [s.name, decayFactor]) : s.name;
+    const pNext = g.op("Sub", [decayed, update]);
+    for (const [value, target] of [[pNext, s.name], [mNext, m], [vNext, v]]) {
+      next(value, target, s.shape);
+    }
+  }
+}
+
+/**
+ * The optimizer's step alone as an ONNX graph, for checks against another implementation of the
+ * same update: the step graph's optimizer part ({@link gptTrainingGraph} builds it with the same
+ * code) with the gradients as inputs. Inputs: every parameter, the optimizer's buffers, the
+ * gradients `grad/<key>` and the step scalars ({@link stepScalarNames}); outputs: `grad_norm`
+ * (before clipping) and `next/<name>` for every parameter and buffer.
+ *
+ * @example
+ * ```ts
+ * import { getActivation, gptConfig } from "@actlab/actlab";
+ * import { gptParamSpecs, trainConfig } from "@actlab/actlab/gpt";
+ * import { optimizerStepGraph } from "@actlab/actlab/onnx";
+ * const specs = gptParamSpecs(gptConfig({ preset: "tiny", vocabSize: 12 }), getActivation("gelu"));
+ * const bytes = optimizerStepGraph(specs, trainConfig({ preset: "tiny", optimizer: "muon" }));
+ * console.assert(bytes.length > 0);
+ * ```
+ */
+export function optimizerStepGraph(
+  specs: readonly ParamSpec[],
+  train: StepGraphTrain,
+  options: { readonly provider?: OrtProvider } = {},
+): Uint8Array {
+  const g = new GraphBuilder();
+  const inputs: Record<string, ValueSpec> = {};
+  const outputs: Record<string, ValueSpec> = {};
+  const grads = new Map<string, string>();
+  for (const s of specs) {
+    inputs[s.name] = [...s.shape];
+    inputs[gradName(s.name)] = [...s.shape];
+    grads.set(s.name, gradName(s.name));
+  }
+  appendOptimizerStep(g, specs, grads, train, { inputs, outputs });
+  prune(g, Object.keys(outputs), Object.keys(inputs));
+  lowerForProvider(g, options.provider ?? "cpu");
+  return g.model({ inputs, outputs, name: `${optimizerSettings(train).optimizer}_step` });
+}
+
+/** Muon's {@link MatrixArith} on graph values: each operation one node. */
+function graphMatrixArith(g: GraphBuilder): MatrixArith<string> {
+  return {
+    constant: (x) => g.constant(x),
+    add: (a, b) => g.op("Add", [a, b]),
+    sub: (a, b) => g.op("Sub", [a, b]),
+    mul: (a, b) => g.op("Mul", [a, b]),
+    div: (a, b) => g.op("Div", [a, b]),
+    matMul: (a, b) => g.op("MatMul", [a, b]),
+    transpose: (a) => g.op("Transpose", [a], { perm: [1, 0] }),
+    frobeniusNorm: (a) => g.op("Sqrt", [g.op("ReduceSumSquare", [a], { keepdims: 0 })]),
+  };
 }
 
 /**
@@ -343,13 +505,13 @@ export const stackedName = (name: string): string => `steps/${name}`;
 
 /**
  * K optimizer steps in one graph: the step graph of {@link gptTrainingGraph} as the body of an
- * ONNX `Loop` whose state is every parameter and moment. A session call moves the state between
+ * ONNX `Loop` whose state is every parameter and optimizer buffer. A session call moves the state between
  * host and device once for K steps — the way to amortise those copies on ONNX Runtime's CUDA
  * provider, whose outputs onnxruntime-node can only deliver to host memory.
  *
- * Inputs: every parameter and moment (as the step graph), and per step, stacked on a first axis
- * of length K ({@link stackedName}): `steps/x`, `steps/y` int32 [K, B, T], the float scalars
- * `steps/<STEP_SCALARS>` [K] and, with dropout, `steps/dropout_step` int32 [K]. Outputs:
+ * Inputs: every parameter and optimizer buffer (as the step graph), and per step, stacked on a
+ * first axis of length K ({@link stackedName}): `steps/x`, `steps/y` int32 [K, B, T], the float
+ * scalars `steps/<stepScalarNames>` [K] and, with dropout, `steps/dropout_step` int32 [K]. Outputs:
  * `next/<name>` after the K steps, and `losses`, `grad_norms` [K].
  *
  * @example
@@ -376,10 +538,7 @@ export function gptTrainingLoopGraph(
   }
   const step = buildTrainingGraph(config, activation, { ...options, kind: "step" });
   const body = step.g;
-  const state = [
-    ...step.specs.map((s) => s.name),
-    ...step.specs.flatMap((s) => [adamNames(s.name).m, adamNames(s.name).v]),
-  ];
+  const state = step.state;
   const perStep = Object.keys(step.inputs).filter((name) => !state.includes(name));
   // Each iteration picks its slice of the stacked inputs: x = steps/x[iter], …
   const picks = perStep.map((name) => ({

@@ -6,30 +6,32 @@
  *
  * @module
  */
-import { CharTokenizer } from "../core/tokenizer.ts";
+import type { Tokenizer, TokenizerDescription } from "../core/tokenizer.ts";
+import { tokenizerFromDescription } from "../core/tokenizers.ts";
 import { type BackendName, initEngine } from "../engine/tfjs.ts";
 import type { SweepTrainOverrides } from "./options.ts";
 import type { CodeProvenance } from "./provenance.ts";
 import type { SweepSettings, TrialSpec } from "./record.ts";
 import { runTrial } from "./trial.ts";
 
-/** The first message: everything the trials share. */
+/** The first message: everything the trials share, and every dataset they train on. */
 export interface WorkerInit {
   readonly type: "init";
-  readonly data: {
+  readonly datasets: readonly {
     readonly name: string;
-    readonly vocab: readonly string[];
+    readonly tokenizer: TokenizerDescription;
     readonly train: Int32Array;
     readonly val: Int32Array;
-  };
+  }[];
   readonly backend: BackendName;
   readonly code: CodeProvenance;
 }
 
-/** Then one message per trial: which, under which settings and training overrides. */
+/** Then one message per trial: which, on which dataset (an index), under which settings. */
 export interface WorkerRun {
   readonly type: "run";
   readonly spec: TrialSpec;
+  readonly dataset: number;
   readonly settings: SweepSettings;
   readonly train: SweepTrainOverrides;
 }
@@ -40,6 +42,7 @@ const scope = self as unknown as {
 };
 
 let init: WorkerInit | undefined;
+const built = new Map<number, Tokenizer>(); // a dataset's tokenizer, rebuilt once per worker
 let queue: Promise<void> = Promise.resolve();
 
 scope.onmessage = (e) => {
@@ -53,11 +56,11 @@ scope.onmessage = (e) => {
         return;
       }
       if (!init) throw new Error("trial worker: run before init");
-      const d = init.data;
+      const d = init.datasets[msg.dataset];
       const data = {
         name: d.name,
-        text: "",
-        tokenizer: new CharTokenizer(d.vocab),
+        tokenizer: built.get(msg.dataset) ??
+          built.set(msg.dataset, tokenizerFromDescription(d.tokenizer)).get(msg.dataset)!,
         train: d.train,
         val: d.val,
       };

@@ -18,6 +18,7 @@ import {
   trainConfig,
   trainConfigFields,
 } from "../gpt/config.ts";
+import { parseTokenizerSpec } from "../core/tokenizers.ts";
 import type { SweepOptions } from "./options.ts";
 
 /** A value an axis takes. */
@@ -142,6 +143,35 @@ const depthAxis: AxisKind = {
   },
 };
 
+/** The tokenizer axis: the data's text tokenized by each spec (`char`, `byte`, `bpe:N`, `gpt2`). */
+const tokenizerAxis: AxisKind = {
+  name: "tokenizer",
+  aliases: [],
+  help: "how the text is tokenized: char, byte, bpe:N (trained on the corpus, cached), gpt2",
+  kind: "string",
+  check: (v) => {
+    try {
+      parseTokenizerSpec(String(v));
+      return undefined;
+    } catch (e) {
+      return (e as Error).message;
+    }
+  },
+  apply: (options, v) => ({ ...options, tokenizer: String(v) }),
+  valueOf: (options) => options.tokenizer ?? "char",
+};
+
+/** The corpus axis: each value a text file or folder to train on instead of the data given. */
+const corpusAxis: AxisKind = {
+  name: "corpus",
+  aliases: ["data", "dataset"],
+  help: "a text file or folder to train on (UTF-8), instead of the data given",
+  kind: "string",
+  check: (v) => typeof v === "string" && v.trim() !== "" ? undefined : `corpus ${v} is not a path`,
+  apply: (options, v) => ({ ...options, corpus: String(v) }),
+  valueOf: (options) => options.corpus,
+};
+
 /** snake_case of a camelCase field name. */
 function snake(name: string): string {
   return name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
@@ -189,8 +219,8 @@ function fieldAxis<C>(
     valueOf: (options) =>
       ((where === "model" ? modelOf(options) : trainOf(options)) as unknown as Record<
         string,
-        AxisValue
-      >)[field],
+        AxisValue | undefined
+      >)[field] ?? (spec.omittedMeans as AxisValue | undefined),
   };
 }
 
@@ -212,7 +242,8 @@ function fieldAxes<C>(fields: ConfigFields<C>, where: "model" | "train"): AxisKi
 }
 
 /**
- * Every axis a grid or study can vary: `lr`, `iters`, `depth`, then one per model-config field
+ * Every axis a grid or study can vary: `lr`, `iters`, `depth`, `tokenizer`, `corpus`, then one
+ * per model-config field
  * (`block_size`, `n_layer`, `n_head`, `n_embd`, `mlp_hidden`, `dropout`, `bias`, …) and one per
  * training-config field (`batch_size`, `min_lr`, `warmup`, `weight_decay`, `beta1`, `beta2`,
  * `adam_eps`, `grad_clip`).
@@ -227,6 +258,8 @@ export const AXES: readonly AxisKind[] = Object.freeze([
   lrAxis,
   itersAxis,
   depthAxis,
+  tokenizerAxis,
+  corpusAxis,
   ...fieldAxes(gptConfigFields, "model"),
   ...fieldAxes(trainConfigFields, "train"),
 ]);
@@ -286,17 +319,19 @@ export function parseAxis(text: string): Axis {
 }
 
 /**
- * The axis values as folder text: numbers as their shortest decimal form (0.003, 1e-7), the rest
- * as written.
+ * The axis values as folder text: numbers as their shortest decimal form (0.003, 1e-7), booleans
+ * as written, text with every character outside `[A-Za-z0-9._:-]` replaced by `_` (a corpus path
+ * stays one folder name).
  *
  * @example
  * ```ts
  * import { axisValueText } from "@actlab/actlab/sweep";
  * axisValueText(3e-4); // "0.0003"
+ * axisValueText("data/my corpus.txt"); // "data_my_corpus.txt"
  * ```
  */
 export function axisValueText(v: AxisValue): string {
-  return String(v);
+  return typeof v === "string" ? v.replace(/[^A-Za-z0-9._:-]/g, "_") : String(v);
 }
 
 /**

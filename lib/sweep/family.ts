@@ -9,11 +9,11 @@
  * @module
  */
 import * as aq from "arquero";
-import { holmAdjust, minimumDetectableDifference, summarize } from "../core/stats.ts";
+import { holmAdjust, minimumDetectableDifference, pairedTTest, summarize } from "../core/stats.ts";
 import type { AxisPoint } from "./axes.ts";
 import type { TrialResult } from "./record.ts";
 import type { Comparison } from "./study_file.ts";
-import { pairBySeed } from "./summary.ts";
+import { pairBySeed, trialBitsPerByte } from "./summary.ts";
 
 /** A cell's trials for the family: its label, axis values and trials by activation. */
 export interface FamilyCell {
@@ -57,6 +57,12 @@ export interface FamilyRow {
   readonly mdd80: number;
   /** Why the row is not a test of its own: a duplicate of another row, identical trials, too few pairs. */
   readonly note: string;
+  /** The same difference in bits per byte (NaN when the trials did not record it). */
+  readonly diffBpb: number;
+  /** Its 95% interval, lower end. */
+  readonly diffBpbCi95Low: number;
+  /** Upper end. */
+  readonly diffBpbCi95High: number;
 }
 
 /** Whether a cell's axis values match a comparison's `where`. */
@@ -129,6 +135,12 @@ function runTest(
 ): Test {
   const all = [...(cell.trials.get(a) ?? []), ...(cell.trials.get(b) ?? [])];
   const { seeds, result } = pairBySeed(all, a, b);
+  const bpbOf = (name: string) =>
+    seeds.map((s) => trialBitsPerByte(all.find((t) => t.activation === name && t.seed === s)!));
+  const [bpbA, bpbB] = [bpbOf(a), bpbOf(b)];
+  const bpb = seeds.length >= 2 && [...bpbA, ...bpbB].every(Number.isFinite)
+    ? pairedTTest(bpbA, bpbB)
+    : undefined;
   const mean = (name: string) =>
     summarize(
       all.filter((t) => t.activation === name && seeds.includes(t.seed)).map((t) => t.finalValLoss),
@@ -147,6 +159,9 @@ function runTest(
     pPaired: result?.p ?? NaN,
     mdd80: result ? minimumDetectableDifference(result.std, result.n) : NaN,
     note: note || (seeds.length < 2 ? "fewer than 2 paired seeds: not a test" : ""),
+    diffBpb: bpb?.difference ?? NaN,
+    diffBpbCi95Low: bpb?.ciLow ?? NaN,
+    diffBpbCi95High: bpb?.ciHigh ?? NaN,
   };
 }
 
@@ -224,5 +239,12 @@ export function familyCsv(rows: readonly FamilyRow[]): string {
     family_size: r.familySize,
     mdd80: r.mdd80,
     note: r.note,
+    ...(rows.some((x) => Number.isFinite(x.diffBpb))
+      ? {
+        diff_bpb: r.diffBpb,
+        diff_bpb_ci95_low: r.diffBpbCi95Low,
+        diff_bpb_ci95_high: r.diffBpbCi95High,
+      }
+      : {}),
   }))).toCSV();
 }

@@ -9,7 +9,7 @@
 import { summarize } from "../core/stats.ts";
 import type { FamilyRow } from "./family.ts";
 import type { TrialResult } from "./record.ts";
-import type { SummaryRow } from "./summary.ts";
+import { type SummaryRow, trialBitsPerByte } from "./summary.ts";
 import type { Selection } from "./tune.ts";
 
 /** A table as formatted text: what `TableView` (lib/display) draws in every medium. */
@@ -163,6 +163,8 @@ export function summaryGrid(
     "ms/step",
     "params",
   ];
+  const withBpb = rows.some((r) => Number.isFinite(r.bpbMean));
+  if (withBpb) columns.splice(3, 0, "val bits/byte [95% CI]");
   const cells = rows.map((r) => {
     const runs = `${r.n}/${r.n + r.diverged}${r.unstable > 0 ? `, ${r.unstable} unstable` : ""}`;
     const isBase = r.activation === baseline;
@@ -170,6 +172,7 @@ export function summaryGrid(
       r.activation,
       runs,
       withInterval(r.valLossMean, r.ci95Low, r.ci95High),
+      ...(withBpb ? [withInterval(r.bpbMean, r.bpbCi95Low, r.bpbCi95High)] : []),
       isBase
         ? "(baseline)"
         : `${signed3(r.diffMean)} [${signed3(r.diffCi95Low)}, ${signed3(r.diffCi95High)}]`,
@@ -196,7 +199,11 @@ export function summaryGrid(
     } comparisons with ${baseline} in this table (a study's family may be larger); MDD80: the ` +
     `smallest difference these seeds detect with 80% power (α = 0.05).`,
     `steps to ≤ ${loss3(target)}: first evaluation at or below that loss, mean over the runs ` +
-    `that reached it (reached/n). ms/step: each run's median step time, averaged over seeds.`,
+    `that reached it (reached/n). ms/step: each run's median step time, averaged over seeds.` +
+    (withBpb
+      ? ` val bits/byte: the same final loss in bits per UTF-8 byte of the validation text ` +
+        `(loss × tokens / bytes / ln 2), which compares across tokenizers.`
+      : ""),
   ].join("\n");
   return {
     columns,
@@ -359,7 +366,9 @@ export function tunedGrid(view: StudyCellsView, options: { unit?: string } = {})
       const trials = c.trials.get(a) ?? [];
       const done = trials.filter((t) => t.status === "completed");
       const s = summarize(done.map((t) => t.finalValLoss));
-      return { cell: c.name, activation: a, sel: c.selection.get(a), trials, done, s };
+      const bpbs = done.map(trialBitsPerByte);
+      const b = bpbs.length && bpbs.every(Number.isFinite) ? summarize(bpbs) : undefined;
+      return { cell: c.name, activation: a, sel: c.selection.get(a), trials, done, s, b };
     })
   );
   const bestOf = new Map<string, number>();
@@ -374,7 +383,9 @@ export function tunedGrid(view: StudyCellsView, options: { unit?: string } = {})
     ...(axis ? [`chosen ${axis}`, "by", `${axis}s tried`, `fitted optimum [95% CI]`] : []),
     "runs",
     `val loss, ${unit} [95% CI]`,
+    ...(rows.some((r) => r.b) ? ["val bits/byte [95% CI]"] : []),
   ];
+  const withBpb = rows.some((r) => r.b);
   return {
     columns,
     cells: rows.map((r) => [
@@ -394,6 +405,7 @@ export function tunedGrid(view: StudyCellsView, options: { unit?: string } = {})
         : []),
       `${r.done.length}/${r.trials.length}`,
       withInterval(r.s.mean, r.s.ciLow, r.s.ciHigh),
+      ...(withBpb ? [r.b ? withInterval(r.b.mean, r.b.ciLow, r.b.ciHigh) : "—"] : []),
     ]),
     numeric: columns.map((c) => !["cell", "activation", "by", `${axis}s tried`].includes(c)),
     bold: rows.map((r) => r.s.mean === bestOf.get(r.cell)),
@@ -430,12 +442,14 @@ export function familyGrid(rows: readonly FamilyRow[], options: { unit?: string 
     ...rows.filter((r) => r.role === "exploratory"),
   ];
   const m = rows[0]?.familySize ?? 0;
+  const withBpb = rows.some((r) => Number.isFinite(r.diffBpb));
   const columns = [
     "cell",
     "a − b",
     "role",
     "pairs",
     `Δ, ${unit} [95% CI]`,
+    ...(withBpb ? ["Δ bits/byte [95% CI]"] : []),
     "p paired",
     `p family (${m} tests)`,
     "MDD80",
@@ -449,6 +463,9 @@ export function familyGrid(rows: readonly FamilyRow[], options: { unit?: string 
       r.role,
       String(r.pairs),
       `${signed3(r.diffMean)} [${signed3(r.diffCi95Low)}, ${signed3(r.diffCi95High)}]`,
+      ...(withBpb
+        ? [`${signed3(r.diffBpb)} [${signed3(r.diffBpbCi95Low)}, ${signed3(r.diffBpbCi95High)}]`]
+        : []),
       pValue(r.pPaired),
       r.role === "declared" ? pValue(r.pFamily) : "(exploratory)",
       loss3(r.mdd80),

@@ -11,7 +11,7 @@
  * @module
  */
 import * as aq from "arquero";
-import type { CharDataset } from "../../datasets/char_dataset.ts";
+import type { SweepData } from "./data.ts";
 import { interruptible } from "../core/interrupt.ts";
 import { mean, summarize } from "../core/stats.ts";
 import { getActivation } from "../activations/registry.ts";
@@ -195,14 +195,14 @@ async function writeGridTables(out: string, grid: GridResult, complete: boolean)
  * grid.best.print();
  * ```
  */
-export function sweepGrid(data: CharDataset, options: GridOptions = {}): Promise<GridResult> {
+export function sweepGrid(data: SweepData, options: GridOptions = {}): Promise<GridResult> {
   return interruptible((scope) => runGrid(data, { ...options, signal: scope.signal }), {
     signal: options.signal,
   });
 }
 
 /** The work of {@link sweepGrid}: the cells one after another, then the tables. */
-async function runGrid(data: CharDataset, options: GridOptions): Promise<GridResult> {
+async function runGrid(data: SweepData, options: GridOptions): Promise<GridResult> {
   const axes = gridAxes(options);
   const cells = gridCells(options);
   const activations = (options.activations ?? DEFAULT_ACTIVATIONS).map((a) =>

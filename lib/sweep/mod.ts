@@ -51,6 +51,8 @@ export {
 } from "./axes.ts";
 export type { Axis, AxisKind, AxisPoint, AxisValue } from "./axes.ts";
 export { trialFlopsPerStep } from "./cost.ts";
+export { datasetId, resolveData, tokenizerId } from "./data.ts";
+export type { DataOptions, SweepData } from "./data.ts";
 export { familyCsv, familyTests, identicalActivations } from "./family.ts";
 export type { FamilyCell, FamilyRow } from "./family.ts";
 export {
@@ -175,11 +177,11 @@ export {
   summarizeTrials,
   summaryCsv,
   summaryTable,
+  trialBitsPerByte,
 } from "./summary.ts";
 export type { SeedOutlier, SummaryOptions, SummaryRow } from "./summary.ts";
 export {
   canonicalActivations,
-  datasetId,
   finishPlan,
   planSweep,
   readSweep,

@@ -62,6 +62,13 @@ export interface SweepOptions {
   readonly train?: SweepTrainOverrides;
   /** Model overrides (layers, width, heads, …), e.g. set by a size axis. */
   readonly model?: SweepModelOverrides;
+  /**
+   * Tokenize the data's text with this tokenizer (`char`, `byte`, `bpe:N`, `gpt2`) instead of the
+   * data's own; a `tokenizer` axis sets it. Default: the data as given.
+   */
+  readonly tokenizer?: string;
+  /** Train on this text file or folder instead of the data given (a `corpus` axis sets it). */
+  readonly corpus?: string;
   /** The baseline of the paired comparisons. Default: `gelu` when swept, else the first. */
   readonly baseline?: string;
   /** Target validation loss for steps-to-target. Default: the worst mean final loss. */

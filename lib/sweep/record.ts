@@ -121,7 +121,7 @@ export interface SweepSettings {
    * Absent when every activation is built in.
    */
   readonly custom?: Readonly<Record<string, string>>;
-  /** The tokenizer, when not the dataset's characters (e.g. `bpe:2048`). */
+  /** The tokenizer when not the dataset's characters: its spec and hash (`bpe:2048@9c1e…`). */
   readonly tokenizer?: string;
   /**
    * Model-config overrides over the preset's (layers, width, heads, …), as an axis such as

@@ -8,7 +8,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import type { CharDataset } from "../../datasets/char_dataset.ts";
+import type { SweepData } from "./data.ts";
 import type { BackendName } from "../engine/tfjs.ts";
 import type { EvalInfo, StepInfo } from "../gpt/step.ts";
 import type { SweepTrainOverrides } from "./options.ts";
@@ -21,6 +21,8 @@ import type { WorkerInit, WorkerRun } from "./_trial_worker.ts";
 export interface ScheduledTrial {
   /** The activation and seed. */
   readonly spec: TrialSpec;
+  /** The data it trains on (the trials of one run may use several). */
+  readonly data: SweepData;
   /** The settings of its folder. */
   readonly settings: SweepSettings;
   /** Its training overrides. */
@@ -45,10 +47,8 @@ export interface ScheduleObservers {
   readonly signal?: AbortSignal;
 }
 
-/** What a scheduler needs: the trials, what to run, and where results go. */
+/** What a scheduler needs: the trials (each with its data), how to run them, where results go. */
 export interface Schedule {
-  /** The dataset every trial trains on. */
-  readonly data: CharDataset;
   /** The trials to run, in order. */
   readonly trials: readonly ScheduledTrial[];
   /** Trials side by side. */
@@ -85,7 +85,7 @@ async function runHere(s: Schedule): Promise<void> {
     if (o.signal?.aborted) return;
     o.onTrialStart?.(t.spec, t.index, t.total, 0);
     s.running.add(i);
-    const result = await runTrial(s.data, t.spec, t.settings, t.train, {
+    const result = await runTrial(t.data, t.spec, t.settings, t.train, {
       signal: o.signal,
       onStep: (info) => o.onStep?.(t.spec, info),
       onEval: (info) => o.onEval?.(t.spec, info),
@@ -138,9 +138,14 @@ class TrialWorker {
 }
 
 /** Runs one trial in `worker`, relaying its steps, evaluations and notices; returns its result. */
-async function runOne(worker: TrialWorker, s: Schedule, t: ScheduledTrial): Promise<TrialResult> {
+async function runOne(
+  worker: TrialWorker,
+  s: Schedule,
+  t: ScheduledTrial,
+  dataset: number,
+): Promise<TrialResult> {
   const o = s.observers;
-  worker.post({ type: "run", spec: t.spec, settings: t.settings, train: t.train });
+  worker.post({ type: "run", spec: t.spec, dataset, settings: t.settings, train: t.train });
   for (;;) {
     const msg = await worker.next();
     if (msg.type === "step") await o.onStep?.(t.spec, msg.info as StepInfo);
@@ -160,14 +165,16 @@ async function runInWorkers(s: Schedule): Promise<void> {
   const o = s.observers;
   const queue = [...s.trials.keys()];
   const workers: TrialWorker[] = [];
+  // Every distinct dataset of the run, sent once to each worker; a trial names its index.
+  const datasets = [...new Set(s.trials.map((t) => t.data))];
   const init: WorkerInit = {
     type: "init",
-    data: {
-      name: s.data.name,
-      vocab: s.data.tokenizer.vocab,
-      train: s.data.train,
-      val: s.data.val,
-    },
+    datasets: datasets.map((d) => ({
+      name: d.name,
+      tokenizer: d.tokenizer.describe(),
+      train: d.train,
+      val: d.val,
+    })),
     backend: tf.getBackend() as BackendName,
     code: s.code,
   };
@@ -186,7 +193,7 @@ async function runInWorkers(s: Schedule): Promise<void> {
       const t = s.trials[i];
       o.onTrialStart?.(t.spec, t.index, t.total, index);
       s.running.add(i);
-      const result = await runOne(worker, s, t);
+      const result = await runOne(worker, s, t, datasets.indexOf(t.data));
       s.running.delete(i);
       await s.record(i, result);
       await o.onTrial?.(result, false);

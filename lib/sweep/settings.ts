@@ -11,7 +11,7 @@ import { sha256Hex } from "../core/hash.ts";
 import { activationFingerprint } from "../activations/fingerprint.ts";
 import { isBuiltinActivation } from "../activations/registry.ts";
 import { type OrtProviderChoice, resolveOrtProvider } from "../engine/ort.ts";
-import { gptConfig, presets, trainConfig } from "../gpt/config.ts";
+import { gptConfig, presets, trainConfig, trainConfigFields } from "../gpt/config.ts";
 import { registeredTrainEngine, trainEngineNames } from "../train/train.ts";
 import type { SweepOptions } from "./options.ts";
 import type { SweepSettings } from "./record.ts";
@@ -30,10 +30,11 @@ const KEY_FIELDS = [
   "finalEval",
   "custom",
   "model",
+  "tokenizer",
 ] as const;
 
 /** Optional fields: hashed only when present, so the keys of sweeps without them never change. */
-const OPTIONAL = new Set<string>(["custom", "model"]);
+const OPTIONAL = new Set<string>(["custom", "model", "tokenizer"]);
 
 /** `value` with the keys of every nested object sorted, for a hash that ignores key order. */
 function canonical(value: unknown): unknown {
@@ -131,6 +132,19 @@ export function checkEngine(engine: string): void {
 }
 
 /**
+ * Training overrides without the fields set to what leaving them out means (`optimizer: "adamw"`):
+ * the same training, so the same key as a sweep that never named them.
+ */
+function withoutOmitted(train: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  const fields = trainConfigFields as Readonly<Record<string, { omittedMeans?: unknown }>>;
+  return Object.fromEntries(
+    Object.entries(train).filter(([k, v]) =>
+      fields[k]?.omittedMeans === undefined || fields[k].omittedMeans !== v
+    ),
+  );
+}
+
+/**
  * Checks the model and training overrides against the config tables before anything runs, with
  * errors that name the field: a bad axis value fails here, not in the middle of a grid.
  */
@@ -158,7 +172,8 @@ function checkOverrides(options: SweepOptions): void {
 
 /**
  * The settings of a sweep on `dataset` (its name and token count, e.g.
- * `tinyshakespeare:1115394`), with every choice that changes numbers in the key.
+ * `tinyshakespeare:1115394`; `datasetId`) tokenized by `tokenizer` (`tokenizerId`; undefined for
+ * characters), with every choice that changes numbers in the key.
  *
  * @example
  * ```ts ignore
@@ -171,6 +186,7 @@ export async function sweepSettings(
   dataset: string,
   options: SweepOptions,
   activations: readonly string[],
+  tokenizer?: string,
 ): Promise<SweepSettings> {
   const engine = options.engine ?? "tfjs";
   checkEngine(engine);
@@ -182,7 +198,7 @@ export async function sweepSettings(
     evalEvery: options.evalEvery ?? null,
     evalIters: options.evalIters ?? null,
     dataset,
-    train: canonical({ ...(options.train ?? {}) }),
+    train: canonical(withoutOmitted(options.train ?? {})),
     engine,
     device,
     threads: engine === "ort" ? options.engineOptions?.threads ?? 1 : null,
@@ -197,6 +213,7 @@ export async function sweepSettings(
   if (Object.keys(custom).length) base.custom = custom;
   const model = options.model ?? {};
   if (Object.keys(model).length) base.model = canonical(model);
+  if (tokenizer !== undefined) base.tokenizer = tokenizer;
   const settings = { ...base, key: await settingsKey(base) };
   return settings as unknown as SweepSettings;
 }

@@ -20,7 +20,7 @@
  * @module
  */
 import * as aq from "arquero";
-import type { CharDataset } from "../../datasets/char_dataset.ts";
+import type { SweepData } from "./data.ts";
 import { interruptible } from "../core/interrupt.ts";
 import { lockFolder } from "../core/lock.ts";
 import { summarize } from "../core/stats.ts";
@@ -156,7 +156,7 @@ async function claimFolder(study: Study, out: string): Promise<void> {
 
 /** Prepares the plans of a round (one per folder), runs them in one pool, finishes them. */
 async function runRound(
-  data: CharDataset,
+  data: SweepData,
   wanted: readonly { dir: string; options: SweepOptions }[],
   options: StudyOptions,
   what: string,
@@ -170,7 +170,7 @@ async function runRound(
     options.onStage?.(
       `${what}: ${todo} trial(s) in ${plans.filter((p) => p.todo.length).length} folder(s)`,
     );
-    const ran = await runPlans(data, plans.filter((p) => p.todo.length), {
+    const ran = await runPlans(plans.filter((p) => p.todo.length), {
       ...options,
       onNotice: notice,
     });
@@ -239,7 +239,7 @@ async function readGrids(study: Study, out: string): Promise<Grids> {
 
 /** Runs the selection stage: rounds of grids, widened while a best value sits at an edge. */
 async function runSelection(
-  data: CharDataset,
+  data: SweepData,
   study: Study,
   options: StudyOptions,
 ): Promise<{ grids: Grids; interrupted: boolean }> {
@@ -298,7 +298,7 @@ async function runSelection(
  * ```
  */
 export function runStudy(
-  data: CharDataset,
+  data: SweepData,
   study: Study,
   options: StudyOptions,
 ): Promise<StudyResult> {
@@ -309,7 +309,7 @@ export function runStudy(
 
 /** The work of {@link runStudy}: its stages, then the tables from what is on disk. */
 async function runStages(
-  data: CharDataset,
+  data: SweepData,
   study: Study,
   options: StudyOptions,
 ): Promise<StudyResult> {

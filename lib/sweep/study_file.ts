@@ -99,6 +99,8 @@ const BASE_KEYS = new Set([
   "train",
   "model",
   "baseline",
+  "tokenizer",
+  "corpus",
 ]);
 
 /** A checker that names the study file and the field. */

@@ -67,6 +67,28 @@ export interface SummaryRow {
   readonly msPerStep: number;
   /** Parameters of the model. */
   readonly params: number;
+  /**
+   * Mean final validation loss in bits per UTF-8 byte (comparable across tokenizers); NaN when
+   * the trials did not record it (trials written before bits per byte existed).
+   */
+  readonly bpbMean: number;
+  /** Lower end of its 95% interval. */
+  readonly bpbCi95Low: number;
+  /** Upper end. */
+  readonly bpbCi95High: number;
+}
+
+/**
+ * A trial's final validation loss in bits per byte (its last evaluation's), NaN when not recorded.
+ *
+ * @example
+ * ```ts
+ * import { trialBitsPerByte } from "@actlab/actlab/sweep";
+ * trialBitsPerByte({ evals: [{ iter: 0, trainLoss: 1, valLoss: 1, elapsedS: 0, valBitsPerByte: 1.44 }] } as never); // 1.44
+ * ```
+ */
+export function trialBitsPerByte(t: Pick<TrialResult, "evals">): number {
+  return t.evals.at(-1)?.valBitsPerByte ?? NaN;
 }
 
 /** Options of {@link summarizeTrials}. */
@@ -152,6 +174,8 @@ export function summarizeTrials(
     const reach = done(name).map((t) => t.evals.find((e) => e.valLoss <= target)?.iter ?? NaN);
     const pr = paired[i]?.result;
     const tokens = done(name).map((t) => t.evalTokens ?? NaN);
+    const bpbs = done(name).map(trialBitsPerByte);
+    const bpb = bpbs.length && bpbs.every(Number.isFinite) ? summarize(bpbs) : undefined;
     return {
       activation: name,
       n: s.n,
@@ -178,6 +202,9 @@ export function summarizeTrials(
       reachedTarget: reach.filter(Number.isFinite).length,
       msPerStep: mean(done(name).map((t) => t.msPerStep)),
       params: done(name)[0]?.params ?? NaN,
+      bpbMean: bpb?.mean ?? NaN,
+      bpbCi95Low: bpb?.ciLow ?? NaN,
+      bpbCi95High: bpb?.ciHigh ?? NaN,
     };
   });
 }
@@ -209,6 +236,13 @@ const CSV_COLUMNS: readonly [string, keyof SummaryRow][] = [
   ["params", "params"],
 ];
 
+/** The bits-per-byte columns, written after the others when the trials recorded them. */
+const BPB_COLUMNS: readonly [string, keyof SummaryRow][] = [
+  ["val_bpb_mean", "bpbMean"],
+  ["val_bpb_ci95_low", "bpbCi95Low"],
+  ["val_bpb_ci95_high", "bpbCi95High"],
+];
+
 /**
  * The summary as an arquero table with the CSV's snake_case columns (`val_loss_mean`, `p_holm`,
  * `p_vs_baseline` for Welch's p, …): for notebook tables and files.
@@ -220,8 +254,12 @@ const CSV_COLUMNS: readonly [string, keyof SummaryRow][] = [
  * ```
  */
 export function summaryTable(rows: readonly SummaryRow[]): aq.ColumnTable {
+  // Bits per byte only where some trial recorded it: older folders keep their columns exactly.
+  const columns = rows.some((r) => Number.isFinite(r.bpbMean))
+    ? [...CSV_COLUMNS, ...BPB_COLUMNS]
+    : CSV_COLUMNS;
   return aq.from(
-    rows.map((r) => Object.fromEntries(CSV_COLUMNS.map(([column, field]) => [column, r[field]]))),
+    rows.map((r) => Object.fromEntries(columns.map(([column, field]) => [column, r[field]]))),
   );
 }
 

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { CharDataset } from "../../datasets/char_dataset.ts";
+import { datasetId, resolveData, type SweepData, tokenizerId } from "./data.ts";
 import { interruptible } from "../core/interrupt.ts";
 import { type FolderLock, lockFolder } from "../core/lock.ts";
 import { getActivation, isBuiltinActivation } from "../activations/registry.ts";
@@ -54,19 +54,6 @@ export interface SweepResult {
   readonly discarded: readonly TrialSpec[];
   /** How many trials ran side by side. */
   readonly jobs: number;
-}
-
-/**
- * A dataset's identity in settings: its name and token count.
- *
- * @example
- * ```ts
- * import { datasetId } from "@actlab/actlab/sweep";
- * datasetId({ name: "tinyshakespeare", train: new Int32Array(9), val: new Int32Array(1) }); // "tinyshakespeare:10"
- * ```
- */
-export function datasetId(data: Pick<CharDataset, "name" | "train" | "val">): string {
-  return `${data.name}:${data.train.length + data.val.length}`;
 }
 
 /**
@@ -178,6 +165,8 @@ async function nextListing(
 export interface SweepPlan {
   /** The folder (undefined: nothing is written). */
   readonly out?: string;
+  /** The data its trials train on (as its options asked: tokenizer, corpus). */
+  readonly data: SweepData;
   /** The folder's settings. */
   readonly settings: SweepSettings;
   /** The activations asked for (canonical), in row order. */
@@ -206,12 +195,12 @@ export interface SweepPlan {
  * ```ts ignore
  * import { finishPlan, planSweep, runPlans } from "@actlab/actlab/sweep";
  * const plan = await planSweep(data, { activations: ["relu"], seeds: 2, out: "runs/a" });
- * await runPlans(data, [plan], { jobs: 2 });
+ * await runPlans([plan], { jobs: 2 });
  * const result = await finishPlan(plan, {});
  * ```
  */
 export async function planSweep(
-  data: CharDataset,
+  given: SweepData,
   options: SweepOptions,
   notice: (m: string) => void = options.onNotice ?? console.warn,
 ): Promise<SweepPlan> {
@@ -219,7 +208,13 @@ export async function planSweep(
   const seeds = seedList(options.seeds);
   const out = options.out !== undefined ? await checkFolderPath(options.out) : undefined;
   await ensureEngine(notice);
-  const settings = await sweepSettings(datasetId(data), options, activations);
+  const data = await resolveData(given, options, notice);
+  const settings = await sweepSettings(
+    datasetId(data),
+    options,
+    activations,
+    tokenizerId(data.tokenizer),
+  );
   const specs = sweepTrials(activations, seeds, options.shard);
   const lock = out ? await lockFolder(out, "sweep") : undefined;
   try {
@@ -246,6 +241,7 @@ export async function planSweep(
     }
     return {
       out,
+      data,
       settings,
       activations,
       specs,
@@ -278,11 +274,10 @@ export interface RunPlansOptions extends ScheduleObservers {
  * ```ts ignore
  * import { planSweep, runPlans } from "@actlab/actlab/sweep";
  * const plans = [await planSweep(data, a), await planSweep(data, b)];
- * await runPlans(data, plans, { jobs: 2 });
+ * await runPlans(plans, { jobs: 2 });
  * ```
  */
 export async function runPlans(
-  data: CharDataset,
   plans: readonly SweepPlan[],
   options: RunPlansOptions = {},
 ): Promise<{ discarded: TrialSpec[][]; jobs: number }> {
@@ -298,6 +293,7 @@ export async function runPlans(
       k,
       trial: {
         spec: plan.specs[k],
+        data: plan.data,
         settings: plan.settings,
         train: plan.train,
         index: k,
@@ -320,7 +316,6 @@ export async function runPlans(
   const running = new Set<number>();
   const code = await codeProvenance();
   await runSchedule({
-    data,
     trials: items.map((x) => x.trial),
     jobs,
     code,
@@ -389,7 +384,7 @@ export async function finishPlan(
  * console.table(r.summary);
  * ```
  */
-export function sweep(data: CharDataset, options: SweepOptions = {}): Promise<SweepResult> {
+export function sweep(data: SweepData, options: SweepOptions = {}): Promise<SweepResult> {
   const notice = options.onNotice ?? ((m: string) => console.warn(m));
   // In a notebook, Stop ends the sweep here (finished trials kept on disk) and keeps the kernel.
   return interruptible(async (scope) => {
@@ -397,7 +392,7 @@ export function sweep(data: CharDataset, options: SweepOptions = {}): Promise<Sw
     const opts = { ...options, signal: scope.signal, onNotice: notice };
     let ran: { discarded: TrialSpec[][]; jobs: number } | undefined;
     try {
-      ran = await runPlans(data, [plan], opts);
+      ran = await runPlans([plan], opts);
     } finally {
       if (!ran) await plan.lock?.release();
     }

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { CharDataset } from "../../datasets/char_dataset.ts";
+import type { SweepData } from "./data.ts";
 import { median } from "../core/stats.ts";
 import { type ActivationParamSnapshot, readActivationParams } from "../gpt/activation_params.ts";
 import { gptConfig, trainConfig } from "../gpt/config.ts";
@@ -66,7 +66,7 @@ async function provenanceOf(
  * ```
  */
 export async function runTrial(
-  data: CharDataset,
+  data: SweepData,
   spec: TrialSpec,
   settings: SweepSettings,
   train: SweepTrainOverrides,

@@ -1,23 +1,35 @@
 /**
- * Training the mini-GPT: AdamW with warmup + cosine schedule and gradient clipping, periodic
- * evaluation of train and val loss, history as arquero tables, progress through callbacks.
+ * Training the mini-GPT: AdamW (or Muon with AdamW, the config's `optimizer`) with warmup + cosine
+ * schedule and gradient clipping, periodic evaluation of train and val loss, history as arquero
+ * tables, progress through callbacks.
  * Steps run on the engine the caller chooses: `"tfjs"` (eager, {@link Trainer}) or `"ort"` (the
  * compiled step on ONNX Runtime, {@link OrtTrainer}), or one registered with
  * {@link registerTrainEngine}.
  *
  * Randomness comes only from the config's seed (weights: `createGpt`; batches, evaluation batches
- * and dropout: here), so the same seed and backend give the same numbers.
+ * and dropout: here), so the same seed and backend give the same numbers. A run can be stopped
+ * and continued: `onState` hands out its state (optimizer buffers, both generators' positions,
+ * the step), a checkpoint keeps it with the weights, and `resume` goes on from it exactly as the
+ * uninterrupted run would have.
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
 import * as aq from "arquero";
 import { type Batch, sampleBatch } from "../core/batches.ts";
+import {
+  bitsPerByte,
+  countBytes,
+  tokenByteLengths,
+  wholeSplitText,
+} from "../core/bits_per_byte.ts";
+import type { Tokenizer } from "../core/tokenizer.ts";
 import { interruptible } from "../core/interrupt.ts";
-import { createRng, type Rng } from "../core/rng.ts";
+import { createRng, restoreRng, type Rng } from "../core/rng.ts";
 import { median } from "../core/stats.ts";
 import { type TrainConfig, trainConfig, type TrainConfigOptions } from "../gpt/config.ts";
 import type { Gpt } from "../gpt/model.ts";
+import type { TrainState } from "../gpt/optimizer.ts";
 import { learningRateAt } from "../gpt/schedule.ts";
 import {
   batchTensors,
@@ -38,6 +50,8 @@ export interface TrainData {
   readonly train: Int32Array;
   /** Validation ids. */
   readonly val: Int32Array;
+  /** The ids' tokenizer: when present, every evaluation also gives bits per byte. */
+  readonly tokenizer?: Pick<Tokenizer, "size" | "tokenBytes">;
 }
 
 /** What a registered training engine tells the sweeps that run on it. */
@@ -268,6 +282,24 @@ export interface TrainOptions extends TrainConfigOptions {
    * between trials need fewer seeds. Intermediate evaluations stay sampled.
    */
   readonly finalEval?: "sampled" | "split";
+  /**
+   * Continue a stopped run from this state (as `onState` gave it, or a checkpoint stored it,
+   * `lib/gpt/checkpoint.ts`); the model must hold the weights saved with it. The training config
+   * must be the state's (it refuses a difference, naming it), and so must the data's size. The
+   * run goes on from step `state.iter` with the optimizer's buffers and both batch generators
+   * where they were: its steps and evaluations are those the uninterrupted run would have had,
+   * bit for bit on the same engine and backend.
+   */
+  readonly resume?: TrainState;
+  /**
+   * Called with the run's state — the model's variables then hold its weights — every
+   * `stateEvery` steps, when the signal stops the run, and when it completes: the state to
+   * save with the weights so that `resume` continues from there. Taken between steps, before that
+   * step's evaluation. May return a promise (awaited).
+   */
+  readonly onState?: (state: TrainState) => void | Promise<void>;
+  /** How often `onState` is called, in steps (0 = only when stopped or done). Default 0. */
+  readonly stateEvery?: number;
 }
 
 /** The outcome of {@link trainGpt}. */
@@ -370,13 +402,33 @@ export async function trainGpt(
   data: TrainData,
   options: TrainOptions = {},
 ): Promise<TrainResult> {
-  const { onStep, onEval, signal, engine, engineOptions, onNotice, finalEval, ...configOptions } =
-    options;
+  const {
+    onStep,
+    onEval,
+    signal,
+    engine,
+    engineOptions,
+    onNotice,
+    finalEval,
+    resume,
+    onState,
+    stateEvery = 0,
+    ...configOptions
+  } = options;
   const config = trainConfig(configOptions);
   const shape = { batchSize: config.batchSize, blockSize: model.config.blockSize };
-  const batchRng = createRng(config.seed);
-  const evalRng = createRng(config.seed).fork(1);
+  if (resume) checkResume(resume, config, data);
+  // A resumed run takes both generators where the stopped run left them.
+  const batchRng = resume ? restoreRng(resume.batchRng) : createRng(config.seed);
+  const evalRng = resume ? restoreRng(resume.evalRng) : createRng(config.seed).fork(1);
+  const start = resume?.iter ?? 0;
   checkSplits(data, model.config.blockSize);
+  const byteLengths = typeof data.tokenizer?.tokenBytes === "function"
+    ? tokenByteLengths(data.tokenizer)
+    : undefined;
+  const valSplitText = byteLengths
+    ? { tokens: data.val.length, bytes: countBytes(data.val, byteLengths) }
+    : undefined;
   if (engineInfo() === undefined && (engine ?? "tfjs") === "tfjs") {
     (onNotice ?? console.warn)(
       `tfjs runs on its ${tf.getBackend()} backend because initEngine() was not called: call ` +
@@ -423,12 +475,20 @@ export async function trainGpt(
       const whole = final && finalEval === "split"
         ? await splitLoss(model, data.val, { batchLoss })
         : undefined;
+      // Bits per byte: exact over the whole split's predicted tokens, else the sampled loss
+      // scaled by the split's tokens per byte.
+      const wholeText = whole && byteLengths
+        ? wholeSplitText(data.val, byteLengths, model.config.blockSize)
+        : undefined;
+      const valText = wholeText ?? valSplitText;
       const info: EvalInfo = {
         iter,
         trainLoss: l.train,
         valLoss: whole?.loss ?? l.val,
         elapsedS: (performance.now() - t0) / 1000,
         ...(whole ? { valTokens: whole.tokens } : {}),
+        ...(valText ? { valBitsPerByte: bitsPerByte(whole?.loss ?? l.val, valText) } : {}),
+        ...(wholeText ? { valBytes: wholeText.bytes } : {}),
       };
       if (!Number.isFinite(info.trainLoss) || !Number.isFinite(info.valLoss)) {
         throw diverged(iter, info.trainLoss);
@@ -437,11 +497,44 @@ export async function trainGpt(
       evals.push(info);
       await onEval?.(info);
     };
+    /** Tells `onState` the run's state after `iter` steps (weights synced into the model). */
+    const giveState = async (iter: number) => {
+      if (!trainer.optimizerState) {
+        throw new Error(
+          `trainGpt: the "${engine ?? "tfjs"}" engine cannot give its optimizer state ` +
+            `(optimizerState), so its runs cannot be saved to resume`,
+        );
+      }
+      await trainer.syncModel?.();
+      await onState!({
+        config,
+        iter,
+        optimizer: await trainer.optimizerState(),
+        batchRng: batchRng.state(),
+        evalRng: evalRng.state(),
+        dataTokens: [data.train.length, data.val.length],
+      });
+    };
     let stopped: TrainResult["stopped"] = "completed";
+    let reached = start;
     try {
-      for (let iter = 0; iter <= config.iters; iter++) {
+      if (resume) {
+        if (!trainer.loadOptimizerState) {
+          throw new Error(
+            `trainGpt: the "${engine ?? "tfjs"}" engine cannot take an optimizer state ` +
+              `(loadOptimizerState), so it cannot resume a run`,
+          );
+        }
+        await trainer.loadOptimizerState(resume.optimizer);
+      }
+      for (let iter = start; iter <= config.iters; iter++) {
         await scope.checkpoint();
-        if (scope.signal.aborted) {
+        reached = iter;
+        const stopping = scope.signal.aborted;
+        const due = stopping || iter === config.iters ||
+          (stateEvery > 0 && iter % stateEvery === 0);
+        if (onState && iter > start && due) await giveState(iter);
+        if (stopping) {
           stopped = "aborted";
           break;
         }
@@ -460,8 +553,8 @@ export async function trainGpt(
         await onStep?.(info);
       }
       // Stopped early: one more evaluation at the step reached, unless it was just evaluated.
-      if (evals.length === 0 || (stopped === "aborted" && evals.at(-1)!.iter !== steps.length)) {
-        await evaluateAt(steps.length, true);
+      if (evals.length === 0 || (stopped === "aborted" && evals.at(-1)!.iter !== reached)) {
+        await evaluateAt(reached, true);
       }
     } finally {
       await trainer.syncModel?.();
@@ -477,6 +570,38 @@ export async function trainGpt(
       ...(watch.flagged ? { unstable: watch.flagged } : {}),
     };
   }, { signal });
+}
+
+/**
+ * Refuses to resume from a state of another run: its training config must be `config` (every
+ * field: the schedule, the optimizer, the seed), its data the same size, its step within the
+ * schedule. Names each difference.
+ */
+function checkResume(state: TrainState, config: TrainConfig, data: TrainData): void {
+  const problems: string[] = [];
+  const saved = state.config as unknown as Record<string, unknown>;
+  const now = config as unknown as Record<string, unknown>;
+  for (const key of new Set([...Object.keys(saved), ...Object.keys(now)])) {
+    if (JSON.stringify(saved[key]) !== JSON.stringify(now[key])) {
+      problems.push(`${key}: saved ${JSON.stringify(saved[key])}, now ${JSON.stringify(now[key])}`);
+    }
+  }
+  const [train, val] = state.dataTokens;
+  if (train !== data.train.length || val !== data.val.length) {
+    problems.push(
+      `data: saved ${train} + ${val} tokens, now ${data.train.length} + ${data.val.length}`,
+    );
+  }
+  if (!Number.isSafeInteger(state.iter) || state.iter < 0 || state.iter > config.iters) {
+    problems.push(`step ${state.iter} is not within the run's ${config.iters} steps`);
+  }
+  if (problems.length) {
+    throw new Error(
+      `trainGpt: cannot resume: the saved run differs from this one (${problems.join("; ")}). ` +
+        `Resume with the saved training config and data (a checkpoint's config is in its ` +
+        `metadata), or start a new run.`,
+    );
+  }
 }
 
 /**

@@ -40,8 +40,17 @@ Deno.test({
     try {
       const a = await run(...small, "--activations", "relu,swiglu", "--seeds", "2", "--out", out);
       assertEquals(a.code, 0, a.stderr);
-      assertMatch(a.stdout, /^relu\s+2\/2\s+\d\.\d{3} \[\d\.\d{3}, \d\.\d{3}\]\s+\(baseline\)/m);
-      assertMatch(a.stdout, /^swiglu\s+2\/2\s+\d\.\d{3} \[[^\]]+\]\s+[+−]\d\.\d{3} \[/m);
+      // val loss [CI], then the same loss in bits per byte [CI], then the difference.
+      const ci = String.raw`\d\.\d{3} \[\d\.\d{3}, \d\.\d{3}\]`;
+      assertMatch(
+        a.stdout,
+        new RegExp(String.raw`^relu\s+2/2\s+${ci}\s+${ci}\s+\(baseline\)`, "m"),
+      );
+      assertMatch(
+        a.stdout,
+        new RegExp(String.raw`^swiglu\s+2/2\s+${ci}\s+${ci}\s+[+−]\d\.\d{3} \[`, "m"),
+      );
+      assertStringIncludes(a.stdout, "val bits/byte [95% CI]");
       assertStringIncludes(a.stdout, "p paired: paired t-test");
       assertStringIncludes(a.stdout, "Δ vs relu, nats/char [95% CI]");
       assert((await Deno.readTextFile(`${out}/summary.csv`)).startsWith("activation,n,"));
@@ -65,7 +74,10 @@ Deno.test({
       );
       assertEquals((b.stderr.match(/saved earlier/g) ?? []).length, 4);
       assertStringIncludes(b.stdout, "Δ vs swiglu, nats/char [95% CI]");
-      assertMatch(b.stdout, /^swiglu\s+2\/2\s+\d\.\d{3} \[[^\]]+\]\s+\(baseline\)/m);
+      assertMatch(
+        b.stdout,
+        new RegExp(String.raw`^swiglu\s+2/2\s+${ci}\s+${ci}\s+\(baseline\)`, "m"),
+      );
     } finally {
       await Deno.remove(out, { recursive: true });
     }

@@ -1,5 +1,5 @@
 import { assert, assertEquals, assertThrows } from "@std/assert";
-import { createRng } from "../../lib/core/mod.ts";
+import { createRng, restoreRng } from "../../lib/core/mod.ts";
 
 Deno.test("createRng() with the same seed yields the same sequence", () => {
   const a = createRng(123), b = createRng(123);
@@ -34,4 +34,18 @@ Deno.test("fork() gives reproducible streams independent of the parent's positio
   a.uint32();
   assertEquals(a.fork(1).uint32(), createRng(9).fork(1).uint32());
   assert(createRng(9).fork(1).uint32() !== createRng(9).fork(2).uint32());
+});
+
+Deno.test("a restored generator continues the stream, forks and spare deviate included", () => {
+  const a = createRng(2 ** 40 + 9);
+  for (let i = 0; i < 5; i++) a.int(100);
+  a.normal(); // leaves the second deviate of the pair for the next call
+  const b = restoreRng(JSON.parse(JSON.stringify(a.state())));
+  for (let i = 0; i < 20; i++) assertEquals([b.normal(), b.int(1000)], [a.normal(), a.int(1000)]);
+  assertEquals(b.fork(3).uint32(), a.fork(3).uint32());
+  assertThrows(
+    () => restoreRng({ seed: 1, words: [0, 0, 0, 0], spare: null }),
+    TypeError,
+    "not a generator state",
+  );
 });

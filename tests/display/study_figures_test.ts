@@ -48,6 +48,9 @@ Deno.test("differenceChart() plots each difference with its interval and marks t
     familySize: 3,
     mdd80: 0.02,
     note: "",
+    diffBpb: NaN,
+    diffBpbCi95Low: NaN,
+    diffBpbCi95High: NaN,
   });
   const f = differenceChart([row("relu", 0.004, 0.3), row("swiglu", -0.03, 0.001)]);
   const [trace] = (f.toJSON() as unknown as { data: { marker: { color: string[] } }[] }).data;

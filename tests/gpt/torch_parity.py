@@ -7,12 +7,16 @@ in the metadata) it writes `<case>.out.safetensors` with
 
 - `logits`: the forward pass on batch 0, [B, T, V];
 - `losses`: the loss of each of the first `steps` AdamW steps (torch.optim.AdamW, weight decay on
-  2-D weights only, warmup + cosine learning rate, clip_grad_norm_), [steps].
+  2-D weights only, warmup + cosine learning rate, clip_grad_norm_), [steps];
+- `final/<key>`: every parameter after those steps.
+
+With `"optimizer": "muon"` in the training config the steps are Muon's for the blocks' matrices and
+AdamW's for the rest, by the reference in tools/muon_reference.py.
 
 Only the standard library and torch are used (the safetensors format is parsed by hand).
 usage: /usr/bin/python3 torch_parity.py CASE.safetensors [...]
 """
-import json, math, struct, sys
+import json, math, os, struct, sys
 import torch
 import torch.nn.functional as F
 
@@ -104,6 +108,12 @@ def run(path):
     P = {k: v.requires_grad_(True) for k, v in tensors.items()}
     with torch.no_grad():
         logits = forward(P, cfg, act, xs[0])
+    if tcfg.get("optimizer") == "muon":
+        losses = run_muon(P, cfg, tcfg, act, xs, ys)
+        out = {"logits": logits, "losses": torch.tensor(losses, dtype=torch.float64)}
+        out.update({f"final/{k}": v for k, v in P.items()})
+        write_safetensors(path.replace(".safetensors", ".out.safetensors"), out)
+        return
     decay = [p for p in P.values() if p.dim() >= 2]
     nodecay = [p for p in P.values() if p.dim() < 2]
     opt = torch.optim.AdamW(
@@ -121,8 +131,32 @@ def run(path):
         torch.nn.utils.clip_grad_norm_(list(P.values()), tcfg["gradClip"])
         opt.step()
         losses.append(loss.item())
-    write_safetensors(path.replace(".safetensors", ".out.safetensors"),
-                      {"logits": logits, "losses": torch.tensor(losses, dtype=torch.float64)})
+    out = {"logits": logits, "losses": torch.tensor(losses, dtype=torch.float64)}
+    out.update({f"final/{k}": v for k, v in P.items()})
+    write_safetensors(path.replace(".safetensors", ".out.safetensors"), out)
+
+
+def run_muon(P, cfg, tcfg, act, xs, ys):
+    """Muon for the blocks' matrices, AdamW for the rest (tools/muon_reference.py); P is updated."""
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../tools"))
+    from muon_reference import MuonWithAdamW
+    muon = {k for k, p in P.items() if k.startswith("h.") and p.dim() == 2}
+    decay = {k for k, p in P.items() if p.dim() >= 2}
+    opt = MuonWithAdamW({k: p.detach() for k, p in P.items()}, muon, decay, tcfg)
+    losses = []
+    for it in range(xs.shape[0]):
+        out = forward(P, cfg, act, xs[it])
+        loss = F.cross_entropy(out.reshape(-1, out.shape[-1]), ys[it].reshape(-1).long())
+        for p in P.values():
+            p.grad = None
+        loss.backward()
+        opt.step({k: p.grad for k, p in P.items()}, lr_at(it, tcfg))  # clips, then updates
+        new = opt.state()
+        with torch.no_grad():
+            for k, p in P.items():
+                p.copy_(new[k])
+        losses.append(loss.item())
+    return losses
 
 
 if __name__ == "__main__":

@@ -100,6 +100,51 @@ async function trainBoth(activation: string, dropout = 0, extras = {}) {
   };
 }
 
+/**
+ * Muon on both providers: 4 steps, the optimizer state read back (through the copy session on
+ * WebGPU), a fresh trainer given it, 4 more steps; the losses, weights and buffers.
+ */
+async function muonBoth() {
+  const ds = syntheticDataset({ length: 20_000 });
+  const config = gptConfig({ ...SMALL, vocabSize: ds.tokenizer.size });
+  const train = trainConfig({ preset: "tiny", batchSize: BATCH, optimizer: "muon" });
+  const out: Record<string, { losses: number[]; values: Map<string, Float32Array> }> = {};
+  for (const provider of ["cpu", "webgpu"] as const) {
+    const model = createGpt(config, { seed: 1 });
+    const rng = createRng(5);
+    const losses: number[] = [];
+    let trainer = await OrtTrainer.create(model, train, { provider });
+    for (let i = 0; i < 8; i++) {
+      if (i === 4) {
+        const state = await trainer.optimizerState();
+        await trainer.syncModel();
+        await trainer.dispose();
+        trainer = await OrtTrainer.create(model, train, { provider });
+        await trainer.loadOptimizerState(state);
+      }
+      const batch = sampleBatch(ds.train, { batchSize: BATCH, blockSize: config.blockSize }, rng);
+      losses.push((await trainer.step(batch, i)).loss);
+    }
+    const values = new Map([
+      ...await trainer.parameters(),
+      ...(await trainer.optimizerState()).buffers,
+    ]);
+    out[provider] = { losses, values };
+    await trainer.dispose();
+    model.dispose();
+  }
+  let maxValueDiff = 0;
+  for (const [name, a] of out.cpu.values) {
+    const b = out.webgpu.values.get(name)!;
+    for (let i = 0; i < a.length; i++) maxValueDiff = Math.max(maxValueDiff, Math.abs(a[i] - b[i]));
+  }
+  return {
+    webgpu: out.webgpu.losses,
+    maxLossDiff: Math.max(...out.cpu.losses.map((l, i) => Math.abs(l - out.webgpu.losses[i]))),
+    maxValueDiff,
+  };
+}
+
 async function logitsBoth(activation: string) {
   const ds = syntheticDataset({ length: 5_000 });
   const config = gptConfig({ ...SMALL, vocabSize: ds.tokenizer.size, activation });
@@ -335,6 +380,11 @@ async function main(job: string): Promise<void> {
     print({ kind: "trainGpt", ...await trainGptBoth() });
   } catch (e) {
     print({ kind: "trainGpt", error: String(e) });
+  }
+  try {
+    print({ kind: "muon", ...await muonBoth() });
+  } catch (e) {
+    print({ kind: "muon", error: String(e) });
   }
   try {
     print({ kind: "dropout", activation: "gelu", ...await trainBoth("gelu", 0.2) });

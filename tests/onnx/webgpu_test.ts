@@ -136,6 +136,23 @@ for (const name of webgpuTestActivations()) {
 }
 
 Deno.test({
+  name: `Muon trains on WebGPU${where} like on the CPU, and its state leaves and re-enters the ` +
+    `device${skip}`,
+  ...options,
+  fn: async () => {
+    const r = await find("muon") as Row & {
+      webgpu: number[];
+      maxLossDiff: number;
+      maxValueDiff: number;
+    };
+    assertEquals(r.webgpu.length, 8);
+    assert(r.maxLossDiff <= 2e-3, `max |Δloss| ${r.maxLossDiff}`);
+    // weights and optimizer buffers, read back from device buffers through the copy session
+    assert(r.maxValueDiff <= 2e-3, `max |Δparameter or buffer| ${r.maxValueDiff}`);
+  },
+});
+
+Deno.test({
   name: `trainGpt on WebGPU evaluates and writes back the weights like on the CPU${skip}`,
   ...options,
   fn: async () => {
