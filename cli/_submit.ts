@@ -6,10 +6,14 @@
  *   deno task sweep submit --slurm [--tasks N] [--max-running K] [--partition P] [--time T]
  *                          [--cpus-per-task C] [--mem M] [--sbatch-arg OPT …] [--dry-run]
  *                          <the sweep or grid flags> --out DIR
+ *   deno task sweep submit --slurm --study FILE [--tasks N] [--max-running K] … [--out DIR]
  *   deno task sweep submit --retry DIR
  *   deno task sweep submit --k8s --volume-claim CLAIM [--image IMG] [--mount /actlab] … --out DIR
  *   deno task sweep status DIR [--watch S]
  *   deno task sweep collect DIR [--if-complete]
+ *
+ * A study (`--study`) runs round after round, one job array per round (lib/sweep/study_submit.ts):
+ * the last task of a round records it in the study's folders and submits the next.
  *
  * @module
  */
@@ -25,8 +29,20 @@ import { gridCells, readGrid } from "../lib/sweep/grid.ts";
 import { indexedJobManifest, k8sJobName, manifestYaml } from "../lib/sweep/k8s.ts";
 import { seedList, type SweepOptions } from "../lib/sweep/options.ts";
 import { sweepSettings } from "../lib/sweep/settings.ts";
-import { sbatch, slurmScript } from "../lib/sweep/slurm.ts";
+import { sbatch, slurmScript, slurmTasks, stateKind } from "../lib/sweep/slurm.ts";
 import { statusGrid, type StudyStatus, studyStatus } from "../lib/sweep/status.ts";
+import { checkFolderPath } from "../lib/sweep/folder.ts";
+import { claimStudyFolder, nextStudyRound } from "../lib/sweep/study.ts";
+import { loadStudy, type Study, studyHash } from "../lib/sweep/study_file.ts";
+import {
+  advanceStudy,
+  clearRoundLocks,
+  currentRound,
+  planRoundRecord,
+  type StudyRoundRecord,
+  submitRound,
+} from "../lib/sweep/study_submit.ts";
+import { loadCliData } from "./_data.ts";
 import {
   clearShardLocks,
   collectStudy,
@@ -70,8 +86,10 @@ export const SUBMIT_FLAGS = {
     kind: "int",
     min: 1,
     arg: "N",
-    description: "array tasks, one per shard",
-    defaultText: "activations × seeds: one trial per task and cell",
+    description: "array tasks, one per shard (--study: per round, fewer when a round has fewer " +
+      "trials)",
+    defaultText: "activations × seeds: one trial per task and cell; --study: the first round's " +
+      "trials",
   },
   "max-running": {
     kind: "int",
@@ -121,12 +139,20 @@ export const SUBMIT_FLAGS = {
   },
 } as const;
 
-/** Why `--study` cannot be one array, and what to do instead. */
-const STUDY_REFUSED = "submit --study: a study's stages wait on each other (the selection " +
-  "rounds choose each activation's learning rate from finished trials, then the confirmation " +
-  "runs fresh seeds at it), so it is not one job array. Run it as one job with several CPUs, " +
-  "e.g. sbatch -c 16 --wrap 'deno task sweep --study FILE --jobs 16', or submit each stage as " +
-  "its own array: the selection grid (--lrs …), then the confirmation sweep at the chosen rates.";
+/** Why `--k8s --study` is refused, and what to do instead. */
+const K8S_STUDY_REFUSED = "submit --k8s --study: a study runs round after round (each selection " +
+  "round planned from the finished trials of the one before, then the confirmation at the " +
+  "chosen rates), and each round would be an Indexed Job of its own that the last pod creates " +
+  "with kubectl, which this manifest's pods cannot do. Submit the study to Slurm (--slurm " +
+  "--study), or run it as one pod with many CPUs (deno task sweep --study FILE --jobs N), or " +
+  "submit each stage as its own Indexed Job: the selection grid (--lrs …), then the " +
+  "confirmation sweep at the chosen rates.";
+
+/** The sweep flags `submit --study` takes besides its own (the rest come from the study file). */
+const STUDY_FLAGS = new Set(["study", "out", "data"]);
+
+/** Submit flags that belong to Kubernetes. */
+const K8S_ONLY = ["image", "volume-claim", "mount"];
 
 /** What the sweep's CLI hands `submit`: its flags and how it turns values into options. */
 export interface SweepFlagsHooks<F extends FlagSpecs> {
@@ -222,18 +248,23 @@ async function planSubmission<F extends FlagSpecs>(
   return { out: options.out, record, dataDir: dataFolder(data.path) };
 }
 
-/** The script's text for a plan. */
-function slurmText(plan: SubmitPlan, values: Parsed<typeof SUBMIT_FLAGS>["values"]): string {
+/** The script's text for a plan (a study's: its first round's array size, its threads). */
+function slurmText(
+  plan: SubmitPlan,
+  values: Parsed<typeof SUBMIT_FLAGS>["values"],
+  staged?: { tasks: number; threads: number },
+): string {
   const r = plan.record;
   const study = resolve(plan.out);
   return slurmScript({
     name: k8sJobName(study.split("/").at(-1) ?? "study"),
     project: r.project,
     study,
-    tasks: r.tasks,
+    tasks: staged?.tasks ?? r.tasks,
     maxRunning: r.maxRunning,
     cpusPerTask: r.cpusPerTask,
-    threads: Math.max(1, Math.floor(r.cpusPerTask / r.jobsPerTask)),
+    threads: staged?.threads ?? Math.max(1, Math.floor(r.cpusPerTask / r.jobsPerTask)),
+    staged: staged !== undefined,
     partition: values.partition,
     time: values.time,
     mem: values.mem,
@@ -390,12 +421,277 @@ async function submitNew<F extends FlagSpecs>(
   return 0;
 }
 
+/** The folder holding a dataset's text (for the script's ACTLAB_DATA_DIR), when it has a file. */
+function dataFolderOf(data: unknown): string | undefined {
+  const path = (data as { path?: unknown }).path;
+  return typeof path === "string" ? dataFolder(path) : undefined;
+}
+
+/** ONNX Runtime threads per trial of a study (its base's), which divide a task's CPUs. */
+function studyThreads(study: Study): number {
+  return (study.base.engine ?? "tfjs") === "ort" ? study.base.engineOptions?.threads ?? 1 : 1;
+}
+
+/** The seeds a study runs: selection then confirmation, or the cells' seeds. */
+function studySeeds(study: Study): number[] {
+  return study.tune
+    ? [...study.tune.seeds, ...(study.confirmSeeds ?? [])]
+    : [...(study.seeds ?? [])];
+}
+
+/** How a round is said: `round 2 (selection, round 2): 4 trials on 2 tasks`. */
+function roundText(r: StudyRoundRecord): string {
+  return `round ${r.index} (${r.label}): ${r.trials} trial(s) on ${r.tasks} task(s)`;
+}
+
+/**
+ * `submit --study` on a folder that has a record already: nothing when it is the same study
+ * (finished, or still going: said), a refusal when it is another one.
+ */
+async function studyResubmitted(out: string, record: SubmitRecord, hash: string): Promise<number> {
+  if (!record.study || record.study.hash !== hash) {
+    throw new UsageError(
+      `${out} holds ${
+        record.study ? `another declaration of study ${record.study.name}` : "a submitted sweep"
+      }: give another --out, or delete ${out} to start over.`,
+    );
+  }
+  const status = await studyStatus(out);
+  if (status.complete) {
+    console.error(
+      `submit: study ${record.study.name} in ${out} is finished (${record.study.rounds.length} ` +
+        `rounds); nothing submitted. Its tables: deno task sweep report ${out}`,
+    );
+    return 0;
+  }
+  if (status.ended) {
+    console.error(statusText(status, false));
+    console.error(
+      `\nsubmit: ${out} stopped in ${roundText(currentRound(record))}; go on with: ` +
+        `deno task sweep submit --retry ${out}`,
+    );
+    return 1;
+  }
+  console.error(
+    `submit: ${out} is already submitted and at ${roundText(currentRound(record))}; nothing ` +
+      `submitted. Watch: deno task sweep status ${out}`,
+  );
+  return 0;
+}
+
+/**
+ * `submit --slurm --study FILE`: claims the folder, plans the first round from it, writes the
+ * script and the record, and submits the round's array; the rounds after it submit themselves.
+ */
+async function submitStudy(
+  values: Parsed<typeof SUBMIT_FLAGS>["values"] & Record<string, unknown>,
+  given: ReadonlySet<string>,
+): Promise<number> {
+  if (values.k8s) throw new UsageError(K8S_STUDY_REFUSED);
+  const sweepOnly = [...given].filter((f) => !STUDY_FLAGS.has(f) && !(f in SUBMIT_FLAGS));
+  const k8sOnly = [...given].filter((f) => K8S_ONLY.includes(f));
+  if (sweepOnly.length || k8sOnly.length) {
+    const bad = [...sweepOnly, ...k8sOnly];
+    throw new UsageError(
+      `submit --study takes its settings from the file and runs every stage; --${
+        bad.join(", --")
+      } cannot be given with it (put settings in the study's "base"; ` +
+        "each task's --jobs is its CPUs / the study's threads).",
+    );
+  }
+  let study: Study;
+  try {
+    study = await loadStudy(values.study as string);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  const out = String(values.out ?? `results/${study.name}`).replace(/\/+$/, "");
+  await checkFolderPath(out).catch((e) => {
+    throw new UsageError((e as Error).message);
+  });
+  const hash = await studyHash(study);
+  const data = values.data === undefined ? undefined : resolve(String(values.data));
+  const loaded = await loadCliData({ data }, (m) => console.error(m), true);
+  const existing = await readSubmitRecord(out);
+  if (existing && !values["dry-run"]) return await studyResubmitted(out, existing, hash);
+  if (!existing && await Deno.stat(`${out}/study.json`).then(() => true, () => false)) {
+    throw new UsageError(
+      `${out} holds a study run without a scheduler: finish it there (deno task sweep --study ` +
+        `${values.study} --out ${out}), or give a new --out.`,
+    );
+  }
+  const first = await nextStudyRound(study, out, { write: false });
+  if (!first) throw new UsageError(`study ${study.name} has no trials to run.`);
+  const tasks = values.tasks ?? first.todo.flat().length;
+  const threads = studyThreads(study);
+  const record: SubmitRecord = {
+    format: 1,
+    scheduler: "slurm",
+    tasks,
+    ...(values["max-running"] ? { maxRunning: values["max-running"] } : {}),
+    cpusPerTask: values["cpus-per-task"],
+    jobsPerTask: Math.max(1, Math.floor(values["cpus-per-task"] / threads)),
+    args: [],
+    activations: [...new Set(study.cells.flatMap((c) => c.activations))],
+    seeds: studySeeds(study),
+    cells: [],
+    script: "slurm/job.sh",
+    scriptHash: "",
+    project: PROJECT,
+    submissions: [],
+  };
+  const round = planRoundRecord(out, first, 1, tasks);
+  const text = slurmText({ out, record, dataDir: dataFolderOf(loaded) }, values, {
+    tasks: round.tasks,
+    threads,
+  });
+  if (values["dry-run"]) {
+    console.log(text);
+    console.error(
+      `# ${roundText(round)}: sbatch --array=0-${round.tasks - 1}` +
+        `${record.maxRunning ? `%${record.maxRunning}` : ""} ${out}/slurm/job.sh 1 ${round.tasks}`,
+    );
+    return 0;
+  }
+  await claimStudyFolder(study, out);
+  const planned = (await nextStudyRound(study, out))!; // writes select/grids.json, as a run does
+  const rounds = [planRoundRecord(out, planned, 1, tasks)];
+  const path = `${out}/${record.script}`;
+  await Deno.mkdir(`${out}/slurm/logs`, { recursive: true });
+  await Deno.writeTextFile(path, text, { mode: 0o755 });
+  const scriptHash = (await sha256Hex(new TextEncoder().encode(text))).slice(0, 12);
+  const studyRecord = { name: study.name, hash, ...(data ? { data } : {}), rounds };
+  let written: SubmitRecord = { ...record, scriptHash, study: studyRecord };
+  await writeSubmitRecord(out, written);
+  const submission = await submitRound(out, written, rounds[0]);
+  written = { ...written, submissions: [submission] };
+  await writeSubmitRecord(out, written);
+  console.log(
+    `submitted study ${study.name}, ${roundText(rounds[0])}, as job ${submission.jobId}` +
+      `${record.maxRunning ? ` (at most ${record.maxRunning} running)` : ""}; each round's last ` +
+      `task records it in ${out} and submits the next (at most ${tasks} tasks each). Script ` +
+      `${path}; logs ${out}/slurm/logs/\nwatch: deno task sweep status ${out}`,
+  );
+  return 0;
+}
+
+/** Removes the study's lock when its holder was an array task that Slurm says has ended. */
+async function clearStaleStudyLock(dir: string): Promise<void> {
+  let owner: { what?: string };
+  try {
+    owner = JSON.parse(await Deno.readTextFile(`${dir}/.lock`));
+  } catch {
+    return;
+  }
+  const m = /Slurm job (\d+)_(\d+)/.exec(String(owner.what ?? ""));
+  if (!m) return;
+  const { tasks, answered } = await slurmTasks([m[1]]);
+  const task = tasks.find((t) => t.index === Number(m[2]));
+  if (!answered || (task && stateKind(task.state) !== "ended")) return;
+  await Deno.remove(`${dir}/.lock`).catch(() => {});
+  console.error(`removed ${dir}/.lock: its holder, Slurm task ${m[1]}_${m[2]}, has ended`);
+}
+
+/**
+ * `submit --retry` of a study: resubmits the failed (or never submitted) tasks of its current
+ * round; a round whose tasks all finished but that nothing recorded is recorded here, and the
+ * next round submitted.
+ */
+async function retryStudy(dir: string, record: SubmitRecord): Promise<number> {
+  const round = currentRound(record);
+  if (record.study!.complete) {
+    console.error(
+      `submit --retry: study ${record.study!.name} in ${dir} is finished; nothing to retry.`,
+    );
+    return 0;
+  }
+  await clearStaleStudyLock(dir);
+  const status = await studyStatus(dir);
+  if (!status.schedulerAnswered) {
+    throw new Error(
+      `submit --retry: Slurm does not answer, so it cannot tell which tasks ended: ` +
+        status.notices[0],
+    );
+  }
+  const failed = status.tasks.filter((t) =>
+    t.verdict === "failed" || (t.verdict === "unknown" && t.jobId === undefined)
+  ).map((t) => Number(t.task));
+  if (failed.length) {
+    for (const i of failed) {
+      for (const lock of await clearRoundLocks(dir, round, i)) {
+        console.error(`removed ${lock}: its task ended (the scheduler says so), its lock stayed`);
+      }
+    }
+    const submission = await submitRound(dir, record, round, failed);
+    await writeSubmitRecord(dir, { ...record, submissions: [...record.submissions, submission] });
+    console.log(
+      `resubmitted task(s) ${failed.join(", ")} of ${roundText(round)} as job ` +
+        `${submission.jobId}; watch: deno task sweep status ${dir}`,
+    );
+    return 0;
+  }
+  if (!status.ended) {
+    console.error(
+      `submit --retry: no task of ${roundText(round)} in ${dir} has failed (the others are ` +
+        "pending or running, or one is recording the round).",
+    );
+    return 0;
+  }
+  return await advanceAndSay(dir, false);
+}
+
+/** Records a study's finished round and submits the next (or writes its tables); says which. */
+async function advanceAndSay(dir: string, quiet: boolean): Promise<number> {
+  const notice = (m: string) => console.error(`warning: ${m}`);
+  const r = await advanceStudy(dir, { onNotice: notice, quietIfBusy: quiet });
+  const said = r.recorded ? `recorded ${roundText(r.round)} in ${dir}` : "";
+  switch (r.action) {
+    case "waiting":
+      if (quiet) {
+        console.error(
+          `collect: ${roundText(r.round)}: ${r.round.tasks - r.waiting!.length} of ` +
+            `${r.round.tasks} shards complete (waiting for ${r.waiting!.join(", ")}); the last ` +
+            "task to finish records the round and submits the next.",
+        );
+        return 0;
+      }
+      console.error(statusText(await studyStatus(dir), false));
+      console.error(
+        `\ncollect: shard(s) ${r.waiting!.join(", ")} of round ${r.round.index} ` +
+          "unfinished: nothing recorded.",
+      );
+      return 1;
+    case "busy":
+      console.error(`collect: another process is recording round ${r.round.index}: ${r.busy}`);
+      return 0;
+    case "submitted":
+      console.error(
+        `collect: ${said || `round ${r.round.index} was recorded`}; submitted ` +
+          `${roundText(r.next!)} as job ${r.jobId}; watch: deno task sweep status ${dir}`,
+      );
+      return 0;
+    case "complete":
+      console.error(
+        `collect: ${said || `round ${r.round.index} was recorded`}; the study is complete: ` +
+          `its tables are in ${dir} (deno task sweep report ${dir})`,
+      );
+      return 0;
+    case "finished":
+      console.error(`collect: the study in ${dir} is complete; nothing to do.`);
+      return 0;
+    case "unchanged":
+      console.error(`collect: another task moved ${dir} on to round ${r.round.index}.`);
+      return 0;
+  }
+}
+
 /** `submit --retry`: resubmits the tasks that ended unfinished, with the script as it is now. */
 async function retry(dir: string): Promise<number> {
   const record = await readSubmitRecord(dir);
   if (!record) {
     throw new UsageError(`submit --retry: ${dir} was never submitted (no slurm/submit.json).`);
   }
+  if (record.study) return await retryStudy(dir, record);
   if (record.scheduler === "k8s") {
     throw new UsageError(
       "submit --retry: a Kubernetes Indexed Job retries a failed index itself " +
@@ -403,6 +699,7 @@ async function retry(dir: string): Promise<number> {
         `${dir}/k8s/job.yaml (finished trials are kept).`,
     );
   }
+  await clearStaleStudyLock(dir);
   const status = await studyStatus(dir);
   if (!status.schedulerAnswered) {
     throw new Error(
@@ -454,26 +751,31 @@ async function retry(dir: string): Promise<number> {
 export function submitCommand<F extends FlagSpecs>(hooks: SweepFlagsHooks<F>) {
   return command({
     usage: "deno task sweep submit",
-    summary: "Runs a sweep or grid past one machine: --slurm writes a job-array script into the " +
-      "study folder (<out>/slurm/job.sh: one task per shard, each the ordinary sweep command with " +
-      "--jobs = its CPUs / --threads) and submits it with sbatch; --k8s writes a Kubernetes " +
-      "Indexed Job (<out>/k8s/job.yaml). Each task writes <out>/shards/<task>; the last to " +
-      "finish merges every shard into <out>/merged. --retry resubmits the tasks that failed; a " +
-      "finished study submitted again does nothing.",
+    summary: "Runs a sweep, grid or study past one machine: --slurm writes a job-array script " +
+      "into the study folder (<out>/slurm/job.sh: one task per shard, each the ordinary sweep " +
+      "command with --jobs = its CPUs / --threads) and submits it with sbatch; --k8s writes a " +
+      "Kubernetes Indexed Job (<out>/k8s/job.yaml). Each task writes <out>/shards/<task>; the " +
+      "last to finish merges every shard into <out>/merged. A study (--slurm --study FILE) runs " +
+      "round after round, one array per round (the selection rounds, then the confirmation): " +
+      "the last task of a round records it in <out> and submits the next, and the last round " +
+      "writes the study's tables, so <out> ends up as a local --study run leaves it. --retry " +
+      "resubmits the tasks that failed (a study's: of its current round); a finished study " +
+      "submitted again does nothing.",
     flags: { ...hooks.flags, ...SUBMIT_FLAGS },
     positionals: { name: "DIR", description: "with --retry: the study folder (or --out)", max: 1 },
     notes: "Watch with deno task sweep status DIR; collect by hand with deno task sweep collect " +
-      "DIR. Studies (--study) are not one array: see the message. docs/cluster.md walks through " +
-      "a cluster from git clone to the merged report.",
+      "DIR. With --study, only --out and --data of the sweep flags apply (the file has the " +
+      "rest); " +
+      "--tasks is each round's most (default: the first round's trials), --dry-run prints the " +
+      "script and the first round's sbatch line; --k8s --study is refused (each round would be " +
+      "a Job created from a pod). docs/cluster.md walks through a cluster from git clone to the " +
+      "merged report, and a study's rounds.",
   }, async (parsed) => {
     const values = parsed.values as Parsed<typeof SUBMIT_FLAGS>["values"] & { out?: string };
     if (values.retry) {
       const dir = parsed.positionals[0] ?? values.out;
       if (!dir) throw new UsageError("submit --retry takes the study folder: submit --retry DIR");
       return await retry(dir.replace(/\/+$/, ""));
-    }
-    if ((parsed.values as { study?: string }).study !== undefined) {
-      throw new UsageError(STUDY_REFUSED);
     }
     for (const flag of ["shard", "jobs"]) {
       if (parsed.given.has(flag)) {
@@ -485,6 +787,9 @@ export function submitCommand<F extends FlagSpecs>(hooks: SweepFlagsHooks<F>) {
     }
     if (parsed.positionals.length) {
       throw new UsageError(`submit: '${parsed.positionals[0]}': give the folder as --out DIR.`);
+    }
+    if ((parsed.values as { study?: string }).study !== undefined) {
+      return await submitStudy(parsed.values as never, parsed.given);
     }
     return await submitNew(hooks, parsed);
   });
@@ -509,7 +814,8 @@ export const statusCommand = command({
   usage: "deno task sweep status",
   summary: "Where a study stands: per array task its scheduler state (squeue, scontrol, sacct) " +
     "and its trials done / running / left, read from the study folder; failed or pre-empted " +
-    "tasks are named with their log. Also reads a folder run locally (one row).",
+    "tasks are named with their log; for a study submitted with --study, the tasks of its " +
+    "current round, and the rounds before. Also reads a folder run locally (one row).",
   flags: {
     watch: {
       kind: "int",
@@ -571,7 +877,8 @@ export const collectCommand = command({
   usage: "deno task sweep collect",
   summary: "Merges a submitted study's shards into <DIR>/merged (every grid cell), only when " +
     "every shard is complete; replaces an earlier merge whole. Array tasks run it with " +
-    "--if-complete when they finish, so the last one collects.",
+    "--if-complete when they finish, so the last one collects. A study submitted with --study: " +
+    "records its finished round in DIR and submits the next round, or writes the study's tables.",
   flags: {
     "if-complete": {
       kind: "bool",
@@ -582,6 +889,7 @@ export const collectCommand = command({
 }, async ({ values, positionals: [given] }) => {
   const dir = given.replace(/\/+$/, "");
   const quiet = values["if-complete"];
+  if ((await readSubmitRecord(dir))?.study) return await advanceAndSay(dir, quiet);
   if (await collectAndReport(dir, quiet)) return 0;
   const record = await readSubmitRecord(dir);
   const status = await studyStatus(dir);

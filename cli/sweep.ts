@@ -9,18 +9,20 @@
  *   deno task sweep merge DIR… [--out NEW_DIR]
  *   deno task sweep report DIR [--markdown]
  *   deno task sweep submit --slurm|--k8s [--tasks N] [--max-running K] … <sweep flags> --out DIR
+ *   deno task sweep submit --slurm --study FILE [--tasks N] … [--out DIR]
  *   deno task sweep submit --retry DIR
  *   deno task sweep status DIR [--watch S]
  *   deno task sweep collect DIR
+ *   deno task sweep study-shard DIR --round R --shard i/n   (a submitted study's array task)
  *
  * A sweep writes `<out>/trials/*.json` (one per finished trial), `<out>/trials.jsonl`,
  * `<out>/summary.csv` and `<out>/report.html`, and prints the summary table. With `--axis` (or the
  * shorthands `--lrs`, `--budgets`) it runs a grid: every cell a sweep in `<out>/<axis>=<value>,…`,
  * the base cell `<out>` itself; `grid.csv`, `grid_best.csv` and `grid.html` beside them. With
  * `--study`, a study file's cells, tuning stage and family (see lib/sweep/study_file.ts). Every
- * folder is read and written by lib/sweep/folder.ts. `submit`, `status` and `collect` (cli/_submit.ts)
- * run a sweep or grid as a Slurm job array or a Kubernetes Indexed Job. Run with `--help` for every
- * flag.
+ * folder is read and written by lib/sweep/folder.ts. `submit`, `status` and `collect`
+ * (cli/_submit.ts) run a sweep or grid as a Slurm job array or a Kubernetes Indexed Job, and a
+ * study as one Slurm array per round. Run with `--help` for every flag.
  *
  * @module
  */
@@ -45,6 +47,7 @@ import { loadCliData } from "./_data.ts";
 import { duration, SweepProgress } from "./_sweep_progress.ts";
 import { collectCommand, statusCommand, submitCommand } from "./_submit.ts";
 import { MERGED_DIR, readSubmitRecord } from "../lib/sweep/submission.ts";
+import { roundShardFolder, runStudyShard } from "../lib/sweep/study_submit.ts";
 
 /**
  * Checks `--shard i/n`: shards are numbered from 0, and `n/n` (the 1-based form of jest, vitest
@@ -428,6 +431,13 @@ async function runStudyFlags(values: Values, given: ReadonlySet<string>): Promis
   await checkFolderPath(out).catch((e) => {
     throw new UsageError((e as Error).message);
   });
+  if ((await readSubmitRecord(out))?.study) {
+    throw new UsageError(
+      `${out} is a study submitted to Slurm (slurm/submit.json): its array tasks run its rounds. ` +
+        `Watch it with deno task sweep status ${out}; go on after a failure with deno task ` +
+        `sweep submit --retry ${out}.`,
+    );
+  }
   const progress = new SweepProgress({ trials: 0, steps: 0, stepsPerTrial: 0 });
   const data = await loadCliData(values, (m) => console.error(m));
   const result = await withStopSignals((m) => progress.say(m), (signal) =>
@@ -485,6 +495,72 @@ const submit = submitCommand({
   },
 });
 
+/**
+ * `study-shard DIR --round R --shard i/n`: what an array task of a study submitted round by round
+ * runs (the job script calls it): its shard of the round's trials, stopped cleanly by scancel.
+ */
+const studyShard = command({
+  usage: "deno task sweep study-shard",
+  summary: "What one array task of a study submitted with submit --slurm --study runs: shard i/n " +
+    "of round R's trials (as submit or the round before planned them, listed in " +
+    "<DIR>/slurm/submit.json) into <DIR>/shards/R/i, resuming what is there. The job script " +
+    "calls it, then collect; run it by hand to redo a task on the login node.",
+  flags: {
+    round: { kind: "int", min: 1, arg: "R", description: "the study's round (1, 2, …)" },
+    shard: {
+      kind: "string",
+      arg: "i/n",
+      description: "this task's shard of the round (n: the round's tasks)",
+      check: checkShard,
+    },
+    jobs: { ...FLAGS.jobs, description: "trials side by side (the job script: CPUs / threads)" },
+  },
+  positionals: { name: "DIR", description: "the study folder (--out of submit)", min: 1, max: 1 },
+}, async ({ values, positionals: [given] }) => {
+  if (values.round === undefined || values.shard === undefined) {
+    throw new UsageError(
+      "study-shard needs --round R and --shard i/n (the job script passes them).",
+    );
+  }
+  const dir = given.replace(/\/+$/, "");
+  const shard = usage(() => parseShard(values.shard))!;
+  const record = await readSubmitRecord(dir);
+  if (!record?.study) {
+    throw new UsageError(
+      `${dir} is not a study submitted with deno task sweep submit --study (no rounds in ` +
+        "slurm/submit.json).",
+    );
+  }
+  const data = await loadCliData({ data: record.study.data }, (m) => console.error(m));
+  const steps = record.study.rounds.find((x) => x.index === values.round)?.units[0]?.options.iters;
+  const progress = new SweepProgress({ trials: 0, steps: 0, stepsPerTrial: 0 });
+  const jobs = values.jobs === "auto" ? "auto" : Number(values.jobs);
+  const r = await withStopSignals(
+    (m) => progress.say(m),
+    (signal) =>
+      runStudyShard(data, dir, values.round!, shard, {
+        jobs,
+        onStage: (m) => {
+          const n = Number(/: (\d+) trial/.exec(m)?.[1] ?? 0);
+          progress.grow(n, steps ?? 0);
+          progress.stage(m);
+        },
+        ...progress.observers(signal),
+      }),
+  );
+  progress.clear();
+  if (r.skipped) {
+    console.error(`study-shard: ${r.skipped}.`);
+    return 0;
+  }
+  console.error(
+    `study-shard: ${r.trials} trial(s) of ${r.round.label} (round ${r.round.index}), task ` +
+      `${shard.index} of ${shard.count}, in ${duration(progress.seconds)} → ` +
+      `${roundShardFolder(dir, r.round.index, shard.index)}/`,
+  );
+  return r.interrupted ? interruptedExit([]) : 0;
+});
+
 const merge = command({
   usage: "deno task sweep merge",
   summary: "Joins the result folders of a sweep's (or a grid's) shards into a new folder — every " +
@@ -537,7 +613,8 @@ const report = command({
 }, async ({ values, positionals: [given] }) => {
   const notice = (m: string) => console.error(`warning: ${m}`);
   const submitted = await readSubmitRecord(given);
-  const dir = submitted ? `${given.replace(/\/+$/, "")}/${MERGED_DIR}` : given;
+  // A study submitted round by round keeps its results where a local run does: in the folder.
+  const dir = submitted && !submitted.study ? `${given.replace(/\/+$/, "")}/${MERGED_DIR}` : given;
   if (submitted && !(await Deno.stat(dir).then(() => true, () => false))) {
     throw new Error(
       `${given} is a submitted study not collected yet: see deno task sweep status ${given}.`,
@@ -577,7 +654,14 @@ export const sweepCli = command({
     "<out>/trials.jsonl, <out>/summary.csv and <out>/report.html (plotly.js beside it). " +
     "Grids (--axis) and studies (--study) build on it.",
   flags: FLAGS,
-  commands: { merge, report, submit, status: statusCommand, collect: collectCommand },
+  commands: {
+    merge,
+    report,
+    submit,
+    status: statusCommand,
+    collect: collectCommand,
+    "study-shard": studyShard,
+  },
   notes: "Sized by default to finish in about 4 minutes on a 2-core CPU. Grids: every --axis " +
     "value combination is a sweep of its own in a sub-folder of --out (lr=…, n_layer=…,lr=…); " +
     "the cell equal to the base settings is --out itself, so an existing sweep there is reused. " +

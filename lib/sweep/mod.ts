@@ -4,30 +4,31 @@
  * and the one owner of the results-folder format (paths, read, write, verify). Every command
  * reads a folder through it: `sweep`, `readSweep`, `mergeSweeps`, grids, studies and reports.
  *
- * | file            | job                                                              |
- * | --------------- | ---------------------------------------------------------------- |
- * | `record.ts`     | the trial record, settings, provenance; the record check         |
- * | `folder.ts`     | the folder format: paths, the one checked reader, writers        |
- * | `settings.ts`   | settings and their key; the engine registry check                |
- * | `shard.ts`      | shards and the scheduler's environment                           |
- * | `trial.ts`      | one trial (`_trial_worker.ts` runs it in a worker)               |
- * | `schedule.ts`   | running trials in this thread or a pool of workers               |
- * | `sweep.ts`      | `sweep()`, `readSweep()`, plans shared with grids and studies    |
- * | `summary.ts`    | typed summary rows, paired comparisons, outliers                 |
- * | `format.ts`     | tables as text grids, drawn by every medium                      |
- * | `merge.ts`      | merging shards, every grid cell                                  |
- * | `axes.ts`       | axes as data                                                     |
- * | `grid.ts`       | grids of sweeps and their tables                                 |
- * | `study_file.ts` | the study declaration                                            |
- * | `tune.ts`       | choosing a tuned value: best cell, fit, widening                 |
- * | `family.ts`     | a study's family of tests and its correction                     |
- * | `study.ts`      | running and reading a study                                      |
- * | `provenance.ts` | what produced a trial; the numerics fingerprint                  |
- * | `cost.ts`       | FLOPs of a trial                                                 |
- * | `submission.ts` | a study submitted to a scheduler: its folder, record, collect    |
- * | `slurm.ts`      | Slurm: the job-array script, sbatch, the tasks' states           |
- * | `k8s.ts`        | Kubernetes: the Indexed Job manifest                             |
- * | `status.ts`     | where a study stands: per task, state and trials done/run/left   |
+ * | file              | job                                                              |
+ * | ----------------- | ---------------------------------------------------------------- |
+ * | `record.ts`       | the trial record, settings, provenance; the record check         |
+ * | `folder.ts`       | the folder format: paths, the one checked reader, writers        |
+ * | `settings.ts`     | settings and their key; the engine registry check                |
+ * | `shard.ts`        | shards and the scheduler's environment                           |
+ * | `trial.ts`        | one trial (`_trial_worker.ts` runs it in a worker)               |
+ * | `schedule.ts`     | running trials in this thread or a pool of workers               |
+ * | `sweep.ts`        | `sweep()`, `readSweep()`, plans shared with grids and studies    |
+ * | `summary.ts`      | typed summary rows, paired comparisons, outliers                 |
+ * | `format.ts`       | tables as text grids, drawn by every medium                      |
+ * | `merge.ts`        | merging shards, every grid cell                                  |
+ * | `axes.ts`         | axes as data                                                     |
+ * | `grid.ts`         | grids of sweeps and their tables                                 |
+ * | `study_file.ts`   | the study declaration                                            |
+ * | `tune.ts`         | choosing a tuned value: best cell, fit, widening                 |
+ * | `family.ts`       | a study's family of tests and its correction                     |
+ * | `study.ts`        | running and reading a study                                      |
+ * | `provenance.ts`   | what produced a trial; the numerics fingerprint                  |
+ * | `cost.ts`         | FLOPs of a trial                                                 |
+ * | `submission.ts`   | a study submitted to a scheduler: its folder, record, collect    |
+ * | `study_submit.ts` | a study submitted round by round: shards, recording, next round  |
+ * | `slurm.ts`        | Slurm: the job-array script, sbatch, the tasks' states           |
+ * | `k8s.ts`          | Kubernetes: the Indexed Job manifest                             |
+ * | `status.ts`       | where a study stands: per task, state and trials done/run/left   |
  *
  * @example
  * ```ts
@@ -166,8 +167,48 @@ export type {
   SubmitCell,
   SubmitRecord,
 } from "./submission.ts";
-export { cellName, cellTrials, readStudy, runStudy, selectionRows } from "./study.ts";
-export type { ReadStudyOptions, StudyCell, StudyOptions, StudyResult } from "./study.ts";
+export {
+  cellName,
+  cellTrials,
+  claimStudyFolder,
+  finishStudy,
+  nextStudyRound,
+  readStudy,
+  runStudy,
+  runStudyFolders,
+  selectionRows,
+} from "./study.ts";
+export type {
+  NextRoundOptions,
+  ReadStudyOptions,
+  StudyCell,
+  StudyFolder,
+  StudyOptions,
+  StudyResult,
+  StudyRound,
+} from "./study.ts";
+export {
+  advanceStudy,
+  clearRoundLocks,
+  currentRound,
+  planRoundRecord,
+  recordRound,
+  roundProgress,
+  roundShardFolder,
+  runStudyShard,
+  submitRound,
+  submittedStudy,
+  unitShard,
+} from "./study_submit.ts";
+export type {
+  AdvanceOptions,
+  AdvanceResult,
+  RoundUnit,
+  StudyRoundRecord,
+  StudyShardOptions,
+  StudyShardResult,
+  StudySubmission,
+} from "./study_submit.ts";
 export { loadStudy, parseStudy, studyDeclaration, studyHash } from "./study_file.ts";
 export type { Comparison, Study, TuneSpec } from "./study_file.ts";
 export {
@@ -185,6 +226,7 @@ export {
   finishPlan,
   planSweep,
   readSweep,
+  recordTrials,
   runPlans,
   sweep,
 } from "./sweep.ts";

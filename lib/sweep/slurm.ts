@@ -73,13 +73,30 @@ export function stateKind(state: string): "waiting" | "active" | "ended" {
   return WAITING.has(word) ? "waiting" : ACTIVE.has(word) ? "active" : "ended";
 }
 
+/**
+ * The environment to submit from: this one, except that inside a Slurm job (an array task planning
+ * the next round) the job's own `SLURM_*` variables are left out (`SLURM_CONF` kept), so that the
+ * new job does not inherit the old one's array index, CPUs or memory.
+ */
+function submitEnv(): { env: Record<string, string>; clearEnv: true } | undefined {
+  const env = Deno.env.toObject();
+  if (env.SLURM_JOB_ID === undefined) return undefined;
+  return {
+    env: Object.fromEntries(
+      Object.entries(env).filter(([k]) => !k.startsWith("SLURM_") || k === "SLURM_CONF"),
+    ),
+    clearEnv: true,
+  };
+}
+
 /** Runs a Slurm command; its stdout, or the failure in words. */
 async function slurmCommand(
   cmd: string,
   args: readonly string[],
+  env?: { env: Record<string, string>; clearEnv: true },
 ): Promise<{ ok: true; out: string } | { ok: false; problem: string }> {
   try {
-    const r = await new Deno.Command(cmd, { args: [...args], stdin: "null" }).output();
+    const r = await new Deno.Command(cmd, { args: [...args], stdin: "null", ...env }).output();
     const out = new TextDecoder().decode(r.stdout);
     const err = new TextDecoder().decode(r.stderr).trim().split("\n").at(-1) ?? "";
     return r.success ? { ok: true, out } : { ok: false, problem: err || `${cmd} exited ${r.code}` };
@@ -219,7 +236,9 @@ export async function slurmAnswers(): Promise<{ up: boolean; problem?: string }>
 
 /**
  * Submits `script` with `sbatch --parsable` and the extra arguments (`--array=…` overrides the
- * script's own); returns the job id. Throws with sbatch's message when it refuses.
+ * script's own), passing `scriptArgs` to the script; returns the job id. Inside a Slurm job (an
+ * array task submitting a study's next round) the job's `SLURM_*` variables are not passed on.
+ * Throws with sbatch's message when it refuses.
  *
  * @example
  * ```ts ignore
@@ -227,8 +246,16 @@ export async function slurmAnswers(): Promise<{ up: boolean; problem?: string }>
  * const jobId = await sbatch("results/study/slurm/job.sh", ["--array=1,3%2"]);
  * ```
  */
-export async function sbatch(script: string, args: readonly string[] = []): Promise<string> {
-  const r = await slurmCommand("sbatch", ["--parsable", ...args, script]);
+export async function sbatch(
+  script: string,
+  args: readonly string[] = [],
+  scriptArgs: readonly string[] = [],
+): Promise<string> {
+  const r = await slurmCommand(
+    "sbatch",
+    ["--parsable", ...args, script, ...scriptArgs],
+    submitEnv(),
+  );
   if (!r.ok) throw new Error(`sbatch refused ${script}: ${r.problem}`);
   const id = r.out.trim().split(";")[0];
   if (!/^\d+$/.test(id)) throw new Error(`sbatch printed '${r.out.trim()}', not a job id.`);
@@ -283,6 +310,12 @@ export interface SlurmScriptSpec {
   readonly dataDir?: string;
   /** When it was written (ISO time). */
   readonly written: string;
+  /**
+   * A study run in rounds (`submit --study`): the script takes the round and its number of shards
+   * as its arguments (`sbatch --array=0-3 job.sh 2 4`), each task runs its shard of that round,
+   * and the last to finish records the round and submits the next. `sweepArgs` is unused then.
+   */
+  readonly staged?: boolean;
 }
 
 /** The `#SBATCH` lines of a study's array. */
@@ -318,6 +351,58 @@ function sbatchLines(s: SlurmScriptSpec): string[] {
  * ```
  */
 export function slurmScript(s: SlurmScriptSpec): string {
+  return [
+    "#!/bin/bash",
+    ...(s.staged ? stagedHeader(s) : sweepHeader(s)),
+    `# Watch: deno task sweep status ${s.study}`,
+    ...sbatchLines(s),
+    "set -euo pipefail",
+    "",
+    "# Paths every node must see (a shared filesystem); override any of them in the environment.",
+    `PROJECT=${shellWord(s.project)}   # the actlab checkout`,
+    `STUDY=${shellWord(s.study)}   # this study's folder`,
+    `DENO=\${DENO:-${shellWord(s.deno)}}`,
+    `export DENO_DIR=\${DENO_DIR:-${
+      shellWord(s.denoDir)
+    }}   # Deno's cache (filled by deno install)`,
+    s.dataDir
+      ? `export ACTLAB_DATA_DIR=\${ACTLAB_DATA_DIR:-${
+        shellWord(s.dataDir)
+      }}   # holds tinyshakespeare/`
+      : "# export ACTLAB_DATA_DIR=/shared/datasets   # a folder holding tinyshakespeare/input.txt",
+    "export DENO_NO_UPDATE_CHECK=1 NO_COLOR=1",
+    ...(s.staged ? stagedBody(s) : sweepBody(s)),
+    "",
+  ].join("\n");
+}
+
+/** The comment at the top of a sweep's script. */
+function sweepHeader(s: SlurmScriptSpec): string[] {
+  return [
+    `# actlab: a sweep as a Slurm job array, one array task per shard (${s.tasks} shards` +
+    `${s.maxRunning ? `, at most ${s.maxRunning} running` : ""}).`,
+    `# Written by 'deno task sweep submit --slurm' at ${s.written}. Edit it freely: 'deno task`,
+    "# sweep submit --retry STUDY' submits this file as it is then, for the tasks that failed.",
+    "# Task i runs the ordinary sweep command on shard i into $STUDY/shards/i (finished trials are",
+    "# kept, so a rerun resumes); the last task to finish merges every shard into $STUDY/merged.",
+  ];
+}
+
+/** The comment at the top of a study's script. */
+function stagedHeader(s: SlurmScriptSpec): string[] {
+  return [
+    "# actlab: a study as Slurm job arrays, one array per round: the selection rounds (widened",
+    "# while a best learning rate sits at an edge), then the confirmation at the chosen rates.",
+    `# Written by 'deno task sweep submit --slurm --study' at ${s.written}. Edit it freely: every`,
+    "# round submits this file as it is then: sbatch --array=0-<N-1> job.sh ROUND N. Task i runs",
+    "# shard i of round ROUND's trials into $STUDY/shards/ROUND/i (finished trials are kept, so a",
+    "# rerun resumes); the last task of the round to finish records the round in the study's",
+    "# folders and submits the next round, or writes the study's tables when none is left.",
+  ];
+}
+
+/** The task's work in a sweep's script: its shard, then the merge. */
+function sweepBody(s: SlurmScriptSpec): string[] {
   const q = shellWord;
   const args = [];
   for (let i = 0; i < s.sweepArgs.length; i++) {
@@ -328,40 +413,43 @@ export function slurmScript(s: SlurmScriptSpec): string {
     } else args.push(`  ${q(flag)}`);
   }
   return [
-    "#!/bin/bash",
-    `# actlab: a sweep as a Slurm job array, one array task per shard (${s.tasks} shards` +
-    `${s.maxRunning ? `, at most ${s.maxRunning} running` : ""}).`,
-    `# Written by 'deno task sweep submit --slurm' at ${s.written}. Edit it freely: 'deno task`,
-    "# sweep submit --retry STUDY' submits this file as it is then, for the tasks that failed.",
-    "# Task i runs the ordinary sweep command on shard i into $STUDY/shards/i (finished trials are",
-    "# kept, so a rerun resumes); the last task to finish merges every shard into $STUDY/merged.",
-    `# Watch: deno task sweep status ${s.study}`,
-    ...sbatchLines(s),
-    "set -euo pipefail",
-    "",
-    "# Paths every node must see (a shared filesystem); override any of them in the environment.",
-    `PROJECT=${q(s.project)}   # the actlab checkout`,
-    `STUDY=${q(s.study)}   # this study's folder`,
-    `DENO=\${DENO:-${q(s.deno)}}`,
-    `export DENO_DIR=\${DENO_DIR:-${q(s.denoDir)}}   # Deno's cache (filled by deno install)`,
-    s.dataDir
-      ? `export ACTLAB_DATA_DIR=\${ACTLAB_DATA_DIR:-${q(s.dataDir)}}   # holds tinyshakespeare/`
-      : "# export ACTLAB_DATA_DIR=/shared/datasets   # a folder holding tinyshakespeare/input.txt",
-    "export DENO_NO_UPDATE_CHECK=1 NO_COLOR=1",
     `SHARDS=${s.tasks}   # task i runs shard i of SHARDS`,
     `THREADS=${s.threads}   # ONNX Runtime threads per trial (--threads)`,
     "",
-    'task=${SLURM_ARRAY_TASK_ID:?"run this script with sbatch: it is one task of a job array"}',
-    'jobs=$(( ${SLURM_CPUS_PER_TASK:-1} / THREADS )); [ "$jobs" -ge 1 ] || jobs=1',
-    'echo "actlab: task $task of $SHARDS, job ${SLURM_ARRAY_JOB_ID:-?}, on $(hostname), ' +
-    '$jobs trial(s) at a time, $(date -Is)"',
-    'echo "actlab: PROJECT=$PROJECT STUDY=$STUDY DENO=$DENO DENO_DIR=$DENO_DIR ' +
-    'ACTLAB_DATA_DIR=${ACTLAB_DATA_DIR:-}"',
-    'cd "$PROJECT"',
+    ...taskLines("$SHARDS"),
     '"$DENO" run -A cli/sweep.ts --shard "$task/$SHARDS" --jobs "$jobs" --out "$STUDY/shards/$task" \\',
     args.join(" \\\n"),
     "# Merges every shard into $STUDY/merged once all are complete (only the last task gets there).",
     '"$DENO" run -A cli/sweep.ts collect "$STUDY" --if-complete',
+  ];
+}
+
+/** The task's work in a study's script: its shard of the round, then the next round. */
+function stagedBody(s: SlurmScriptSpec): string[] {
+  return [
+    'usage="run it with sbatch --array=0-<N-1> job.sh ROUND N (deno task sweep submit does)"',
+    "ROUND=${1:?$usage}   # the study's round (slurm/submit.json lists them)",
+    "SHARDS=${2:?$usage}   # task i runs shard i of SHARDS of the round",
+    `THREADS=${s.threads}   # ONNX Runtime threads per trial (the study's engineOptions.threads)`,
     "",
-  ].join("\n");
+    ...taskLines("$SHARDS of round $ROUND"),
+    '"$DENO" run -A cli/sweep.ts study-shard "$STUDY" --round "$ROUND" --shard "$task/$SHARDS" \\',
+    '  --jobs "$jobs"',
+    "# Once every shard of the round is complete (only the last task gets there): records the",
+    "# round in the study's folders, then submits the next round or writes the study's tables.",
+    '"$DENO" run -A cli/sweep.ts collect "$STUDY" --if-complete',
+  ];
+}
+
+/** The lines every task runs first: its index, its trials side by side, where it runs. */
+function taskLines(of: string): string[] {
+  return [
+    'task=${SLURM_ARRAY_TASK_ID:?"run this script with sbatch: it is one task of a job array"}',
+    'jobs=$(( ${SLURM_CPUS_PER_TASK:-1} / THREADS )); [ "$jobs" -ge 1 ] || jobs=1',
+    `echo "actlab: task $task of ${of}, job \${SLURM_ARRAY_JOB_ID:-?}, on $(hostname), ` +
+    '$jobs trial(s) at a time, $(date -Is)"',
+    'echo "actlab: PROJECT=$PROJECT STUDY=$STUDY DENO=$DENO DENO_DIR=$DENO_DIR ' +
+    'ACTLAB_DATA_DIR=${ACTLAB_DATA_DIR:-}"',
+    'cd "$PROJECT"',
+  ];
 }

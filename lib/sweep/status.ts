@@ -16,9 +16,11 @@ import {
   readSubmitRecord,
   type ShardProgress,
   shardProgress,
+  type Submission,
   type SubmitRecord,
   taskLogPath,
 } from "./submission.ts";
+import { currentRound, roundProgress, type StudyRoundRecord } from "./study_submit.ts";
 
 /** What a task's row says it is: finished, waiting, running, ended unfinished, … */
 export type TaskVerdict = "done" | "pending" | "running" | "failed" | "stopped" | "unknown";
@@ -49,6 +51,22 @@ export interface TaskStatus {
   readonly lastLine?: string;
   /** A damaged record, or settings other than the submitted ones. */
   readonly problem?: string;
+  /** The scheduler still runs (or will run) it, even if its trials are all done. */
+  readonly active?: boolean;
+}
+
+/** Where a study submitted round by round stands (see `study_submit.ts`). */
+export interface StudyRoundStatus {
+  /** The study's name. */
+  readonly name: string;
+  /** Its current round: the one the task rows are of. */
+  readonly round: StudyRoundRecord;
+  /** Every round planned so far, the current one last. */
+  readonly rounds: readonly StudyRoundRecord[];
+  /** Who holds the study's lock (a task recording the round and planning the next), if anyone. */
+  readonly advancing?: string;
+  /** Every round is recorded and the tables written. */
+  readonly complete: boolean;
 }
 
 /** Where a study stands. */
@@ -59,6 +77,8 @@ export interface StudyStatus {
   readonly kind: "slurm" | "k8s" | "local";
   /** The submission record, for submitted studies. */
   readonly record?: SubmitRecord;
+  /** A study submitted round by round: its rounds (the task rows are the current round's). */
+  readonly study?: StudyRoundStatus;
   /** One row per task. */
   readonly tasks: readonly TaskStatus[];
   /** Trials finished, running, left, in all. */
@@ -124,9 +144,9 @@ async function lastLine(path: string): Promise<string | undefined> {
   }
 }
 
-/** Trials in flight: in each locked cell, up to the task's trials side by side. */
+/** Trials in flight: those left in the locked cells, at most the task's trials side by side. */
 function runningIn(p: ShardProgress, jobs: number): number {
-  return p.cells.filter((c) => c.lock).reduce((a, c) => a + Math.min(jobs, c.total - c.done), 0);
+  return Math.min(jobs, p.cells.filter((c) => c.lock).reduce((a, c) => a + c.total - c.done, 0));
 }
 
 /** The folder's problems: damaged records, settings keys other than the submitted ones. */
@@ -154,19 +174,34 @@ function verdictOf(p: ShardProgress, st: SchedulerTask | undefined, answered: bo
     : "failed";
 }
 
-/** The rows of a Slurm array study. */
+/** What the rows of one Slurm array are read from. */
+interface ArrayPlan {
+  /** Its tasks. */
+  readonly tasks: number;
+  /** Trials a task runs side by side. */
+  readonly jobsPerTask: number;
+  /** The submissions that ran its tasks. */
+  readonly submissions: readonly Submission[];
+  /** Task i's progress. */
+  readonly progress: (task: number) => Promise<ShardProgress>;
+  /** The record whose settings keys the shards must have (a sweep's or grid's). */
+  readonly record?: SubmitRecord;
+}
+
+/** The rows of a Slurm array: a sweep's or grid's, or a study's current round. */
 async function slurmRows(
   dir: string,
-  record: SubmitRecord,
+  plan: ArrayPlan,
   view: SchedulerView,
 ): Promise<TaskStatus[]> {
+  const { record } = plan;
   const rows: TaskStatus[] = [];
-  for (let i = 0; i < record.tasks; i++) {
-    const p = await shardProgress(dir, record, i);
-    const attempt = record.submissions.findLast((s) => s.indexes.includes(i));
+  for (let i = 0; i < plan.tasks; i++) {
+    const p = await plan.progress(i);
+    const attempt = plan.submissions.findLast((s) => s.indexes.includes(i));
     const st = attempt && view.tasks.find((t) => t.jobId === attempt.jobId && t.index === i);
     const verdict = attempt ? verdictOf(p, st, view.answered) : "unknown";
-    const running = verdict === "running" ? runningIn(p, record.jobsPerTask) : 0;
+    const running = verdict === "running" ? runningIn(p, plan.jobsPerTask) : 0;
     const log = attempt ? taskLogPath(dir, i, attempt.jobId) : undefined;
     const hasLog = log !== undefined && await Deno.stat(log).then(() => true, () => false);
     const problem = problemOf(p, record);
@@ -176,6 +211,7 @@ async function slurmRows(
       verdict,
       ...(st?.node ? { node: st.node } : {}),
       ...(attempt ? { jobId: attempt.jobId } : {}),
+      ...(st && stateKind(st.state) !== "ended" ? { active: true } : {}),
       done: p.done,
       running,
       left: p.total - p.done - running,
@@ -250,6 +286,7 @@ function noticesOf(
   rows: readonly TaskStatus[],
   merged: boolean,
   view?: SchedulerView,
+  study?: StudyRoundStatus,
 ): string[] {
   const out: string[] = [];
   if (view && !view.answered) out.push(`Slurm did not answer (${view.problem}): states unknown.`);
@@ -270,7 +307,7 @@ function noticesOf(
     );
   }
   const complete = rows.every((r) => r.verdict === "done");
-  if (complete && kind !== "local") {
+  if (complete && kind !== "local" && !study) {
     out.push(
       merged
         ? `every task finished; merged in ${dir}/${MERGED_DIR} (deno task sweep report ${dir})`
@@ -299,32 +336,140 @@ export async function studyStatus(
 ): Promise<StudyStatus> {
   const record = await readSubmitRecord(dir);
   const kind = record?.scheduler ?? "local";
+  const ask = options.scheduler ?? slurmTasks;
+  if (record?.scheduler === "slurm" && record.study) {
+    return await studyRoundsStatus(dir, record, ask);
+  }
   let view: SchedulerView | undefined;
   let rows: TaskStatus[];
   if (record?.scheduler === "slurm") {
-    const ask = options.scheduler ?? slurmTasks;
     view = await ask([...new Set(record.submissions.map((s) => s.jobId))]);
-    rows = await slurmRows(dir, record, view);
+    rows = await slurmRows(dir, {
+      tasks: record.tasks,
+      jobsPerTask: record.jobsPerTask,
+      submissions: record.submissions,
+      progress: (i) => shardProgress(dir, record, i),
+      record,
+    }, view);
   } else if (record) rows = await k8sRows(dir, record);
   else rows = [await localRow(dir)];
   const merged = !!record &&
     (await Deno.stat(`${dir}/${MERGED_DIR}`).then(() => true, () => false));
-  const sum = (f: (r: TaskStatus) => number) => rows.reduce((a, r) => a + f(r), 0);
   return {
     dir,
     kind,
     ...(record ? { record } : {}),
-    tasks: rows,
-    done: sum((r) => r.done),
-    running: sum((r) => r.running),
-    left: sum((r) => r.left),
-    total: sum((r) => r.total),
+    ...totals(rows),
     ended: !rows.some((r) => r.verdict === "pending" || r.verdict === "running"),
     complete: rows.every((r) => r.verdict === "done"),
     merged,
     schedulerAnswered: view?.answered ?? true,
     notices: noticesOf(dir, kind, rows, merged, view),
   };
+}
+
+/** The rows and their totals: trials done, running, left and in all. */
+function totals(rows: TaskStatus[]) {
+  const sum = (f: (r: TaskStatus) => number) => rows.reduce((a, r) => a + f(r), 0);
+  return {
+    tasks: rows,
+    done: sum((r) => r.done),
+    running: sum((r) => r.running),
+    left: sum((r) => r.left),
+    total: sum((r) => r.total),
+  };
+}
+
+/** Who holds a folder's lock, in words, or undefined when nobody does. */
+async function lockHolder(dir: string): Promise<string | undefined> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(`${dir}/.lock`);
+  } catch {
+    return undefined;
+  }
+  try {
+    const o = JSON.parse(text);
+    return `${o.what ?? "a process"} (pid ${o.pid ?? "?"} on ${o.host ?? "?"} since ${o.since})`;
+  } catch {
+    return "a process (its lock file is unreadable)";
+  }
+}
+
+/**
+ * A study submitted round by round: the rows of its current round's array, the round, what the
+ * rounds before did, and whether the study goes on by itself (a task still runs, or one is
+ * recording the round) or needs `submit --retry`.
+ */
+async function studyRoundsStatus(
+  dir: string,
+  record: SubmitRecord,
+  ask: (jobIds: readonly string[]) => Promise<SchedulerView>,
+): Promise<StudyStatus> {
+  const round = currentRound(record);
+  const submissions = record.submissions.filter((s) => s.round === round.index);
+  const view = await ask([...new Set(submissions.map((s) => s.jobId))]);
+  const rows = await slurmRows(dir, {
+    tasks: round.tasks,
+    jobsPerTask: record.jobsPerTask,
+    submissions,
+    progress: (i) => roundProgress(dir, round, i),
+  }, view);
+  const complete = record.study!.complete !== undefined;
+  const advancing = complete ? undefined : await lockHolder(dir);
+  const moving = rows.some((r) => r.active || r.verdict === "pending" || r.verdict === "running");
+  const study: StudyRoundStatus = {
+    name: record.study!.name,
+    round,
+    rounds: record.study!.rounds,
+    ...(advancing ? { advancing } : {}),
+    complete,
+  };
+  return {
+    dir,
+    kind: "slurm",
+    record,
+    study,
+    ...totals(rows),
+    ended: complete || (!moving && !advancing),
+    complete,
+    merged: false, // a study's rounds are recorded in the folder itself, never in merged/
+    schedulerAnswered: view.answered,
+    notices: [
+      ...noticesOf(dir, "slurm", rows, false, view, study),
+      ...roundNotes(dir, study, rows),
+    ],
+  };
+}
+
+/** The rounds before the current one, and what the study does next. */
+function roundNotes(dir: string, s: StudyRoundStatus, rows: readonly TaskStatus[]): string[] {
+  const out = s.rounds.slice(0, -1).map((r) =>
+    `round ${r.index} (${r.label}): ${r.trials} trials on ${r.tasks} task(s), recorded ${
+      r.recorded?.slice(0, 19).replace("T", " ") ?? "—"
+    }`
+  );
+  const allDone = rows.every((r) => r.verdict === "done");
+  if (s.complete) {
+    out.push(
+      `study ${s.name} complete: every round recorded in ${dir} (study.json, selection.json, ` +
+        `the tables); deno task sweep report ${dir}`,
+    );
+  } else if (s.advancing) {
+    out.push(`round ${s.round.index} is being recorded and the next planned by ${s.advancing}`);
+  } else if (rows.every((r) => r.jobId === undefined)) {
+    out.push(
+      `round ${s.round.index} (${s.round.label}) was planned but not submitted: ` +
+        `deno task sweep submit --retry ${dir}`,
+    );
+  } else if (allDone && !rows.some((r) => r.active)) {
+    out.push(
+      `round ${s.round.index} finished but nothing recorded it or planned the next round (its ` +
+        "last task's collect did not get through; see its log): " +
+        `deno task sweep submit --retry ${dir}`,
+    );
+  }
+  return out;
 }
 
 /**
@@ -347,8 +492,8 @@ export function statusGrid(status: StudyStatus): TextGrid {
     : "";
   const tasks = status.kind === "local" ? "" : `${status.tasks.length} tasks · `;
   return {
-    caption: `${status.dir}: ${what}${tasks}${status.done}/${status.total} trials done, ` +
-      `${status.running} running, ${status.left} left` +
+    caption: status.study ? studyCaption(status, status.study) : `${status.dir}: ${what}${tasks}` +
+      `${status.done}/${status.total} trials done, ${status.running} running, ${status.left} left` +
       (status.merged ? ` · merged in ${status.dir}/${MERGED_DIR}` : ""),
     columns: ["task", "state", "node", "done", "running", "left", "log"],
     numeric: [false, false, false, true, true, true, false],
@@ -365,4 +510,18 @@ export function statusGrid(status: StudyStatus): TextGrid {
     notes: status.notices.join("\n"),
     more: 0,
   };
+}
+
+/** The caption of a study submitted round by round: its round, its array, the round's trials. */
+function studyCaption(status: StudyStatus, s: StudyRoundStatus): string {
+  const jobs = [
+    ...new Set(
+      status.record!.submissions.filter((x) => x.round === s.round.index).map((x) => x.jobId),
+    ),
+  ];
+  const job = jobs.length ? `Slurm job${jobs.length > 1 ? "s" : ""} ${jobs.join(", ")}` : "";
+  return `${status.dir}: study ${s.name} · round ${s.round.index}: ${s.round.label}` +
+    `${job ? ` (${job})` : " (not submitted)"} · ${status.tasks.length} tasks · ` +
+    `${status.done}/${status.total} trials of the round done, ${status.running} running, ` +
+    `${status.left} left${s.complete ? " · study complete" : ""}`;
 }

@@ -15,7 +15,9 @@
  * | `tuned.csv` / `cells.csv`     | per cell and activation: value, runs, mean final loss [CI]     |
  * | `family.csv`                  | every comparison: difference [CI], p, p corrected over the family |
  *
- * The tables are named `*.partial.csv` until every trial they cover has finished.
+ * The tables are named `*.partial.csv` until every trial they cover has finished. Each round is
+ * planned from the folder alone ({@link nextStudyRound}), so a study submitted to Slurm round by
+ * round (`study_submit.ts`) runs exactly the rounds a local run does.
  *
  * @module
  */
@@ -27,9 +29,10 @@ import { summarize } from "../core/stats.ts";
 import { applyAxes, type AxisPoint, cellFolder } from "./axes.ts";
 import { type FamilyCell, familyCsv, type FamilyRow, familyTests } from "./family.ts";
 import { checkFolderPath, readFolder, removeIfPresent, writeIfChanged } from "./folder.ts";
-import type { SweepOptions } from "./options.ts";
-import type { TrialResult } from "./record.ts";
+import { seedList, type SweepOptions } from "./options.ts";
+import type { TrialResult, TrialSpec } from "./record.ts";
 import type { ScheduleObservers } from "./schedule.ts";
+import { sweepTrials } from "./shard.ts";
 import { finishPlan, planSweep, runPlans, type SweepPlan } from "./sweep.ts";
 import { parseStudy, type Study, studyDeclaration, studyHash } from "./study_file.ts";
 import { type Selection, selectValue, widenedValue } from "./tune.ts";
@@ -130,8 +133,17 @@ async function trialsIn(dir: string): Promise<TrialResult[]> {
   }
 }
 
-/** Writes or checks `study.json`: the declaration a folder's results belong to. */
-async function claimFolder(study: Study, out: string): Promise<void> {
+/**
+ * Writes or checks a study folder's `study.json`: the declaration its results belong to. A folder
+ * holding another declaration's results is refused, naming both hashes and the way out.
+ *
+ * @example
+ * ```ts ignore
+ * import { claimStudyFolder, loadStudy } from "@actlab/actlab/sweep";
+ * await claimStudyFolder(await loadStudy("studies/tuned.json"), "results/tuned");
+ * ```
+ */
+export async function claimStudyFolder(study: Study, out: string): Promise<void> {
   const hash = await studyHash(study);
   const path = `${out}/study.json`;
   let prior: { hash?: string } | undefined;
@@ -154,10 +166,28 @@ async function claimFolder(study: Study, out: string): Promise<void> {
   await writeIfChanged(path, text);
 }
 
-/** Prepares the plans of a round (one per folder), runs them in one pool, finishes them. */
-async function runRound(
+/** A sweep folder of a study and the options of the trials it runs there. */
+export interface StudyFolder {
+  /** The folder (under the study's, or an array task's shard of it). */
+  readonly dir: string;
+  /** Its options: the cell's settings at its tuned value, its activations and seeds. */
+  readonly options: SweepOptions;
+}
+
+/**
+ * Runs the trials left in a round's folders in one pool of workers (one plan per folder, each
+ * folder locked while it runs, finished with its derived files); says `what` through `onStage`
+ * when there is work. Returns true when the run was stopped (trials discarded).
+ *
+ * @example
+ * ```ts ignore
+ * import { runStudyFolders } from "@actlab/actlab/sweep";
+ * await runStudyFolders(data, round.folders, { out: "results/s", jobs: 2 }, "selection, round 1");
+ * ```
+ */
+export async function runStudyFolders(
   data: SweepData,
-  wanted: readonly { dir: string; options: SweepOptions }[],
+  wanted: readonly StudyFolder[],
   options: StudyOptions,
   what: string,
 ): Promise<boolean> {
@@ -237,50 +267,151 @@ async function readGrids(study: Study, out: string): Promise<Grids> {
   }));
 }
 
-/** Runs the selection stage: rounds of grids, widened while a best value sits at an edge. */
-async function runSelection(
-  data: SweepData,
-  study: Study,
-  options: StudyOptions,
-): Promise<{ grids: Grids; interrupted: boolean }> {
-  const tune = study.tune!;
-  const grids = await readGrids(study, options.out);
-  for (let round = 1;; round++) {
-    await writeGrids(options.out, grids);
-    const wanted = study.cells.flatMap((cell) => {
-      const grid = grids.get(labelOf(study, cell.point))!;
-      const values = [...new Set([...grid.values()].flat())].sort((a, b) => a - b);
-      return values.map((v) => ({
-        dir: folderOf(study, options.out, "select", cell.point, v),
-        options: {
-          ...optionsOf(study, cell.point, v),
-          activations: cell.activations.filter((a) => grid.get(a)!.includes(v)),
-          seeds: tune.seeds,
-        },
-      }));
-    });
-    if (await runRound(data, wanted, options, `selection, round ${round}`)) {
-      return { grids, interrupted: true };
-    }
-    let widened = false;
-    for (const cell of study.cells) {
-      const grid = grids.get(labelOf(study, cell.point))!;
-      const trials = await selectionTrials(study, options.out, cell, grid);
-      for (const a of cell.activations) {
-        const s = selectValue(a, trials.get(a) ?? new Map(), tune);
-        const start = cell.tuneValues ?? tune.values;
-        const next = s.atEdge ? widenedValue(grid.get(a)!, s.best, start, tune.widen) : undefined;
-        if (next !== undefined && !grid.get(a)!.includes(next)) {
-          grid.get(a)!.push(next);
-          widened = true;
-        }
-      }
-    }
-    if (!widened) {
-      await writeGrids(options.out, grids);
-      return { grids, interrupted: false };
+/** Per folder, the trials it asks for that are not finished there (in sweep order). */
+async function unfinished(folders: readonly StudyFolder[]): Promise<TrialSpec[][]> {
+  const todo: TrialSpec[][] = [];
+  for (const f of folders) {
+    const have = new Set((await trialsIn(f.dir)).map((t) => `${t.activation}\0${t.seed}`));
+    const asked = sweepTrials(f.options.activations ?? [], seedList(f.options.seeds));
+    todo.push(asked.filter((t) => !have.has(`${t.activation}\0${t.seed}`)));
+  }
+  return todo;
+}
+
+/** The selection folders of the grids: per cell, one per value any activation tries. */
+function selectionFolders(study: Study, out: string, grids: Grids): StudyFolder[] {
+  return study.cells.flatMap((cell) => {
+    const grid = grids.get(labelOf(study, cell.point))!;
+    const values = [...new Set([...grid.values()].flat())].sort((a, b) => a - b);
+    return values.map((v) => ({
+      dir: folderOf(study, out, "select", cell.point, v),
+      options: {
+        ...optionsOf(study, cell.point, v),
+        activations: cell.activations.filter((a) => grid.get(a)!.includes(v)),
+        seeds: study.tune!.seeds,
+      },
+    }));
+  });
+}
+
+/** The selection round the grids are at: 1, plus the most values any activation's grid gained. */
+function selectionRound(study: Study, grids: Grids): number {
+  let added = 0;
+  for (const cell of study.cells) {
+    const start = cell.tuneValues ?? study.tune!.values;
+    for (const values of grids.get(labelOf(study, cell.point))!.values()) {
+      added = Math.max(added, values.length - start.length);
     }
   }
+  return 1 + added;
+}
+
+/** After a finished selection round: adds one value beyond the edge where a best sits there. */
+async function widenGrids(study: Study, out: string, grids: Grids): Promise<boolean> {
+  const tune = study.tune!;
+  let widened = false;
+  for (const cell of study.cells) {
+    const grid = grids.get(labelOf(study, cell.point))!;
+    const trials = await selectionTrials(study, out, cell, grid);
+    for (const a of cell.activations) {
+      const s = selectValue(a, trials.get(a) ?? new Map(), tune);
+      const start = cell.tuneValues ?? tune.values;
+      const next = s.atEdge ? widenedValue(grid.get(a)!, s.best, start, tune.widen) : undefined;
+      if (next !== undefined && !grid.get(a)!.includes(next)) {
+        grid.get(a)!.push(next);
+        widened = true;
+      }
+    }
+  }
+  return widened;
+}
+
+/** A study's next round: its stage, its selection round, its folders and what each has left. */
+export interface StudyRound {
+  /**
+   * `selection` (the grid of the tuned axis on the selection seeds), `confirmation` (each
+   * activation at its chosen value on the confirmation seeds), or `cells` (a study without tuning).
+   */
+  readonly stage: "selection" | "confirmation" | "cells";
+  /** The selection round: 1 for the starting grid, one more per widening; 1 for other stages. */
+  readonly round: number;
+  /** How progress names it: `selection, round 2`, `confirmation` or `cells`. */
+  readonly label: string;
+  /** Every folder of the round (finished ones too), with the options a run gives it. */
+  readonly folders: readonly StudyFolder[];
+  /** Per folder, in the same order, the trials not finished there (in sweep order). */
+  readonly todo: readonly (readonly TrialSpec[])[];
+}
+
+/** Options of {@link nextStudyRound}. */
+export interface NextRoundOptions {
+  /** Plan the selection stage only (`select`), or every stage (`all`, the default). */
+  readonly stage?: "select" | "all";
+  /**
+   * Write what planning decides, as a run does: `select/grids.json` (the widened grids) and, once
+   * selection is over, `selection.json`. Default true; false writes nothing (a dry run).
+   */
+  readonly write?: boolean;
+}
+
+/**
+ * The round a study runs next, planned from its folder alone (the same folder always gives the same
+ * round): the selection grid's round while any of its trials is unfinished (widened, one value
+ * beyond the edge, once a round finishes with an activation's best at an edge), then the
+ * confirmation at the chosen values; undefined when every trial of the study is finished.
+ * {@link runStudy} runs these rounds one after another; a study submitted to Slurm runs each as a
+ * job array.
+ *
+ * @example
+ * ```ts ignore
+ * import { loadStudy, nextStudyRound } from "@actlab/actlab/sweep";
+ * const study = await loadStudy("studies/tuned.json");
+ * const round = await nextStudyRound(study, "notebooks/results/tuned", { write: false });
+ * console.log(round?.label, round?.todo.flat().length); // "confirmation" 112
+ * ```
+ */
+export async function nextStudyRound(
+  study: Study,
+  out: string,
+  options: NextRoundOptions = {},
+): Promise<StudyRound | undefined> {
+  const write = options.write ?? true;
+  const round = async (stage: StudyRound["stage"], n: number, folders: StudyFolder[]) => {
+    const todo = await unfinished(folders);
+    if (!todo.some((t) => t.length)) return undefined;
+    const label = stage === "selection" ? `selection, round ${n}` : stage;
+    return { stage, round: n, label, folders, todo };
+  };
+  if (!study.tune) {
+    const folders = study.cells.map((cell) => ({
+      dir: folderOf(study, out, "cells", cell.point),
+      options: {
+        ...optionsOf(study, cell.point),
+        activations: cell.activations,
+        seeds: study.seeds,
+      },
+    }));
+    return await round("cells", 1, folders);
+  }
+  const grids = await readGrids(study, out);
+  for (;;) {
+    if (write) await writeGrids(out, grids);
+    const next = await round(
+      "selection",
+      selectionRound(study, grids),
+      selectionFolders(
+        study,
+        out,
+        grids,
+      ),
+    );
+    if (next) return next;
+    if (!(await widenGrids(study, out, grids))) break;
+  }
+  if (write) await writeSelection(study, out, grids);
+  if (options.stage === "select") return undefined;
+  const read = await collect(study, out, grids);
+  return await round("confirmation", 1, read.cells.flatMap((c) => confirmFolders(study, out, c)));
 }
 
 /**
@@ -307,51 +438,63 @@ export function runStudy(
   });
 }
 
-/** The work of {@link runStudy}: its stages, then the tables from what is on disk. */
+/** The work of {@link runStudy}: its rounds one after another, then the tables from disk. */
 async function runStages(
   data: SweepData,
   study: Study,
   options: StudyOptions,
 ): Promise<StudyResult> {
   const out = await checkFolderPath(options.out);
-  await claimFolder(study, out);
+  await claimStudyFolder(study, out);
   const lock = await lockFolder(out, "study");
   let interrupted = false;
   try {
-    if (study.tune) {
-      const selected = await runSelection(data, study, options);
-      interrupted = selected.interrupted;
-      if (!interrupted) await writeSelection(study, out, selected.grids);
-      if (!interrupted && options.stage !== "select") {
-        const read = await collect(study, out, selected.grids);
-        const wanted = read.cells.flatMap((cell) => confirmFolders(study, out, cell));
-        interrupted = await runRound(data, wanted, options, "confirmation");
+    let last = "";
+    for (;;) {
+      const round = await nextStudyRound(study, out, { stage: options.stage });
+      if (!round) break;
+      const plan = JSON.stringify([round.label, round.todo]);
+      if (plan === last) {
+        throw new Error(
+          `${out}: ${round.label} ran, but its trials are still not in its folders; ` +
+            "see the notices above, then run the study again.",
+        );
       }
-    } else {
-      const wanted = study.cells.map((cell) => ({
-        dir: folderOf(study, out, "cells", cell.point),
-        options: {
-          ...optionsOf(study, cell.point),
-          activations: cell.activations,
-          seeds: study.seeds,
-        },
-      }));
-      interrupted = await runRound(data, wanted, options, "cells");
+      last = plan;
+      if (await runStudyFolders(data, round.folders, options, round.label)) {
+        interrupted = true;
+        break;
+      }
     }
   } finally {
     await lock.release();
   }
+  return { ...await finishStudy(study, out, { onNotice: options.onNotice }), interrupted };
+}
+
+/**
+ * Reads a study's folder and writes its tables, as a run ends: `tuned.csv` (or `cells.csv`) and
+ * `family.csv`, named `*.partial.csv` until every trial is finished. Returns what it read.
+ *
+ * @example
+ * ```ts ignore
+ * import { finishStudy, loadStudy } from "@actlab/actlab/sweep";
+ * const r = await finishStudy(await loadStudy("studies/tuned.json"), "results/tuned");
+ * console.log(r.complete);
+ * ```
+ */
+export async function finishStudy(
+  study: Study,
+  out: string,
+  options: Pick<ReadStudyOptions, "onNotice"> = {},
+): Promise<StudyResult> {
   const result = await readStudy(out, { study, onNotice: options.onNotice });
   await writeStudyTables(out, study, result.cells, result.family, result.complete);
-  return { ...result, interrupted };
+  return result;
 }
 
 /** The confirmation folders of a selected cell: one per chosen value, with the activations that chose it. */
-function confirmFolders(
-  study: Study,
-  out: string,
-  cell: StudyCell,
-): { dir: string; options: SweepOptions }[] {
+function confirmFolders(study: Study, out: string, cell: StudyCell): StudyFolder[] {
   const byValue = new Map<number, string[]>();
   for (const a of cell.activations) {
     const s = cell.selection.get(a);

@@ -10,7 +10,12 @@
  * | `k8s/job.yaml`, `k8s/submit.json` | the same for Kubernetes (`kubectl apply -f`)               |
  * | `shards/<i>/`                     | task i's `--out`: a sweep (or grid) folder of shard i/n    |
  * | `merged/`                         | every shard merged (every grid cell), once all are complete |
+ * | `shards/<round>/<i>/<folder>/`    | a study's round: task i's shard of each of its folders     |
  * | `.lock`                           | held while merging                                        |
+ *
+ * A study submitted round by round (`submit --study`) keeps its results where a local run keeps
+ * them, in the folder itself (`select/…`, `confirm/…`, the tables), and its tasks' shards under
+ * `shards/<round>/<i>/`; see `study_submit.ts`.
  *
  * Each task writes only its own shard folder (a folder's lock is per folder, so tasks never share
  * one). The merge reads every shard through the checked folder reader, is written whole under a
@@ -24,6 +29,7 @@ import { type FolderLock, lockFolder, type LockOwner } from "../core/lock.ts";
 import { readFolder, readListing } from "./folder.ts";
 import { type MergeResult, mergeSweeps } from "./merge.ts";
 import { sweepTrials } from "./shard.ts";
+import type { StudySubmission } from "./study_submit.ts";
 
 /** The folder of task i's shard. */
 export const SHARDS_DIR = "shards";
@@ -48,6 +54,8 @@ export interface Submission {
   readonly at: string;
   /** The SHA-256 (12 hex digits) of the script submitted. */
   readonly scriptHash: string;
+  /** A study's round it ran (see `StudySubmission`); absent for a sweep or grid. */
+  readonly round?: number;
 }
 
 /** What `slurm/submit.json` (or `k8s/submit.json`) records. */
@@ -80,6 +88,8 @@ export interface SubmitRecord {
   readonly project: string;
   /** Every submission, oldest first (Kubernetes: none; `kubectl apply` is the user's). */
   readonly submissions: readonly Submission[];
+  /** A study run round after round (`submit --study`): its rounds; absent for a sweep or grid. */
+  readonly study?: StudySubmission;
 }
 
 /**
@@ -387,6 +397,12 @@ export async function collectStudy(
     throw new Error(
       `${dir} is not a submitted study (no slurm/submit.json or k8s/submit.json): submit it ` +
         "with deno task sweep submit, or merge plain shard folders with deno task sweep merge.",
+    );
+  }
+  if (record.study) {
+    throw new Error(
+      `${dir} is a study submitted round by round: its rounds are recorded in the folder itself ` +
+        "(advanceStudy, or deno task sweep collect DIR), not merged.",
     );
   }
   const folder = `${dir}/${MERGED_DIR}`;

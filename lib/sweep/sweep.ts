@@ -257,6 +257,60 @@ export async function planSweep(
   }
 }
 
+/**
+ * Records in a sweep folder trials that ran elsewhere (the shard folders of a study's array
+ * tasks), as a run asking for `asked` would have recorded them: the folder locked, its listing
+ * grown by the activations and seeds asked exactly as {@link planSweep} grows it, every trial not
+ * there yet written (atomically, one file each), then the derived files. Each trial must be of
+ * `settings` and listed; one already there is kept as it is. Returns the trials written.
+ *
+ * @example
+ * ```ts ignore
+ * import { readFolder, recordTrials } from "@actlab/actlab/sweep";
+ * const shard = await readFolder("results/s/shards/1/0/select/lr=0.004");
+ * const { activations, seeds, shard: _s, mergedFrom: _m, ...settings } = shard.listing;
+ * await recordTrials("results/s/select/lr=0.004", settings, { activations, seeds }, shard.trials);
+ * ```
+ */
+export async function recordTrials(
+  out: string,
+  settings: SweepSettings,
+  asked: { readonly activations: readonly string[]; readonly seeds: readonly number[] },
+  trials: readonly TrialResult[],
+  notice: (m: string) => void = console.warn,
+): Promise<TrialResult[]> {
+  await checkFolderPath(out);
+  const lock = await lockFolder(out, "sweep");
+  try {
+    const listing = await nextListing(out, settings, asked.activations, asked.seeds, {});
+    const key = (t: TrialSpec) => `${t.activation}\0${t.seed}`;
+    const listed = new Set(sweepTrials(listing.activations, listing.seeds).map(key));
+    for (const t of trials) {
+      if (t.settings !== settings.key || !listed.has(key(t))) {
+        throw new Error(
+          `${out}: ${t.activation} seed ${t.seed} (settings ${t.settings}) is not a trial of ` +
+            `this folder (settings ${settings.key}, ${listing.activations.join(", ")} × seeds ` +
+            `${listing.seeds.join(", ")}); nothing was recorded.`,
+        );
+      }
+    }
+    const view = await readFolder(out, { listing });
+    for (const n of view.notices) notice(n.message);
+    await Deno.mkdir(`${out}/trials`, { recursive: true });
+    await writeListing(out, listing);
+    const have = new Set(view.trials.map(key));
+    const written: TrialResult[] = [];
+    for (const t of trials.filter((t) => !have.has(key(t)))) {
+      await writeTrial(out, t);
+      written.push(t);
+    }
+    await writeFolderSummary(out, undefined, {});
+    return written;
+  } finally {
+    await lock.release();
+  }
+}
+
 /** Options of {@link runPlans}: how many trials side by side, who hears, and the stop. */
 export interface RunPlansOptions extends ScheduleObservers {
   /** Trials side by side (`auto`: one per core). Default `auto`. */

@@ -106,7 +106,7 @@ Deno.test("an unknown flag exits 2 with the suggestion and the usage line, not t
     assertStringIncludes(stderr, `usage: deno task ${name} `);
     assert(stderr.trimEnd().endsWith(`Run 'deno task ${name} --help' for every flag.`), stderr);
     assert(!stderr.includes("flags:\n"), "the flag list is left to --help");
-    // The message, a usage line per (sub)command (sweep has six), the pointer.
+    // The message, a usage line per (sub)command (sweep has seven), the pointer.
     assert(stderr.split("\n").length <= 11, stderr);
   }
 });

@@ -2,7 +2,8 @@
  * A submitted study's folder without a scheduler: its shards read through the checked reader
  * (status rows), a collect that merges only when every shard is complete and replaces an earlier
  * merge whole, the status display; and what `submit` refuses or prints before any scheduler is
- * asked (a study file, too many tasks, the script of --dry-run, which bash parses).
+ * asked (a study with --k8s or sweep flags, too many tasks, the script of --dry-run — a sweep's and
+ * a study's rounds' — which bash parses).
  */
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
 import { charDataset, initEngine } from "@actlab/actlab";
@@ -153,20 +154,69 @@ Deno.test({
 });
 
 Deno.test({
-  name: "submit refuses a study file and more tasks than trials, and --dry-run prints a script " +
-    "bash parses, writing nothing",
+  name: "submit --study: --k8s and sweep flags refused, --dry-run prints the rounds' script and " +
+    "the first round's sbatch line, writing nothing",
   ...options,
   fn: async () => {
-    const study = await sweepCli([
-      "submit",
+    const tmp = await Deno.makeTempDir({ prefix: "actlab-submit-study-" });
+    const file = `${tmp}/tiny.json`;
+    await Deno.writeTextFile(
+      file,
+      JSON.stringify({
+        name: "tiny",
+        base: { preset: "tiny", iters: 4, engine: "ort", engineOptions: { threads: 2 } },
+        activations: ["relu", "gelu"],
+        tune: { values: [1e-3, 1.5e-3, 2.2e-3], seeds: [11, 12] },
+        confirm: { seeds: [1, 2] },
+      }),
+    );
+    const out = `${tmp}/study`;
+    const study = ["submit", "--study", file, "--out", out];
+    const k8s = await sweepCli([...study, "--k8s", "--volume-claim", "c"]);
+    assertEquals(k8s.code, 2, k8s.out);
+    assertStringIncludes(k8s.out, "submit --k8s --study: a study runs round after round");
+    const flags = await sweepCli([...study, "--slurm", "--iters", "8"]);
+    assertEquals(flags.code, 2, flags.out);
+    assertStringIncludes(
+      flags.out,
+      "takes its settings from the file and runs every stage; --iters",
+    );
+    const dry = await sweepCli([
+      ...study,
       "--slurm",
-      "--study",
-      "studies/tuned.json",
-      "--out",
-      "/tmp/x",
+      "--dry-run",
+      "--tasks",
+      "5",
+      "--cpus-per-task",
+      "4",
     ]);
-    assertEquals(study.code, 2, study.out);
-    assertStringIncludes(study.out, "a study's stages wait on each other");
+    assertEquals(dry.code, 0, dry.out);
+    for (
+      const line of [
+        "#SBATCH --array=0-4",
+        "#SBATCH --cpus-per-task=4",
+        "THREADS=2",
+        "ROUND=${1:?$usage}",
+        '"$DENO" run -A cli/sweep.ts study-shard "$STUDY" --round "$ROUND" --shard "$task/$SHARDS"',
+        'collect "$STUDY" --if-complete',
+        `# round 1 (selection, round 1): 12 trial(s) on 5 task(s): sbatch --array=0-4 ` +
+        `${out}/slurm/job.sh 1 5`,
+      ]
+    ) assertStringIncludes(dry.out, line);
+    const script = `${tmp}/job.sh`;
+    await Deno.writeTextFile(script, dry.out.split("\n# round 1")[0]);
+    const bash = await new Deno.Command("bash", { args: ["-n", script] }).output();
+    assertEquals(bash.code, 0, new TextDecoder().decode(bash.stderr));
+    assert(!(await Deno.stat(out).then(() => true, () => false)), "--dry-run wrote nothing");
+    await Deno.remove(tmp, { recursive: true });
+  },
+});
+
+Deno.test({
+  name: "submit refuses more tasks than trials, and --dry-run prints a script bash parses, " +
+    "writing nothing",
+  ...options,
+  fn: async () => {
     const out = `${await Deno.makeTempDir()}/study`;
     const tiny = ["--preset", "tiny", "--iters", "4", "--activations", "relu,gelu", "--seeds", "2"];
     const many = await sweepCli(["submit", "--slurm", ...tiny, "--tasks", "5", "--out", out]);
