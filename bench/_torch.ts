@@ -115,23 +115,46 @@ export interface TorchSetting {
   readonly env: Record<string, string>;
 }
 
+/** The keys of {@link torchSettings}: `1` (one thread), `ref` (as the reference runs), `all`. */
+export const TORCH_SETTING_KEYS = ["1", "ref", "all"] as const;
+
 /**
- * The settings PyTorch is timed at, whose fastest is "PyTorch at its best": truly one thread;
- * the reference as it runs (`--threads 1`, while Debian's OpenBLAS still spins every core); and
- * `--threads <cores>`.
+ * The settings PyTorch is timed at, whose fastest is "PyTorch at its best": truly one thread
+ * (key `1`); the reference as it runs (`ref`: `--threads 1`, while Debian's OpenBLAS still spins
+ * every core); and `--threads <cores>` (`all`). `keys` picks some (on a loaded machine the
+ * spinning settings take seconds per step and cannot win).
  *
  * @example
  * ```ts ignore
  * torchSettings(2).map((s) => s.label); // 1 thread, as the reference runs, --threads 2
+ * torchSettings(2, ["1"]).length; // 1
  * ```
  */
-export function torchSettings(cores = navigator.hardwareConcurrency): TorchSetting[] {
+export function torchSettings(
+  cores = navigator.hardwareConcurrency,
+  keys: readonly string[] = TORCH_SETTING_KEYS,
+): TorchSetting[] {
+  const unknown = keys.filter((k) => !(TORCH_SETTING_KEYS as readonly string[]).includes(k));
+  if (unknown.length) {
+    throw new Error(`unknown PyTorch setting ${unknown.join(", ")}: choose from 1, ref, all`);
+  }
   const one = { OPENBLAS_NUM_THREADS: "1", OMP_NUM_THREADS: "1" };
-  return [
-    { label: "PyTorch, 1 thread (OPENBLAS_NUM_THREADS=1)", oneThread: true, threads: 1, env: one },
-    { label: "PyTorch as the reference runs (--threads 1)", oneThread: false, threads: 1, env: {} },
-    { label: `PyTorch, --threads ${cores}`, oneThread: false, threads: cores, env: {} },
-  ];
+  const all: Record<string, TorchSetting> = {
+    "1": {
+      label: "PyTorch, 1 thread (OPENBLAS_NUM_THREADS=1)",
+      oneThread: true,
+      threads: 1,
+      env: one,
+    },
+    ref: {
+      label: "PyTorch as the reference runs (--threads 1)",
+      oneThread: false,
+      threads: 1,
+      env: {},
+    },
+    all: { label: `PyTorch, --threads ${cores}`, oneThread: false, threads: cores, env: {} },
+  };
+  return TORCH_SETTING_KEYS.filter((k) => keys.includes(k)).map((k) => all[k]);
 }
 
 /**
@@ -154,8 +177,13 @@ export async function torchStepMs(
     readonly steps: number;
     readonly setting: TorchSetting;
     readonly blas: BlasChoice;
+    /** The model's size (the reference's --layers, --heads, --embd). Default: its nano. */
+    readonly model?: { readonly layers: number; readonly heads: number; readonly embd: number };
   },
 ): Promise<number | string> {
+  const size = opts.model
+    ? ["--layers", opts.model.layers, "--heads", opts.model.heads, "--embd", opts.model.embd]
+    : [];
   try {
     const out = await new Deno.Command(paths.python, {
       args: [
@@ -168,6 +196,7 @@ export async function torchStepMs(
         opts.activation,
         "--threads",
         String(opts.setting.threads),
+        ...size.map(String),
       ],
       env: { ...opts.blas.env, ...opts.setting.env },
       stdout: "piped",

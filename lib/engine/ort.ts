@@ -324,6 +324,14 @@ function probeModel(): Uint8Array {
 export interface OrtSessionOptions {
   /** Intra-op threads of the CPU provider. Default: ONNX Runtime's choice (all cores). */
   readonly threads?: number;
+  /**
+   * Let idle intra-op threads of the CPU provider spin before they sleep (ONNX Runtime's
+   * `session.intra_op.allow_spinning`). Default false: on a machine with other work, spinning
+   * threads take the cores the work needs (the nano step at 2 threads took twice as long); with
+   * the cores to itself, a step with more than one thread need not wait for sleeping threads to
+   * wake between its small kernels (`bench/train_ort.ts` times both).
+   */
+  readonly spinning?: boolean;
   /** Record ONNX Runtime's profile: a JSON trace file `<prefix>_<time>.json` in the cwd. */
   readonly profilePrefix?: string;
   /**
@@ -336,19 +344,22 @@ export interface OrtSessionOptions {
 /**
  * The ONNX Runtime session options actlab uses on `provider`: all graph optimisations; on a GPU
  * provider `session.disable_cpu_ep_fallback` = 1, so a node the provider lacks fails the session
- * instead of falling back to the CPU; on the CPU `session.intra_op.allow_spinning` = 0: idle
- * intra-op threads sleep instead of spinning between the step graph's ~900 small kernels, which
- * on a machine with other work halved the nano step at the default thread count (2 busy cores:
- * 70–85 ms against 146–173 ms per step; 1 thread has no pool and is unaffected). The CPU memory
- * arena and memory patterns stay on (arena off: 1.26× slower); optimisation levels `basic`,
- * `extended` and `all` measured within 1 % of each other.
+ * instead of falling back to the CPU; on the CPU `session.intra_op.allow_spinning` = 0 unless
+ * `spinning`: idle intra-op threads sleep instead of spinning between the step graph's ~900 small
+ * kernels, which on a machine with other work halved the nano step at the default thread count
+ * (2 busy cores: 70–85 ms against 146–173 ms per step; 1 thread has no pool and is unaffected).
+ * The CPU memory arena and memory patterns stay on (arena off: 1.26× slower); optimisation levels
+ * `basic`, `extended` and `all` measured within 1 % of each other.
  *
  * @example
  * ```ts
  * import { ortSessionOptions } from "@actlab/actlab/engine";
  * const o = ortSessionOptions("webgpu");
  * console.assert(JSON.stringify(o.extra).includes("disable_cpu_ep_fallback"));
- * console.assert(JSON.stringify(ortSessionOptions("cpu").extra).includes("allow_spinning"));
+ * const spin = (o: ReturnType<typeof ortSessionOptions>) => JSON.stringify(o.extra);
+ * console.assert(spin(ortSessionOptions("cpu")).includes('"intra_op.allow_spinning":"0"'));
+ * const spinning = ortSessionOptions("cpu", { threads: 2, spinning: true });
+ * console.assert(spin(spinning).includes('"intra_op.allow_spinning":"1"'));
  * ```
  */
 export function ortSessionOptions(
@@ -377,7 +388,7 @@ export function ortSessionOptions(
     extra: {
       session: isGpuProvider(provider)
         ? { disable_cpu_ep_fallback: "1" }
-        : { "intra_op.allow_spinning": "0" },
+        : { "intra_op.allow_spinning": options.spinning ? "1" : "0" },
     },
   };
 }

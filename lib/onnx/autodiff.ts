@@ -116,8 +116,16 @@ function helpers(g: OnnxBuilder) {
     sub: (a: string, b: string) => g.op("Sub", [a, b]),
     div: (a: string, b: string) => g.op("Div", [a, b]),
     neg: (a: string) => g.op("Neg", [a]),
-    /** dy where `cond` (a bool tensor), else `other` (default 0). */
-    where: (cond: string, a: string, other?: string) => g.op("Where", [cond, a, other ?? c(0)]),
+    /**
+     * dy where `cond` (a bool tensor), else `other`; without `other`, 0 as dy·cond (the mask cast
+     * to floats): the same values as `Where(cond, dy, 0)` but for the sign of a zero (−0 where dy
+     * < 0), and ONNX Runtime's CPU `Where` is slow (relu's gradient on a [768, 512] value, one
+     * thread: 640 µs against 290 µs for Greater, Cast and Mul).
+     */
+    where: (cond: string, a: string, other?: string) =>
+      other === undefined
+        ? g.op("Mul", [a, g.op("Cast", [cond], { to: floatTypeOf(g) })])
+        : g.op("Where", [cond, a, other]),
     gt: (a: string, b: string) => g.op("Greater", [a, b]),
     lt: (a: string, b: string) => g.op("Less", [a, b]),
     and: (a: string, b: string) => g.op("And", [a, b]),
@@ -125,6 +133,11 @@ function helpers(g: OnnxBuilder) {
     sigmoid: (x: string) =>
       g.op("Reciprocal", [g.op("Add", [c(1), g.op("Exp", [g.op("Neg", [x])])])]),
   };
+}
+
+/** The ONNX element type of a builder's floats (float32 unless it is a float64 GraphBuilder). */
+function floatTypeOf(g: OnnxBuilder): number {
+  return (g as Partial<GraphBuilder>).floatType === "float64" ? 11 : 1;
 }
 
 function num(node: RecordedNode, name: string, fallback: number): number {

@@ -16,11 +16,13 @@
  * rather than a scatter; the causal mask is an additive −∞ constant, whose gradient is the identity
  * (softmax's backward is already 0 there), and a softmax of masked scores skips the −∞ altogether;
  * the cross-entropy is a log-softmax and a `GatherElements` of the targets, its backward fused:
- * (softmax − onehot)/N. Every op is one that ONNX Runtime's CPU, CUDA and WebGPU providers all have
- * (`_portable.ts`, `provider_ops.ts`): no `SoftmaxCrossEntropyLoss`, `OneHot`, `Dropout` or
- * variadic `Sum`. The inference trace (`trace.ts`) lowers the same operations with dynamic batch
- * and sequence sizes for export, so its forms differ where these need static shapes or keep values
- * for the backward pass.
+ * (softmax − onehot)/N; the residual and embedding additions are two-input `Sum`s, which ONNX
+ * Runtime does not fuse into its slow CPU `SkipLayerNormalization`. Every op is one that ONNX
+ * Runtime's CPU, CUDA and WebGPU providers all have, or one `lowerForProvider` rewrites for a
+ * provider without it (`_portable.ts`, `provider_ops.ts`: WebGPU's two-input `Sum` becomes `Add`):
+ * no `SoftmaxCrossEntropyLoss`, `OneHot`, `Dropout` or variadic `Sum`. The inference trace
+ * (`trace.ts`) lowers the same operations with dynamic batch and sequence sizes for export, so its
+ * forms differ where these need static shapes or keep values for the backward pass.
  *
  * @module
  */
@@ -151,7 +153,7 @@ function softmaxBackward(g: GraphBuilder, y: string, dy: string): string {
  * Runtime's exp kernels turn −∞ into denormals on the way to 0, which made the masked softmax 5×
  * slower than the plain one (unless the process flushes denormals). Here the exponential sees only
  * finite inputs and the mask selects afterwards: m = max over the past, e = [past]·exp(s − m),
- * y = e/Σe.
+ * y = e/Σe, the mask a product by 0 or 1.
  */
 function causalSoftmax(g: GraphBuilder, scores: string, t: number): string {
   const neg = new Float32Array(t * t), keep = new Float32Array(t * t);
@@ -162,12 +164,11 @@ function causalSoftmax(g: GraphBuilder, scores: string, t: number): string {
     }
   }
   const negMask = g.initializer(g.fresh("causal_neg"), neg, [t, t]);
-  const past = g.op("Cast", [g.initializer(g.fresh("causal_keep"), keep, [t, t])], {
-    to: ONNX_TYPES.bool,
-  });
+  const keepMask = g.initializer(g.fresh("causal_keep"), keep, [t, t]);
   const last = g.constantInt64([-1]);
   const max = g.op("ReduceMax", [g.op("Add", [scores, negMask]), last], { keepdims: 1 });
-  const e = g.op("Where", [past, g.op("Exp", [g.op("Sub", [scores, max])]), g.constant(0)]);
+  // exp(s − m) ≥ 0 and finite, so ·1 and ·0 are exact: the values of Where(past, e, 0), faster
+  const e = g.op("Mul", [g.op("Exp", [g.op("Sub", [scores, max])]), keepMask]);
   return g.op("Div", [e, g.op("ReduceSum", [e, last], { keepdims: 1 })]);
 }
 
@@ -391,11 +392,18 @@ export const OP_RULES = {
     backward: linearPartsBackward,
   }),
 
-  /** y = a + b (broadcast); da, db = dy summed over the axes each was broadcast along. */
+  /**
+   * y = a + b (broadcast); da, db = dy summed over the axes each was broadcast along. Emitted as a
+   * two-input `Sum`, which ONNX Runtime adds as fast as `Add` but does not fuse with a following
+   * `LayerNormalization` into its CPU `SkipLayerNormalization`, ten times slower than the two
+   * (the nano step's first layer norm: 0.5 ms against 0.06 ms per step). `Sum` is rewritten to
+   * `Add` for providers without it (`lowerForProvider`).
+   */
   add: rule({
     forward({ g, shape }, a: string, b: string) {
       const so = broadcastShape(shape(a), shape(b), "add");
-      return { inputs: [a, b], outputs: [[g.op("Add", [a, b]), so]], saved: { a, b, so } };
+      const y = g.op("Sum", [a, b]);
+      return { inputs: [a, b], outputs: [[y, so]], saved: { a, b, so } };
     },
     backward: ({ g, shape, requiresGrad }, { a, b, so }, [dy]) => [
       requiresGrad(a) ? reduceTo(g, dy!, so, shape(a)) : undefined,

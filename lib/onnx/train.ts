@@ -93,6 +93,11 @@ export interface OrtTrainerOptions {
    * 1 compares with PyTorch on one thread.
    */
   readonly threads?: number;
+  /**
+   * Let idle intra-op threads spin rather than sleep between kernels (see `ortSessionOptions`).
+   * Default false.
+   */
+  readonly spinning?: boolean;
   /** Sequences per batch the step graph is compiled for. Default `config.batchSize`. */
   readonly batchSize?: number;
   /**
@@ -228,6 +233,7 @@ export class OrtTrainer implements TrainEngine {
     const evalSession = await createOrtSession(evalBytes, {
       provider,
       threads: options.threads,
+      spinning: options.spinning,
     });
     const buffers = optimizerBuffers(model.specs, config);
     const outputLocations: Record<string, "cpu" | "gpu-buffer"> = {};
@@ -240,6 +246,7 @@ export class OrtTrainer implements TrainEngine {
     const step = await createOrtSession(graph.bytes, {
       provider,
       threads: options.threads,
+      spinning: options.spinning,
       profilePrefix: options.profilePrefix,
       outputLocations: provider === "webgpu" ? outputLocations : undefined,
     });
@@ -329,6 +336,7 @@ export class OrtTrainer implements TrainEngine {
       session = (await createOrtSession(graph.bytes, {
         provider: this.provider,
         threads: this.#options.threads,
+        spinning: this.#options.spinning,
       })).session;
       this.#loops.set(k, session);
     }
@@ -414,6 +422,7 @@ export class OrtTrainer implements TrainEngine {
       this.#grads = (await createOrtSession(graph.bytes, {
         provider: this.provider,
         threads: this.#options.threads,
+        spinning: this.#options.spinning,
       })).session;
     }
     const feeds: Feeds = {};

@@ -588,7 +588,8 @@ async function checkNumerics(
           `vs ${now.hash} now): re-running them gives other numbers.`
         : `${dir}: ${activation}'s trials were trained by a step that agrees with this code's only ` +
           `to float32 rounding (${where.join(", ")}; another CPU or summation order): re-running ` +
-          `them gives numbers that differ in the last digits, not bit for bit.`,
+          `them gives numbers close to these but not bit for bit (rounding differences grow ` +
+          `over training).`,
     );
   }
 }

@@ -2,13 +2,21 @@
  * The shape of the compiled step's graph where it saves passes over activations: a linear layer
  * whose output is split (the attention's q, k, v; a gated MLP's gate and value) splits its weight,
  * not its output, and joins per-part weight gradients, not per-part output gradients; a bias is
- * the C input of its Gemm rather than a separate Add. The numbers these graphs compute are checked
- * elsewhere (`tape_test.ts` against finite differences, `train_test.ts` against tfjs).
+ * the C input of its Gemm rather than a separate Add; additions are two-input `Sum`s, which ONNX
+ * Runtime does not fuse into its slow CPU `SkipLayerNormalization`; gradient masks are products,
+ * not `Where`. The numbers these graphs compute are checked elsewhere (`tape_test.ts` against
+ * finite differences, `train_test.ts` against tfjs).
  */
 import { assert, assertEquals } from "@std/assert";
+import * as ort from "onnxruntime-node";
+import onnxProto from "onnx-proto";
 import { getActivation, gptConfig } from "@actlab/actlab";
-import { assembleParams, gptLoss, gptParamSpecs } from "@actlab/actlab/gpt";
-import { GradientTape, GraphBuilder } from "@actlab/actlab/onnx";
+import { ortSessionOptions } from "@actlab/actlab/engine";
+import { assembleParams, gptLoss, gptParamSpecs, trainConfig } from "@actlab/actlab/gpt";
+import { gptTrainingGraph, GradientTape, GraphBuilder } from "@actlab/actlab/onnx";
+
+// deno-lint-ignore no-explicit-any
+const { onnx } = onnxProto as any;
 
 interface Node {
   readonly opType: string;
@@ -72,5 +80,46 @@ for (const [activation, bias] of [["swiglu", false], ["swiglu", true], ["gelu", 
     assertEquals(withBias.length, 2 * (3 + (activation === "swiglu" ? 2 : 1) + 2));
     const adds = nodes.filter((n) => n.opType === "Add" && n.input.some((i) => biases.has(i)));
     assertEquals(adds, []);
+  });
+}
+
+/** The op types ONNX Runtime's CPU provider runs for a step graph, after its optimisations. */
+async function optimizedOpTypes(bytes: Uint8Array): Promise<Set<string>> {
+  const dir = await Deno.makeTempDir({ prefix: "actlab-optimized-" });
+  try {
+    const path = `${dir}/step.onnx`;
+    const session = await ort.InferenceSession.create(bytes, {
+      ...ortSessionOptions("cpu", { threads: 1 }),
+      optimizedModelFilePath: path,
+    });
+    await session.release();
+    const model = onnx.ModelProto.decode(await Deno.readFile(path));
+    return new Set((model.graph.node as Node[]).map((n) => n.opType));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("the nano step's additions are Sums, kept out of SkipLayerNormalization", async () => {
+  const config = gptConfig({ preset: "nano", vocabSize: 65, activation: "relu" });
+  const graph = gptTrainingGraph(config, getActivation("relu"), {
+    batchSize: 12,
+    train: trainConfig({ preset: "nano" }),
+  });
+  const ops = await optimizedOpTypes(graph.bytes);
+  assert(ops.has("LayerNormalization"), [...ops].join());
+  assert(!ops.has("SkipLayerNormalization"), "an Add was fused into SkipLayerNormalization");
+});
+
+for (const activation of ["relu", "gelu"]) {
+  Deno.test(`the ${activation} step masks by products, not by ONNX Runtime's slow Where`, () => {
+    const config = gptConfig({ preset: "nano", vocabSize: 65, activation });
+    const g = onnx.ModelProto.decode(
+      gptTrainingGraph(config, getActivation(activation), {
+        batchSize: 2,
+        train: trainConfig({ preset: "nano" }),
+      }).bytes,
+    ).graph;
+    assertEquals((g.node as Node[]).filter((n) => n.opType === "Where").length, 0);
   });
 }
