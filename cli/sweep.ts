@@ -32,7 +32,7 @@ import { gridTables, sweepTable, textGridTable } from "../lib/display/sweep_tabl
 import { writeGridReport, writeSweepReport } from "../lib/report/sweep_report.ts";
 import { type Axis, parseAxis } from "../lib/sweep/axes.ts";
 import { checkFolderPath, readListing } from "../lib/sweep/folder.ts";
-import { gridCells, readGrid, sweepGrid, trialsAtBestLr } from "../lib/sweep/grid.ts";
+import { gridCells, readGrid, sweepGrid, trialsAtBestLrByGroup } from "../lib/sweep/grid.ts";
 import { mergeSweeps } from "../lib/sweep/merge.ts";
 import type { SweepOptions } from "../lib/sweep/options.ts";
 import { parseShard, type Shard } from "../lib/sweep/shard.ts";
@@ -204,6 +204,13 @@ const FLAGS = {
   },
   data: textDataFlag,
   tokenizer: tokenizerFlag,
+  optimizer: {
+    kind: "string",
+    arg: "NAME",
+    choices: ["adamw", "muon"],
+    description: "optimizer of every trial: adamw, or muon (hidden matrices; AdamW for the rest) " +
+      "(default: the preset's, adamw; an axis: --axis optimizer=adamw,muon)",
+  },
 } as const;
 
 type Values = Parsed<typeof FLAGS>["values"];
@@ -270,6 +277,7 @@ async function optionsOf(values: Values): Promise<SweepOptions & { out: string }
     engine: values.engine,
     engineOptions: { threads: values.threads },
     baseline: baselineOf(values.baseline, values.activations),
+    ...(values.optimizer ? { train: { optimizer: values.optimizer as "adamw" | "muon" } } : {}),
   };
 }
 
@@ -344,6 +352,30 @@ function gridOf(values: Values): { axes: Axis[]; lrs: number[]; budgets: number[
   };
 }
 
+/**
+ * Per value of the axes other than the rate (one table when there are none), the summary of each
+ * activation's trials at its best rate: trials of different tokenizers, sizes or optimizers are
+ * never summarised together.
+ */
+function printAtBestLr(
+  cells: Parameters<typeof trialsAtBestLrByGroup>[0],
+  options: { iters?: number; baseline?: string; markdown: boolean },
+): void {
+  const iters = options.iters ?? Math.max(...cells.map((c) => c.iters));
+  for (const { where, trials, settings } of trialsAtBestLrByGroup(cells, { iters })) {
+    if (trials.length === 0) continue;
+    const summary = summarizeTrials(trials, {
+      activations: [...new Set(trials.map((t) => t.activation))],
+      baseline: options.baseline,
+    });
+    const at = Object.entries(where).map(([n, v]) => `${n}=${v}`).join(", ");
+    console.log(
+      `\nAt each activation's best learning rate${at ? `, ${at}` : ""}, ${iters} steps:\n`,
+    );
+    console.log(summaryText({ summary, settings }, options.markdown));
+  }
+}
+
 /** A grid: every cell a sweep, then the grid's tables and page. */
 async function runGrid(values: Values, options: SweepOptions & { out: string }): Promise<number> {
   const axes = gridOf(values);
@@ -373,15 +405,7 @@ async function runGrid(values: Values, options: SweepOptions & { out: string }):
     values.markdown ? t.toMarkdown() : t.toText();
   console.log(`${show(tables.full)}\n\n${show(tables.best)}`);
   const iters = options.iters;
-  const atBest = trialsAtBestLr(grid.cells, { iters });
-  if (atBest.length > 0) {
-    const summary = summarizeTrials(atBest, {
-      activations: [...new Set(atBest.map((t) => t.activation))],
-      baseline: options.baseline,
-    });
-    console.log(`\nAt each activation's best learning rate, ${iters} steps:\n`);
-    console.log(summaryText({ summary, settings: grid.cells[0].result.settings }, values.markdown));
-  }
+  printAtBestLr(grid.cells, { iters, baseline: options.baseline, markdown: values.markdown });
   const complete = !grid.interrupted && grid.cells.length === plan.length;
   const page = values.report
     ? await writeGridReport(options.out, grid.cells, { iters, partial: !complete })

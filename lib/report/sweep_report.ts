@@ -27,7 +27,7 @@ import {
   bestLearningRates,
   type GridCellTrials,
   gridTable,
-  trialsAtBestLr,
+  trialsAtBestLrByGroup,
 } from "../sweep/grid.ts";
 import { writeTextAtomic } from "../core/fs.ts";
 import type * as aq from "arquero";
@@ -332,24 +332,27 @@ function atBestCells(
   activations: readonly string[],
   flopsPerStep: (t: TrialResult) => number,
 ): Cell[] {
-  const chosen = trialsAtBestLr(cells, { iters }).filter((t) => t.status === "completed");
-  if (chosen.length === 0) return [];
   const out: Cell[] = [];
-  if (chosen.every((t) => Number.isFinite(flopsPerStep(t)))) {
-    const equal = equalComputeTable(chosen, { flopsPerStep });
+  for (const group of trialsAtBestLrByGroup(cells, { iters })) {
+    const chosen = group.trials.filter((t) => t.status === "completed");
+    if (chosen.length === 0) continue;
+    const at = Object.entries(group.where).map(([n, v]) => `${n} = ${v}, `).join("");
+    if (chosen.every((t) => Number.isFinite(flopsPerStep(t)))) {
+      const equal = equalComputeTable(chosen, { flopsPerStep });
+      out.push(
+        markdownCell(`## Equal compute at the best rates (${at}${iters} steps)`),
+        outputCell(table(equalComputeRows(equal), { caption: equalComputeCaption(equal) })),
+      );
+    }
+    const summary = summarizeTrials(group.trials, { activations });
     out.push(
-      markdownCell(`## Equal compute at the best rates (${iters} steps)`),
-      outputCell(table(equalComputeRows(equal), { caption: equalComputeCaption(equal) })),
+      markdownCell(
+        `## Paired comparisons at the best rates (${at}${iters} steps)\n\nThe rates were ` +
+          `chosen on these same trials, which these tests do not account for.`,
+      ),
+      outputCell(sweepTable(summary, { unit: lossUnit(group.settings) })),
     );
   }
-  const summary = summarizeTrials(trialsAtBestLr(cells, { iters }), { activations });
-  out.push(
-    markdownCell(
-      `## Paired comparisons at the best rates (${iters} steps)\n\nThe rates were chosen on ` +
-        `these same trials, which these tests do not account for.`,
-    ),
-    outputCell(sweepTable(summary, { unit: lossUnit(cells[0]?.result.settings ?? {}) })),
-  );
   return out;
 }
 

@@ -488,7 +488,9 @@ export function bestLearningRates(
  * budget of the grid) and, with `where`, at the given values of other axes: ready for
  * `summarizeTrials`, whose paired comparisons then compare each activation at its own best rate.
  * The rates were chosen on these same trials (see {@link bestLearningRates}): say so next to the
- * p-values, or confirm on fresh seeds.
+ * p-values, or confirm on fresh seeds. A grid with other axes (a tokenizer, a size) has a best
+ * rate per value of them: without a `where` that picks one, it is an error (trials of different
+ * sizes are no seeds of one mean); {@link trialsAtBestLrByGroup} gives every group.
  *
  * @example
  * ```ts ignore
@@ -508,10 +510,60 @@ export function trialsAtBestLr(
   const best = bestOf(keep, "lr");
   const others = otherAxes(keep, "lr");
   const groups = [...new Set(keep.map((c) => groupOf(c, "lr", others)))];
+  if (groups.length > 1) {
+    throw new Error(
+      `trialsAtBestLr: the grid varies ${others.join(", ")} besides the rate, so each value has ` +
+        `its own best rate; pick one with where: { ${others[0]}: … }, or take every group from ` +
+        `trialsAtBestLrByGroup.`,
+    );
+  }
   return activationsOf(keep).flatMap((activation) =>
     groups.flatMap((g) => {
       const pick = best.get(`${activation}\u0000${g}`);
       return pick ? pick.cell.result.trials.filter((t) => t.activation === activation) : [];
     })
   );
+}
+
+/** One group of {@link trialsAtBestLrByGroup}: the values of the other axes and its trials. */
+export interface BestLrGroup {
+  /** The group's value of every axis besides the rate and the budget (empty without others). */
+  readonly where: AxisPoint;
+  /** Each activation's trials at its best rate in this group. */
+  readonly trials: TrialResult[];
+  /** The settings of one of the group's cells (its tokenizer, size: the group's units). */
+  readonly settings: GridCellTrials["result"]["settings"];
+}
+
+/**
+ * Every group of values of the axes other than the rate (one group when there are none), each with
+ * {@link trialsAtBestLr}'s trials for one budget (default: the largest): the comparisons at the
+ * best rates, never pooling trials of different tokenizers, sizes or optimizers.
+ *
+ * @example
+ * ```ts ignore
+ * import { summarizeTrials, trialsAtBestLrByGroup } from "@actlab/actlab/sweep";
+ * for (const g of trialsAtBestLrByGroup(grid.cells)) {
+ *   console.log(g.where, summarizeTrials(g.trials, { baseline: "gelu" }).length);
+ * }
+ * ```
+ */
+export function trialsAtBestLrByGroup(
+  cells: readonly GridCellTrials[],
+  options: { iters?: number } = {},
+): BestLrGroup[] {
+  const iters = options.iters ?? Math.max(...cells.map((c) => c.iters));
+  const others = otherAxes(cells.filter((c) => c.iters === iters), "lr");
+  const groups = new Map<string, BestLrGroup>();
+  for (const c of cells.filter((c) => c.iters === iters)) {
+    const where: AxisPoint = Object.fromEntries(others.map((n) => [n, valueIn(c, n)!]));
+    const key = JSON.stringify(where);
+    if (groups.has(key)) continue;
+    groups.set(key, {
+      where,
+      trials: trialsAtBestLr(cells, { iters, where }),
+      settings: c.result.settings,
+    });
+  }
+  return [...groups.values()];
 }

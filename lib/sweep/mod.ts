@@ -96,8 +96,10 @@ export {
   readGrid,
   sweepGrid,
   trialsAtBestLr,
+  trialsAtBestLrByGroup,
 } from "./grid.ts";
 export type {
+  BestLrGroup,
   GridCell,
   GridCellResult,
   GridCellTrials,

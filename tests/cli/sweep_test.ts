@@ -121,6 +121,59 @@ Deno.test({
 });
 
 Deno.test({
+  name: "sweep --optimizer muon trains every trial with Muon and keys the folder by it",
+  ignore: !haveTinyShakespeare,
+  fn: async () => {
+    const out = await Deno.makeTempDir();
+    try {
+      const args = [...small, "--activations", "gelu", "--seeds", "1", "--jobs", "1"];
+      const muon = await run(...args, "--optimizer", "muon", "--out", `${out}/muon`);
+      assertEquals(muon.code, 0, muon.stderr);
+      const settings = JSON.parse(await Deno.readTextFile(`${out}/muon/sweep.json`));
+      assertEquals(settings.train, { optimizer: "muon" });
+      const plain = await run(...args, "--out", `${out}/adamw`);
+      assertEquals(plain.code, 0, plain.stderr);
+      const other = JSON.parse(await Deno.readTextFile(`${out}/adamw/sweep.json`));
+      assert(other.key !== settings.key, "Muon's trials are not AdamW's");
+      const bad = await run(...args, "--optimizer", "sgd", "--out", `${out}/bad`);
+      assertEquals(bad.code, 2);
+      assertStringIncludes(bad.stderr, "muon");
+    } finally {
+      await Deno.remove(out, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "a grid over tokenizers summarises each tokenizer's trials at their best rate on their own",
+  ignore: !haveTinyShakespeare,
+  fn: async () => {
+    const out = await Deno.makeTempDir();
+    try {
+      const g = await run(
+        ...small,
+        ...["--activations", "gelu,relu", "--seeds", "1", "--jobs", "1", "--out", out],
+        ...["--axis", "tokenizer=char,bpe:300"],
+      );
+      assertEquals(g.code, 0, g.stderr);
+      const heads = g.stdout.match(/^At each activation's best learning rate.*$/gm) ?? [];
+      assertEquals(heads, [
+        "At each activation's best learning rate, tokenizer=char, 8 steps:",
+        "At each activation's best learning rate, tokenizer=bpe:300, 8 steps:",
+      ]);
+      // One seed per activation and tokenizer: each table counts 1 run, never the two pooled.
+      const [, char, bpe] = g.stdout.split(/^At each activation's best learning rate.*$/m);
+      assertMatch(char, /^gelu\s+1\/1\s+\d\.\d{3}\s/m);
+      assertStringIncludes(char, "nats/char");
+      assertMatch(bpe, /^relu\s+1\/1\s+\d\.\d{3}\s/m);
+      assertStringIncludes(bpe, "nats/token");
+    } finally {
+      await Deno.remove(out, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
   name: "sweep --lrs --budgets runs a grid whose base cell is the sweep already in --out",
   ignore: !haveTinyShakespeare,
   fn: async () => {

@@ -8,6 +8,7 @@ import {
   gridTable,
   trialFlopsPerStep,
   trialsAtBestLr,
+  trialsAtBestLrByGroup,
 } from "@actlab/actlab/sweep";
 import type { SweepSettings, TrialResult } from "@actlab/actlab/sweep";
 import { gptConfig, trainingStepFlops } from "@actlab/actlab/gpt";
@@ -101,6 +102,29 @@ Deno.test("bestLearningRates() picks the lowest mean, never a rate where a seed 
   // Paired comparisons at the chosen rates go through the ordinary summary.
   const s = summarizeTrials(picked, { baseline: "gelu" });
   assertAlmostEquals(s[0].diffMean, -0.05, 1e-12);
+});
+
+Deno.test("trials at the best rate are never pooled across the values of another axis", () => {
+  // Two tokenizers: each has its own best rate, and their losses are on other scales.
+  const at = (tokenizer: string, lr: number, losses: Record<string, number[]>) => {
+    const c = fakeCell(lr, losses);
+    return { ...c, point: { tokenizer, lr }, folder: `tokenizer=${tokenizer},lr=${lr}` };
+  };
+  const cells = [
+    at("char", 1e-3, { relu: [1.8, 1.9], gelu: [1.7, 1.8] }),
+    at("char", 1e-2, { relu: [1.7, 1.8], gelu: [1.9, 2.0] }),
+    at("bpe:2048", 1e-3, { relu: [4.1, 4.2], gelu: [4.3, 4.4] }),
+    at("bpe:2048", 1e-2, { relu: [4.5, 4.6], gelu: [4.0, 4.1] }),
+  ];
+  assertThrows(() => trialsAtBestLr(cells), Error, "varies tokenizer besides the rate");
+  const groups = trialsAtBestLrByGroup(cells);
+  assertEquals(groups.map((g) => g.where), [{ tokenizer: "char" }, { tokenizer: "bpe:2048" }]);
+  assertEquals(groups.map((g) => g.trials.map((t) => `${t.activation}@${t.settings}`)), [
+    ["relu@k0.01", "relu@k0.01", "gelu@k0.001", "gelu@k0.001"],
+    ["relu@k0.001", "relu@k0.001", "gelu@k0.01", "gelu@k0.01"],
+  ]);
+  const char = trialsAtBestLr(cells, { where: { tokenizer: "char" } });
+  assertEquals(char.length, 4, "two activations × two seeds, one tokenizer");
 });
 
 Deno.test("equalComputeTable() interpolates each curve at the common FLOP budget", () => {
