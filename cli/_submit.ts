@@ -479,14 +479,11 @@ async function studyResubmitted(out: string, record: SubmitRecord, hash: string)
   return 0;
 }
 
-/**
- * `submit --slurm --study FILE`: claims the folder, plans the first round from it, writes the
- * script and the record, and submits the round's array; the rounds after it submit themselves.
- */
-async function submitStudy(
+/** Refuses flags a study submission cannot take: --k8s, sweep settings and Kubernetes options. */
+function checkStudySubmitFlags(
   values: Parsed<typeof SUBMIT_FLAGS>["values"] & Record<string, unknown>,
   given: ReadonlySet<string>,
-): Promise<number> {
+): void {
   if (values.k8s) throw new UsageError(K8S_STUDY_REFUSED);
   const sweepOnly = [...given].filter((f) => !STUDY_FLAGS.has(f) && !(f in SUBMIT_FLAGS));
   const k8sOnly = [...given].filter((f) => K8S_ONLY.includes(f));
@@ -499,6 +496,42 @@ async function submitStudy(
         "each task's --jobs is its CPUs / the study's threads).",
     );
   }
+}
+
+/** A study submission's record before its script and rounds: tasks, CPUs, the study's seeds. */
+function studySubmitRecord(
+  study: Study,
+  values: Parsed<typeof SUBMIT_FLAGS>["values"] & Record<string, unknown>,
+  tasks: number,
+  threads: number,
+): SubmitRecord {
+  return {
+    format: 1,
+    scheduler: "slurm",
+    tasks,
+    ...(values["max-running"] ? { maxRunning: values["max-running"] } : {}),
+    cpusPerTask: values["cpus-per-task"],
+    jobsPerTask: Math.max(1, Math.floor(values["cpus-per-task"] / threads)),
+    args: [],
+    activations: [...new Set(study.cells.flatMap((c) => c.activations))],
+    seeds: studySeeds(study),
+    cells: [],
+    script: "slurm/job.sh",
+    scriptHash: "",
+    project: PROJECT,
+    submissions: [],
+  };
+}
+
+/**
+ * `submit --slurm --study FILE`: claims the folder, plans the first round from it, writes the
+ * script and the record, and submits the round's array; the rounds after it submit themselves.
+ */
+async function submitStudy(
+  values: Parsed<typeof SUBMIT_FLAGS>["values"] & Record<string, unknown>,
+  given: ReadonlySet<string>,
+): Promise<number> {
+  checkStudySubmitFlags(values, given);
   let study: Study;
   try {
     study = await loadStudy(values.study as string);
@@ -524,22 +557,7 @@ async function submitStudy(
   if (!first) throw new UsageError(`study ${study.name} has no trials to run.`);
   const tasks = values.tasks ?? first.todo.flat().length;
   const threads = studyThreads(study);
-  const record: SubmitRecord = {
-    format: 1,
-    scheduler: "slurm",
-    tasks,
-    ...(values["max-running"] ? { maxRunning: values["max-running"] } : {}),
-    cpusPerTask: values["cpus-per-task"],
-    jobsPerTask: Math.max(1, Math.floor(values["cpus-per-task"] / threads)),
-    args: [],
-    activations: [...new Set(study.cells.flatMap((c) => c.activations))],
-    seeds: studySeeds(study),
-    cells: [],
-    script: "slurm/job.sh",
-    scriptHash: "",
-    project: PROJECT,
-    submissions: [],
-  };
+  const record = studySubmitRecord(study, values, tasks, threads);
   const round = planRoundRecord(out, first, 1, tasks);
   const text = slurmText({ out, record, dataDir: dataFolderOf(loaded) }, values, {
     tasks: round.tasks,
