@@ -152,8 +152,10 @@ function softmaxBackward(g: GraphBuilder, y: string, dy: string): string {
  * softmax(causalMask(s)) over the last axis (length t) without −∞ inside an exponential: ONNX
  * Runtime's exp kernels turn −∞ into denormals on the way to 0, which made the masked softmax 5×
  * slower than the plain one (unless the process flushes denormals). Here the exponential sees only
- * finite inputs and the mask selects afterwards: m = max over the past, e = [past]·exp(s − m),
- * y = e/Σe, the mask a product by 0 or 1.
+ * finite inputs and the mask selects afterwards: m = max over the past, e = [past]·exp(min(s − m,
+ * 0)), y = e/Σe, the mask a product by 0 or 1. The min is exact over the past (s − m ≤ 0 there)
+ * and keeps a future score far above the past's maximum from overflowing to ∞, which the product
+ * by 0 would turn into NaN (Muon at lr 2.5e-3 reached such scores after 200 nano steps).
  */
 function causalSoftmax(g: GraphBuilder, scores: string, t: number): string {
   const neg = new Float32Array(t * t), keep = new Float32Array(t * t);
@@ -167,8 +169,9 @@ function causalSoftmax(g: GraphBuilder, scores: string, t: number): string {
   const keepMask = g.initializer(g.fresh("causal_keep"), keep, [t, t]);
   const last = g.constantInt64([-1]);
   const max = g.op("ReduceMax", [g.op("Add", [scores, negMask]), last], { keepdims: 1 });
-  // exp(s − m) ≥ 0 and finite, so ·1 and ·0 are exact: the values of Where(past, e, 0), faster
-  const e = g.op("Mul", [g.op("Exp", [g.op("Sub", [scores, max])]), keepMask]);
+  // exp(min(s − m, 0)) is in [0, 1], so ·1 and ·0 are exact: the values of Where(past, e, 0)
+  const shifted = g.op("Min", [g.op("Sub", [scores, max]), g.constant(0)]);
+  const e = g.op("Mul", [g.op("Exp", [shifted]), keepMask]);
   return g.op("Div", [e, g.op("ReduceSum", [e, last], { keepdims: 1 })]);
 }
 

@@ -123,3 +123,38 @@ for (const activation of ["relu", "gelu"]) {
     assertEquals((g.node as Node[]).filter((n) => n.opType === "Where").length, 0);
   });
 }
+
+Deno.test("a causal softmax stays finite when a future score is far above the past's", async () => {
+  // Scores of one row grow during training; one 1,000 above the past's maximum overflows exp to ∞,
+  // which a mask by multiplication would turn into NaN (Muon's nano runs hit it at step 201).
+  const g = new GraphBuilder();
+  const tape = new GradientTape(g);
+  tape.input("s", [1, 3, 3], { requiresGrad: true });
+  const y = tape.ops.softmax(tape.ops.causalMask("s"));
+  const [[, ds]] = tape.vjp([[y, "dy"]], ["s"]);
+  const bytes = g.model({
+    inputs: { s: [1, 3, 3], dy: [1, 3, 3] },
+    outputs: { [g.output(y, "y")]: [1, 3, 3], [g.output(ds, "ds")]: [1, 3, 3] },
+  });
+  const session = await ort.InferenceSession.create(
+    bytes,
+    ortSessionOptions("cpu", { threads: 1 }),
+  );
+  try {
+    const s = Float32Array.from([0.5, 1000, 2000, 1, 2, 3000, -1, 0, 1]);
+    const dy = Float32Array.from([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    const out = await session.run({
+      s: new ort.Tensor("float32", s, [1, 3, 3]),
+      dy: new ort.Tensor("float32", dy, [1, 3, 3]),
+    });
+    const got = [...(out.y.data as Float32Array)];
+    // Row by row over the past only: [1], [e¹, e²]/Σ, [e⁻¹, e⁰, e¹]/Σ; the future gets 0.
+    const soft = (xs: number[]) =>
+      xs.map((x) => Math.exp(x) / xs.reduce((a, v) => a + Math.exp(v), 0));
+    const want = [1, 0, 0, ...soft([1, 2]), 0, ...soft([-1, 0, 1])];
+    got.forEach((v, i) => assert(Math.abs(v - want[i]) < 1e-6, `y[${i}] = ${v}, want ${want[i]}`));
+    assert([...(out.ds.data as Float32Array)].every(Number.isFinite), "the gradient is finite");
+  } finally {
+    await session.release();
+  }
+});
