@@ -8,6 +8,7 @@
 import {
   familyGrid,
   gridGrids,
+  lossUnit,
   type StudyCellsView,
   summaryGrid,
   type SummaryGridOptions,
@@ -79,8 +80,23 @@ export interface StudyTablesOptions {
   readonly pairs?: readonly (readonly [string, string])[];
   /** Only these activations in the tuned table; default all. */
   readonly activations?: readonly string[];
-  /** The loss's unit (default `nats/char`). */
+  /** The loss's unit (default: from the study's tokenizer, `nats/char` or `nats/token`). */
   readonly unit?: string;
+}
+
+/** The loss unit of a study's trials: per token unless every cell trains on characters. */
+function studyUnit(study: StudyCellsView["study"]): string {
+  const s = study as {
+    readonly base?: { readonly tokenizer?: string };
+    readonly cells?: readonly { readonly point?: Readonly<Record<string, unknown>> }[];
+  };
+  const tokenizers = [
+    s.base?.tokenizer,
+    ...(s.cells ?? []).map((c) => c.point?.tokenizer as string | undefined),
+  ];
+  return tokenizers.every((t) => lossUnit({ tokenizer: t }) === "nats/char")
+    ? "nats/char"
+    : "nats/token";
 }
 
 /**
@@ -101,7 +117,7 @@ export function studyTables(
   result: StudyCellsView & { readonly family: readonly FamilyRow[] },
   options: StudyTablesOptions = {},
 ): { tuned: TableView; family: TableView } {
-  const unit = options.unit ?? "nats/char";
+  const unit = options.unit ?? studyUnit(result.study);
   const keepCell = (name: string) => options.cell === undefined || name === options.cell;
   const cells = result.cells.filter((c) => keepCell(c.name)).map((c) => ({
     ...c,
