@@ -66,6 +66,17 @@ export const presetFlag = {
   description: "model + training preset",
 } as const satisfies StringFlag;
 
+/** Why a path could not be stat'ed, as the end of a sentence naming it. */
+function statFailure(e: unknown): string {
+  return e instanceof Deno.errors.NotFound
+    ? "does not exist"
+    : e instanceof Deno.errors.FilesystemLoop
+    ? "is a symbolic link loop"
+    : e instanceof Deno.errors.NotADirectory
+    ? "has a file where a folder is expected"
+    : `cannot be read (${(e as Error).message})`;
+}
+
 /**
  * Why `dir` cannot be a `--data` folder (missing, a file, a link loop), or undefined when it is a
  * folder. A folder named on the command line must exist: the loader would otherwise fall back to
@@ -77,13 +88,7 @@ function dataFolderProblem(dir: string): string | undefined {
     return `--data ${dir} is a file; give the folder that holds tinyshakespeare/input.txt ` +
       `(or input.txt)`;
   } catch (e) {
-    const why = e instanceof Deno.errors.NotFound
-      ? "does not exist"
-      : e instanceof Deno.errors.FilesystemLoop
-      ? "is a symbolic link loop"
-      : e instanceof Deno.errors.NotADirectory
-      ? "has a file where a folder is expected"
-      : `cannot be read (${(e as Error).message})`;
+    const why = statFailure(e);
     return `--data ${dir} ${why}: give a folder that holds tinyshakespeare/input.txt, or leave ` +
       `--data out to use $ACTLAB_DATA_DIR, the cache, or a checked download`;
   }
@@ -116,13 +121,7 @@ function dataPathProblem(path: string): string | undefined {
     Deno.statSync(path);
     return undefined;
   } catch (e) {
-    const why = e instanceof Deno.errors.NotFound
-      ? "does not exist"
-      : e instanceof Deno.errors.FilesystemLoop
-      ? "is a symbolic link loop"
-      : e instanceof Deno.errors.NotADirectory
-      ? "has a file where a folder is expected"
-      : `cannot be read (${(e as Error).message})`;
+    const why = statFailure(e);
     return `--data ${path} ${why}: give a folder that holds tinyshakespeare/input.txt, a UTF-8 ` +
       `text file, or a folder of text files; or leave --data out for Tiny Shakespeare from ` +
       `$ACTLAB_DATA_DIR, the cache, or a checked download`;

@@ -222,17 +222,18 @@ export async function writeIfChanged(path: string, text: string): Promise<boolea
 }
 
 /**
- * Removes a file if it exists.
+ * Removes a file if it exists; true when there was one to remove.
  *
  * @example
  * ```ts
  * import { removeIfPresent } from "@actlab/actlab/sweep";
- * await removeIfPresent("/tmp/no-such-file-here"); // fine
+ * console.assert(!(await removeIfPresent("/tmp/no-such-file-here")));
  * ```
  */
-export async function removeIfPresent(path: string): Promise<void> {
-  await Deno.remove(path).catch((e) => {
+export async function removeIfPresent(path: string): Promise<boolean> {
+  return await Deno.remove(path).then(() => true, (e) => {
     if (!(e instanceof Deno.errors.NotFound)) throw e;
+    return false;
   });
 }
 

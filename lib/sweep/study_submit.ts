@@ -25,7 +25,7 @@
  */
 import { lockFolder } from "../core/lock.ts";
 import type { SweepData } from "./data.ts";
-import { readFolder } from "./folder.ts";
+import { readFolder, removeIfPresent } from "./folder.ts";
 import { seedList, type SweepOptions } from "./options.ts";
 import type { ScheduleObservers } from "./schedule.ts";
 import type { TrialResult } from "./record.ts";
@@ -582,12 +582,7 @@ export async function clearRoundLocks(
   for (const unit of round.units) {
     if (!unitShard(round, unit, task)) continue;
     const path = `${roundShardFolder(dir, round.index, task)}/${unit.folder}/.lock`;
-    try {
-      await Deno.remove(path);
-      removed.push(path);
-    } catch (e) {
-      if (!(e instanceof Deno.errors.NotFound)) throw e;
-    }
+    if (await removeIfPresent(path)) removed.push(path);
   }
   return removed;
 }

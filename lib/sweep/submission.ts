@@ -26,7 +26,7 @@
  */
 import { writeTextAtomic } from "../core/fs.ts";
 import { type FolderLock, lockFolder, type LockOwner } from "../core/lock.ts";
-import { readFolder, readListing } from "./folder.ts";
+import { readFolder, readListing, removeIfPresent } from "./folder.ts";
 import { type MergeResult, mergeSweeps } from "./merge.ts";
 import { sweepTrials } from "./shard.ts";
 import type { StudySubmission } from "./study_submit.ts";
@@ -444,12 +444,7 @@ export async function clearShardLocks(
   const removed: string[] = [];
   for (const c of record.cells) {
     const path = `${shardFolder(dir, index)}${c.folder ? `/${c.folder}` : ""}/.lock`;
-    try {
-      await Deno.remove(path);
-      removed.push(path);
-    } catch (e) {
-      if (!(e instanceof Deno.errors.NotFound)) throw e;
-    }
+    if (await removeIfPresent(path)) removed.push(path);
   }
   return removed;
 }
